@@ -1,0 +1,213 @@
+// All configuration comes from environment variables, parsed once at start by this one zod schema.
+// Its inferred type (`Config`) is the only config type: server, CLI scripts and tests use it.
+import path from 'node:path';
+import { z } from 'zod';
+import { projectRoot } from './paths.ts';
+
+/** The development session secret. Production refuses it (and anything shorter than 32 characters). */
+export const DEV_SESSION_SECRET = 'development-only-session-secret-not-for-production';
+
+export const CLAIM_PROFILES = ['swedish-oidc', 'ssn', 'nin'] as const;
+export type ClaimProfile = (typeof CLAIM_PROFILES)[number];
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+const url = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+const list = z.string().transform((v) =>
+  v
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+const dayList = list.pipe(z.array(z.string().regex(/^\d+$/).transform(Number)).min(1));
+
+/** Environment variables we read. Anything else prefixed SAMTYCKE_/OIDC_/… that we don't know is an error. */
+const envSchema = z.object({
+  SAMTYCKE_ENV: optional(z.enum(['development', 'production'])),
+  NODE_ENV: optional(z.string()),
+  PORT: optional(int(0, 65535)).default(3000),
+  HOST: optional(z.string().min(1)),
+  DATABASE_URL: optional(z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' })),
+  DATA_DIR: optional(z.string().min(1)).default('.data'),
+  PUBLIC_BASE_URL: optional(url),
+  SESSION_SECRET: optional(z.string()),
+  LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).default('info'),
+  RUN_JOBS: optional(bool).default(true),
+  BODY_LIMIT_BYTES: optional(int(1024, 50 * 1024 * 1024)).default(1024 * 1024),
+  REQUEST_TIMEOUT_MS: optional(int(1000, 600_000)).default(30_000),
+
+  // Consent rules
+  YOUTH_SIGNATURE_AGE: optional(int(1, 17)).default(12),
+  REQUEST_LIFETIME_DAYS: optional(int(1, 365)).default(30),
+  REMINDER_DAYS: optional(dayList).default([3, 7]),
+  ENDING_SOON_DAYS: optional(int(1, 180)).default(30),
+
+  // Signing (PDF)
+  SIGNING_CA_CERT: optional(z.string().min(1)),
+  SIGNING_CA_KEY: optional(z.string().min(1)),
+  SIGNING_CA_CHAIN: optional(z.string().min(1)),
+  TRUST_ANCHORS: optional(z.string().min(1)),
+  TSA_URL: optional(url),
+
+  // Signer e-identification (OpenID Connect)
+  OIDC_ISSUER: optional(url),
+  OIDC_CLIENT_ID: optional(z.string().min(1)),
+  OIDC_CLIENT_SECRET: optional(z.string().min(1)),
+  OIDC_CLIENT_KEY: optional(z.string().min(1)),
+  OIDC_SCOPES: optional(list),
+  OIDC_CLAIM_PROFILE: optional(z.enum(CLAIM_PROFILES)).default('swedish-oidc'),
+  OIDC_ACR_VALUES: optional(list),
+  FRESH_AUTH_MAX_AGE_SECONDS: optional(int(10, 3600)).default(300),
+
+  // Staff login (defaults to the signer provider)
+  STAFF_OIDC_ISSUER: optional(url),
+  STAFF_OIDC_CLIENT_ID: optional(z.string().min(1)),
+  STAFF_OIDC_CLIENT_SECRET: optional(z.string().min(1)),
+  STAFF_OIDC_CLIENT_KEY: optional(z.string().min(1)),
+  STAFF_OIDC_SCOPES: optional(list),
+  STAFF_OIDC_ACR_VALUES: optional(list),
+
+  SESSION_IDLE_MINUTES: optional(int(1, 24 * 60)).default(15),
+  SESSION_ABSOLUTE_HOURS: optional(int(1, 72)).default(8),
+
+  // Mail
+  SMTP_URL: optional(z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' })),
+  MAIL_FROM: optional(z.string().min(3)).default('Samtycke <no-reply@samtycke.localhost>'),
+});
+
+const KNOWN_PREFIXES = ['SAMTYCKE_', 'OIDC_', 'STAFF_OIDC_', 'SIGNING_', 'SMTP_', 'SESSION_'];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function build(env: z.infer<typeof envSchema>) {
+  const mode: 'development' | 'production' =
+    env.SAMTYCKE_ENV ?? (env.NODE_ENV === 'production' ? 'production' : 'development');
+  const production = mode === 'production';
+  const port = env.PORT;
+  const publicBaseUrl = (env.PUBLIC_BASE_URL ?? `http://localhost:${port}`).replace(/\/+$/, '');
+  const dataDir = path.resolve(projectRoot, env.DATA_DIR);
+  const certsDev = path.join(projectRoot, 'certs-dev');
+  const devIdp = !env.OIDC_ISSUER;
+  const signer = {
+    issuer: env.OIDC_ISSUER,
+    clientId: env.OIDC_CLIENT_ID ?? 'samtycke',
+    clientSecret: env.OIDC_CLIENT_SECRET,
+    clientKeyFile: env.OIDC_CLIENT_KEY,
+    scopes: env.OIDC_SCOPES,
+    claimProfile: env.OIDC_CLAIM_PROFILE,
+    acrValues: env.OIDC_ACR_VALUES ?? [],
+  };
+  return {
+    mode,
+    production,
+    port,
+    host: env.HOST ?? (production ? '0.0.0.0' : '127.0.0.1'),
+    publicBaseUrl,
+    logLevel: env.LOG_LEVEL,
+    runJobs: env.RUN_JOBS,
+    bodyLimit: env.BODY_LIMIT_BYTES,
+    requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
+    database: {
+      /** Undefined: use the embedded PostgreSQL (development only). */
+      url: env.DATABASE_URL,
+      embeddedDir: path.join(dataDir, 'pg'),
+    },
+    dataDir,
+    sessionSecret: env.SESSION_SECRET ?? DEV_SESSION_SECRET,
+    rules: {
+      youthSignatureAge: env.YOUTH_SIGNATURE_AGE,
+      requestLifetimeDays: env.REQUEST_LIFETIME_DAYS,
+      reminderDays: env.REMINDER_DAYS,
+      endingSoonDays: env.ENDING_SOON_DAYS,
+    },
+    signing: {
+      caCertFile: env.SIGNING_CA_CERT ?? path.join(certsDev, 'dev-signing-ca.pem'),
+      caKeyFile: env.SIGNING_CA_KEY ?? path.join(certsDev, 'dev-signing-ca.key'),
+      chainFiles: env.SIGNING_CA_CHAIN ? env.SIGNING_CA_CHAIN.split(',') : [path.join(certsDev, 'dev-root-ca.pem')],
+      trustAnchorFiles: env.TRUST_ANCHORS ? env.TRUST_ANCHORS.split(',') : [path.join(certsDev, 'dev-root-ca.pem')],
+      tsaUrl: env.TSA_URL,
+      devCertsDir: certsDev,
+    },
+    oidc: {
+      /** No issuer configured: the built-in development IdP (development only). */
+      devIdp,
+      signer,
+      staff: {
+        issuer: env.STAFF_OIDC_ISSUER ?? signer.issuer,
+        clientId: env.STAFF_OIDC_CLIENT_ID ?? signer.clientId,
+        clientSecret: env.STAFF_OIDC_CLIENT_SECRET ?? signer.clientSecret,
+        clientKeyFile: env.STAFF_OIDC_CLIENT_KEY ?? signer.clientKeyFile,
+        scopes: env.STAFF_OIDC_SCOPES ?? ['openid', 'profile', 'email'],
+        acrValues: env.STAFF_OIDC_ACR_VALUES ?? [],
+      },
+      freshAuthMaxAgeSeconds: env.FRESH_AUTH_MAX_AGE_SECONDS,
+    },
+    session: {
+      idleMinutes: env.SESSION_IDLE_MINUTES,
+      absoluteHours: env.SESSION_ABSOLUTE_HOURS,
+    },
+    mail: {
+      /** Undefined: mail is captured in-process (development only). */
+      smtpUrl: env.SMTP_URL,
+      from: env.MAIL_FROM,
+    },
+  };
+}
+
+export type Config = ReturnType<typeof build>;
+
+/** Rules that stop production from running on development defaults by accident. */
+function productionProblems(config: Config): string[] {
+  if (!config.production) return [];
+  const problems: string[] = [];
+  if (!config.database.url) problems.push('DATABASE_URL: required in production (the embedded database is for development)');
+  if (config.sessionSecret === DEV_SESSION_SECRET || config.sessionSecret.length < 32)
+    problems.push('SESSION_SECRET: production needs a random secret of at least 32 characters');
+  if (config.oidc.devIdp) problems.push('OIDC_ISSUER: required in production (the development IdP is for development)');
+  if (config.oidc.signer.issuer?.includes('/dev-idp') || config.oidc.staff.issuer?.includes('/dev-idp'))
+    problems.push('OIDC_ISSUER: the development IdP cannot be used in production');
+  if (config.oidc.signer.issuer && !config.oidc.signer.clientSecret && !config.oidc.signer.clientKeyFile)
+    problems.push('OIDC_CLIENT_SECRET or OIDC_CLIENT_KEY: required in production');
+  const devCertsDir = config.signing.devCertsDir + path.sep;
+  const signingFiles = [config.signing.caCertFile, config.signing.caKeyFile, ...config.signing.trustAnchorFiles];
+  if (signingFiles.some((f) => path.resolve(projectRoot, f).startsWith(devCertsDir)))
+    problems.push('SIGNING_CA_CERT, SIGNING_CA_KEY, TRUST_ANCHORS: production cannot use the development certificates');
+  if (!config.mail.smtpUrl) problems.push('SMTP_URL: required in production (mail capture is for development)');
+  if (!config.publicBaseUrl.startsWith('https://')) problems.push('PUBLIC_BASE_URL: production needs an https:// URL');
+  return problems;
+}
+
+/**
+ * Parse the environment. Throws ConfigError listing every problem, one line each; never echoes values
+ * (a value may be a secret).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  for (const key of Object.keys(env)) {
+    if (KNOWN_PREFIXES.some((p) => key.startsWith(p)) && !(key in envSchema.shape))
+      problems.push(`${key}: unknown setting`);
+  }
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(problems);
+  }
+  const config = build(parsed.data);
+  problems.push(...productionProblems(config));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
