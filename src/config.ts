@@ -137,8 +137,12 @@ function build(env: z.infer<typeof envSchema>) {
     signing: {
       caCertFile: env.SIGNING_CA_CERT ?? path.join(certsDev, 'dev-signing-ca.pem'),
       caKeyFile: env.SIGNING_CA_KEY ?? path.join(certsDev, 'dev-signing-ca.key'),
-      chainFiles: env.SIGNING_CA_CHAIN ? env.SIGNING_CA_CHAIN.split(',') : [path.join(certsDev, 'dev-root-ca.pem')],
-      trustAnchorFiles: env.TRUST_ANCHORS ? env.TRUST_ANCHORS.split(',') : [path.join(certsDev, 'dev-root-ca.pem')],
+      chainFiles: env.SIGNING_CA_CHAIN
+        ? env.SIGNING_CA_CHAIN.split(',')
+        : [path.join(certsDev, 'dev-root-ca.pem')],
+      trustAnchorFiles: env.TRUST_ANCHORS
+        ? env.TRUST_ANCHORS.split(',')
+        : [path.join(certsDev, 'dev-root-ca.pem')],
       tsaUrl: env.TSA_URL,
       devCertsDir: certsDev,
     },
@@ -174,20 +178,30 @@ export type Config = ReturnType<typeof build>;
 function productionProblems(config: Config): string[] {
   if (!config.production) return [];
   const problems: string[] = [];
-  if (!config.database.url) problems.push('DATABASE_URL: required in production (the embedded database is for development)');
+  if (!config.database.url)
+    problems.push('DATABASE_URL: required in production (the embedded database is for development)');
   if (config.sessionSecret === DEV_SESSION_SECRET || config.sessionSecret.length < 32)
     problems.push('SESSION_SECRET: production needs a random secret of at least 32 characters');
-  if (config.oidc.devIdp) problems.push('OIDC_ISSUER: required in production (the development IdP is for development)');
+  if (config.oidc.devIdp)
+    problems.push('OIDC_ISSUER: required in production (the development IdP is for development)');
   if (config.oidc.signer.issuer?.includes('/dev-idp') || config.oidc.staff.issuer?.includes('/dev-idp'))
     problems.push('OIDC_ISSUER: the development IdP cannot be used in production');
   if (config.oidc.signer.issuer && !config.oidc.signer.clientSecret && !config.oidc.signer.clientKeyFile)
     problems.push('OIDC_CLIENT_SECRET or OIDC_CLIENT_KEY: required in production');
   const devCertsDir = config.signing.devCertsDir + path.sep;
-  const signingFiles = [config.signing.caCertFile, config.signing.caKeyFile, ...config.signing.trustAnchorFiles];
+  const signingFiles = [
+    config.signing.caCertFile,
+    config.signing.caKeyFile,
+    ...config.signing.trustAnchorFiles,
+  ];
   if (signingFiles.some((f) => path.resolve(projectRoot, f).startsWith(devCertsDir)))
-    problems.push('SIGNING_CA_CERT, SIGNING_CA_KEY, TRUST_ANCHORS: production cannot use the development certificates');
-  if (!config.mail.smtpUrl) problems.push('SMTP_URL: required in production (mail capture is for development)');
-  if (!config.publicBaseUrl.startsWith('https://')) problems.push('PUBLIC_BASE_URL: production needs an https:// URL');
+    problems.push(
+      'SIGNING_CA_CERT, SIGNING_CA_KEY, TRUST_ANCHORS: production cannot use the development certificates',
+    );
+  if (!config.mail.smtpUrl)
+    problems.push('SMTP_URL: required in production (mail capture is for development)');
+  if (!config.publicBaseUrl.startsWith('https://'))
+    problems.push('PUBLIC_BASE_URL: production needs an https:// URL');
   return problems;
 }
 

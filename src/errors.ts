@@ -57,7 +57,11 @@ export class AppError extends Error {
   /** Extra machine-readable fields for the problem answer (e.g. the list of invalid fields). */
   readonly extra: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, message?: string, options: { cause?: unknown; extra?: Record<string, unknown> } = {}) {
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    options: { cause?: unknown; extra?: Record<string, unknown> } = {},
+  ) {
     const entry = ERROR_CODES[code];
     super(message ?? entry.title, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AppError';

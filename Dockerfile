@@ -1,0 +1,29 @@
+# Samtycke — production image. Multi-stage: compile TypeScript, then a slim runtime with production
+# dependencies only, running as a non-root user, in production mode by default.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY migrations ./migrations
+RUN npm run build
+
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    SAMTYCKE_ENV=production \
+    PORT=3000 \
+    HOST=0.0.0.0
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --ignore-scripts: the only install script is the embedded PostgreSQL's, which production never uses.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY templates ./templates
+# certs-dev/ is deliberately not copied: production mounts its own signing CA (SIGNING_CA_*).
+RUN useradd --system --uid 10001 --home /app samtycke && chown -R samtycke /app/templates
+USER samtycke
+EXPOSE 3000
+HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+CMD ["node", "dist/src/server.js"]

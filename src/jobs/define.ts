@@ -1,0 +1,30 @@
+// A job is a definition (name, zod payload, optional schedule) and a handler. Payloads are validated
+// when queued and again when worked, so a malformed job fails loudly instead of doing half its work.
+import type { FastifyBaseLogger } from 'fastify';
+import type { z } from 'zod';
+import type { Clock } from '../clock.ts';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/index.ts';
+
+export interface JobContext {
+  db: Db;
+  config: Config;
+  clock: Clock;
+  log: FastifyBaseLogger;
+  /** Queue another job (for sweeps that fan out one job per item). */
+  send: (
+    name: string,
+    data: object,
+    options?: { singletonKey?: string; startAfter?: Date },
+  ) => Promise<string | null>;
+}
+
+export interface JobDefinition<S extends z.ZodType = z.ZodType> {
+  name: string;
+  payload: S;
+  /** Cron expression in Europe/Stockholm; scheduled runs are deduplicated by pg-boss across instances. */
+  schedule?: { cron: string; data: z.input<S> };
+  handler: (payload: z.output<S>, ctx: JobContext) => Promise<unknown>;
+}
+
+export const defineJob = <S extends z.ZodType>(def: JobDefinition<S>): JobDefinition<S> => def;

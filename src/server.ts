@@ -1,0 +1,83 @@
+// Starts the service: config → database (embedded in development when DATABASE_URL is unset) →
+// migrations → app → listen. Shuts down gracefully on SIGTERM/SIGINT with exit code 0.
+import { buildApp } from './app.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
+import { createDb } from './db/index.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import { type OpenDatabase, openDatabase } from './db/open.ts';
+import { createLogger } from './http/logging.ts';
+
+async function main() {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`samtycke: cannot start, the configuration has problems:\n`);
+      for (const p of e.problems) process.stderr.write(`  - ${p}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw e;
+  }
+  const log = createLogger(config.logLevel);
+  const started = Date.now();
+  let database: OpenDatabase;
+  try {
+    database = await openDatabase(config, (m) => log.info(m));
+    const db = createDb(database.url, { max: 1 });
+    try {
+      const applied = await migrateToLatest(db);
+      if (applied.length > 0) log.info({ migrations: applied }, 'migrations applied');
+    } finally {
+      await db.destroy();
+    }
+  } catch (e) {
+    log.fatal({ err: e }, 'cannot start: database not available');
+    process.stderr.write(`samtycke: cannot start: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+
+  const app = await buildApp({ config, databaseUrl: database.url, logger: log });
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      log.error('shutdown took too long, exiting');
+      process.exit(1);
+    }, 25_000);
+    force.unref();
+    try {
+      // close(): stop accepting, wait for in-flight requests, then onClose hooks (jobs, pool). A
+      // keep-alive connection whose request finished during the drain would hold close() open until
+      // its idle timeout, so idle connections are closed as they appear.
+      const closeIdle = setInterval(() => app.server.closeIdleConnections(), 100);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(closeIdle);
+      }
+      await database.stop();
+      log.info('stopped');
+      process.exit(0);
+    } catch (err) {
+      log.error({ err }, 'error during shutdown');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  try {
+    await app.listen({ port: config.port, host: config.host });
+    log.info({ ms: Date.now() - started, url: config.publicBaseUrl }, 'samtycke is ready');
+  } catch (err) {
+    log.fatal({ err }, 'cannot listen');
+    await app.close().catch(() => {});
+    await database.stop();
+    process.exit(1);
+  }
+}
+
+await main();

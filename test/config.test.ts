@@ -1,0 +1,107 @@
+import t from 'tap';
+import { ConfigError, DEV_SESSION_SECRET, loadConfig } from '../src/config.ts';
+
+const problemsOf = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+    return [];
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+};
+
+const productionEnv = {
+  SAMTYCKE_ENV: 'production',
+  DATABASE_URL: 'postgres://db.example/samtycke',
+  SESSION_SECRET: 'x'.repeat(48),
+  PUBLIC_BASE_URL: 'https://samtycke.example.se',
+  OIDC_ISSUER: 'https://idp.example.se',
+  OIDC_CLIENT_SECRET: 'secret',
+  SIGNING_CA_CERT: '/etc/samtycke/ca.pem',
+  SIGNING_CA_KEY: '/etc/samtycke/ca.key',
+  TRUST_ANCHORS: '/etc/samtycke/root.pem',
+  SMTP_URL: 'smtp://mail.example.se:587',
+};
+
+t.test('development defaults', async (t) => {
+  const c = loadConfig({});
+  t.equal(c.mode, 'development');
+  t.equal(c.port, 3000);
+  t.equal(c.host, '127.0.0.1');
+  t.equal(c.publicBaseUrl, 'http://localhost:3000');
+  t.equal(c.database.url, undefined, 'embedded database');
+  t.equal(c.rules.youthSignatureAge, 12);
+  t.equal(c.runJobs, true);
+  t.equal(c.oidc.devIdp, true);
+  t.equal(c.sessionSecret, DEV_SESSION_SECRET);
+  t.same(c.rules.reminderDays, [3, 7]);
+});
+
+t.test('values are parsed and typed', async (t) => {
+  const c = loadConfig({
+    PORT: '8080',
+    RUN_JOBS: 'false',
+    YOUTH_SIGNATURE_AGE: '13',
+    REMINDER_DAYS: '2, 5,9',
+  });
+  t.equal(c.port, 8080);
+  t.equal(c.runJobs, false);
+  t.equal(c.rules.youthSignatureAge, 13);
+  t.same(c.rules.reminderDays, [2, 5, 9]);
+  t.equal(c.publicBaseUrl, 'http://localhost:8080');
+});
+
+t.test('NODE_ENV=production implies production mode', async (t) => {
+  t.equal(loadConfig({ ...productionEnv, SAMTYCKE_ENV: '', NODE_ENV: 'production' }).mode, 'production');
+});
+
+t.test('malformed and unknown values: one line per problem, values not echoed', async (t) => {
+  const problems = problemsOf({
+    PORT: 'eighty',
+    RUN_JOBS: 'maybe',
+    DATABASE_URL: 'mysql://secret-host/x',
+    SAMTYCKE_COLOUR: 'blue',
+    YOUTH_SIGNATURE_AGE: '40',
+  });
+  t.equal(problems.length, 5, problems.join('\n'));
+  t.match(problems.join('\n'), /PORT/);
+  t.match(problems.join('\n'), /RUN_JOBS/);
+  t.match(problems.join('\n'), /DATABASE_URL/);
+  t.match(problems.join('\n'), /SAMTYCKE_COLOUR: unknown setting/);
+  t.match(problems.join('\n'), /YOUTH_SIGNATURE_AGE/);
+  t.notMatch(problems.join('\n'), /secret-host|eighty|maybe/);
+});
+
+t.test('a complete production configuration is accepted', async (t) => {
+  const c = loadConfig(productionEnv);
+  t.equal(c.production, true);
+  t.equal(c.host, '0.0.0.0');
+});
+
+const refusals: [string, Record<string, string | undefined>, RegExp][] = [
+  ['no DATABASE_URL (embedded database)', { DATABASE_URL: undefined }, /DATABASE_URL/],
+  ['default session secret', { SESSION_SECRET: DEV_SESSION_SECRET }, /SESSION_SECRET/],
+  ['short session secret', { SESSION_SECRET: 'short-secret' }, /SESSION_SECRET/],
+  ['no session secret', { SESSION_SECRET: undefined }, /SESSION_SECRET/],
+  ['development IdP (no OIDC_ISSUER)', { OIDC_ISSUER: undefined }, /OIDC_ISSUER/],
+  ['development IdP issuer', { OIDC_ISSUER: 'https://samtycke.example.se/dev-idp' }, /development IdP/],
+  ['development signing certificates (default)', { SIGNING_CA_CERT: undefined }, /development certificates/],
+  ['development trust anchors', { TRUST_ANCHORS: undefined }, /development certificates/],
+  ['mail capture (no SMTP_URL)', { SMTP_URL: undefined }, /SMTP_URL/],
+  ['plain http public URL', { PUBLIC_BASE_URL: 'http://samtycke.example.se' }, /https/],
+];
+for (const [name, change, pattern] of refusals) {
+  t.test(`production refuses: ${name}`, async (t) => {
+    const env: Record<string, string> = { ...productionEnv };
+    for (const [k, v] of Object.entries(change)) {
+      if (v === undefined) delete env[k];
+      else env[k] = v;
+    }
+    const problems = problemsOf(env);
+    t.ok(
+      problems.some((p) => pattern.test(p)),
+      `refused with ${pattern}: ${problems.join('; ')}`,
+    );
+  });
+}

@@ -1,0 +1,103 @@
+// `npm test`: runs the whole suite with tap against a real PostgreSQL — the server at DATABASE_URL when
+// set, else an embedded PostgreSQL in .data/pg-test. Prepares one migrated template database; each test
+// file clones it (test/helper.ts). Ends with one line `N passed, N failed` when output is not a terminal.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import pg from 'pg';
+import PgBoss from 'pg-boss';
+import { createDb } from '../src/db/index.ts';
+import { migrateToLatest } from '../src/db/migrate.ts';
+import { projectRoot } from '../src/paths.ts';
+
+async function adminQuery(serverUrl: string, sqlText: string) {
+  const client = new pg.Client({ connectionString: `${serverUrl}/postgres` });
+  await client.connect();
+  try {
+    await client.query(sqlText);
+  } finally {
+    await client.end();
+  }
+}
+
+async function main() {
+  let serverUrl: string;
+  let stop = async () => {};
+  if (process.env.DATABASE_URL) {
+    const u = new URL(process.env.DATABASE_URL);
+    u.pathname = '';
+    serverUrl = u.toString().replace(/\/$/, '');
+  } else {
+    const { startEmbeddedDatabase } = await import('../src/db/embedded.ts');
+    const embedded = await startEmbeddedDatabase({ dataDir: path.join(projectRoot, '.data', 'pg-test') });
+    serverUrl = embedded.serverUrl;
+    stop = embedded.stop;
+  }
+  const template = `samtycke_tpl_${process.pid}`;
+  let code = 1;
+  try {
+    await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${template} WITH (FORCE)`);
+    await adminQuery(serverUrl, `CREATE DATABASE ${template}`);
+    const db = createDb(`${serverUrl}/${template}`, { max: 1 });
+    try {
+      await migrateToLatest(db);
+    } finally {
+      await db.destroy();
+    }
+    // Install pg-boss's own schema once, so each cloned database has it.
+    const boss = new PgBoss({
+      connectionString: `${serverUrl}/${template}`,
+      schema: 'pgboss',
+      supervise: false,
+      schedule: false,
+    });
+    await boss.start();
+    await boss.stop({ graceful: false, wait: true });
+
+    code = await runTap(process.argv.slice(2), {
+      ...process.env,
+      SAMTYCKE_TEST_SERVER_URL: serverUrl,
+      SAMTYCKE_TEST_TEMPLATE: template,
+    });
+  } finally {
+    await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${template} WITH (FORCE)`).catch(() => {});
+    await stop();
+  }
+  process.exit(code);
+}
+
+function runTap(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const tty = process.stdout.isTTY;
+  const tapBin = path.join(projectRoot, 'node_modules', '.bin', 'tap');
+  const child = spawn(tapBin, tty ? args : ['--reporter=tap', ...args], {
+    env,
+    stdio: tty ? 'inherit' : ['inherit', 'pipe', 'inherit'],
+  });
+  // tap's closing summary counts leaf assertions: `# { total: 7, pass: 5, fail: 1, skip: 1 }`.
+  let summary: { pass: number; fail: number; skip: number } | undefined;
+  let buffer = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    process.stdout.write(chunk);
+    buffer += chunk.toString('utf8');
+    let i = buffer.indexOf('\n');
+    while (i >= 0) {
+      const line = buffer.slice(0, i);
+      buffer = buffer.slice(i + 1);
+      i = buffer.indexOf('\n');
+      if (!/^# \{ total: \d+/.test(line)) continue;
+      const n = (k: string) => Number(new RegExp(`${k}: (\\d+)`).exec(line)?.[1] ?? 0);
+      summary = { pass: n('pass'), fail: n('fail'), skip: n('skip') };
+    }
+  });
+  return new Promise((resolve) => {
+    child.on('close', (code) => {
+      if (!tty) {
+        // No summary means tap itself failed: count that as a failure.
+        const { pass, fail, skip } = summary ?? { pass: 0, fail: 1, skip: 0 };
+        process.stdout.write(`\n${pass} passed, ${fail} failed${skip ? `, ${skip} skipped` : ''}\n`);
+      }
+      resolve(code ?? 1);
+    });
+  });
+}
+
+await main();

@@ -1,0 +1,91 @@
+// The server process as an operator meets it: bad config, a database that is down, graceful shutdown.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import pg from 'pg';
+import t from 'tap';
+import { projectRoot } from '../src/paths.ts';
+import { freshDatabase } from './helper.ts';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function startServer(
+  env: Record<string, string>,
+  untilReady?: (port: number) => Promise<void>,
+): Promise<Run> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/server.ts')], {
+    cwd: projectRoot,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  let signalled = false;
+  child.stdout.on('data', (c: Buffer) => {
+    stdout += c.toString();
+    const m = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout);
+    if (m && untilReady && !signalled) {
+      signalled = true;
+      void untilReady(Number(m[1])).finally(() => child.kill('SIGTERM'));
+    }
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  return new Promise((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
+}
+
+t.test('bad configuration: exit non-zero, one clear line per problem, no stack trace', async (t) => {
+  const run = await startServer({ PORT: 'eighty', SAMTYCKE_ENV: 'production' });
+  t.equal(run.code, 78);
+  t.match(run.stderr, /configuration has problems/);
+  t.match(run.stderr, /- PORT: /);
+  t.notMatch(run.stderr, /\n\s+at /, 'no stack trace');
+});
+
+t.test('production refuses to start on development defaults', async (t) => {
+  const run = await startServer({ SAMTYCKE_ENV: 'production' });
+  t.equal(run.code, 78);
+  for (const v of ['DATABASE_URL', 'SESSION_SECRET', 'OIDC_ISSUER', 'SMTP_URL', 'SIGNING_CA_CERT'])
+    t.match(run.stderr, v);
+});
+
+t.test('a database that is down: a clear message and exit 1, not a crash loop', async (t) => {
+  const run = await startServer({
+    DATABASE_URL: 'postgres://postgres@127.0.0.1:1/samtycke',
+    PORT: '0',
+    LOG_LEVEL: 'error',
+  });
+  t.equal(run.code, 1);
+  t.match(run.stderr, /cannot start: /);
+  t.notMatch(run.stderr, /\n\s+at /);
+});
+
+t.test('SIGTERM: finishes in-flight requests, stops, exit code 0', async (t) => {
+  const url = await freshDatabase(t);
+  let inFlight: Promise<number> | undefined;
+  const run = await startServer({ DATABASE_URL: url, PORT: '0', RUN_JOBS: 'true' }, async (port) => {
+    const res = await fetch(`http://127.0.0.1:${port}/health/ready`);
+    t.equal(res.status, 200, 'ready');
+    // Hold the readiness check inside its handler: it reads kysely_migration, which we lock.
+    const blocker = new pg.Client({ connectionString: url });
+    await blocker.connect();
+    await blocker.query('BEGIN; LOCK TABLE kysely_migration IN ACCESS EXCLUSIVE MODE');
+    inFlight = fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.status);
+    await new Promise((r) => setTimeout(r, 300));
+    // startServer sends SIGTERM when this returns; release the lock well after that.
+    setTimeout(() => void blocker.query('COMMIT').finally(() => blocker.end()), 500);
+  });
+  t.equal(run.code, 0, run.stderr);
+  t.equal(await inFlight, 200, 'the in-flight request got its real answer');
+  t.match(run.stdout, /"signal":"SIGTERM"/);
+  t.match(run.stdout, /"msg":"stopped"/);
+});
