@@ -1,0 +1,163 @@
+// Calendar dates and instants in Swedish local time (Europe/Stockholm).
+// Consent validity, ages and birthdays are counted in whole local days, so a calendar date is its own type
+// (`LocalDate`, 'YYYY-MM-DD') and only becomes an instant through `startOfLocalDay`. Time is always a
+// parameter: nothing here reads the clock.
+
+export const TIME_ZONE = 'Europe/Stockholm';
+
+declare const localDateBrand: unique symbol;
+/** A calendar date 'YYYY-MM-DD' (proleptic Gregorian, years 0001–9999), with no time and no zone. */
+export type LocalDate = string & { readonly [localDateBrand]: true };
+
+const DAY_MS = 86_400_000;
+const LOCAL_DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+export const isLeapYear = (year: number): boolean => (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+
+export const daysInMonth = (year: number, month: number): number =>
+  month === 2 ? (isLeapYear(year) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
+
+/** Whether year/month/day name a real calendar date in the range a LocalDate can hold. */
+export const isValidDate = (year: number, month: number, day: number): boolean =>
+  Number.isInteger(year) &&
+  Number.isInteger(month) &&
+  Number.isInteger(day) &&
+  year >= 1 &&
+  year <= 9999 &&
+  month >= 1 &&
+  month <= 12 &&
+  day >= 1 &&
+  day <= daysInMonth(year, month);
+
+export function isLocalDate(value: unknown): value is LocalDate {
+  if (typeof value !== 'string') return false;
+  const m = LOCAL_DATE_RE.exec(value);
+  return m !== null && isValidDate(Number(m[1]), Number(m[2]), Number(m[3]));
+}
+
+/** Checks and brands a 'YYYY-MM-DD' string. Throws RangeError for anything else (a programming error). */
+export function localDate(value: string): LocalDate {
+  if (!isLocalDate(value)) throw new RangeError('Not a calendar date in the form YYYY-MM-DD');
+  return value;
+}
+
+export function localDateFromParts(year: number, month: number, day: number): LocalDate {
+  if (!isValidDate(year, month, day)) throw new RangeError('Not a calendar date');
+  return `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}` as LocalDate;
+}
+
+export function partsOf(date: LocalDate): { year: number; month: number; day: number } {
+  return { year: Number(date.slice(0, 4)), month: Number(date.slice(5, 7)), day: Number(date.slice(8, 10)) };
+}
+
+/** Negative, zero or positive as in Array.prototype.sort. The ISO form sorts as text. */
+export const compareLocalDates = (a: LocalDate, b: LocalDate): number => (a < b ? -1 : a > b ? 1 : 0);
+
+export function addDays(date: LocalDate, days: number): LocalDate {
+  if (!Number.isInteger(days)) throw new RangeError('days must be a whole number');
+  const { year, month, day } = partsOf(date);
+  const d = new Date(utcMidnightMs(year, month, day) + days * DAY_MS);
+  return localDateFromParts(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate());
+}
+
+/**
+ * Adds whole years. A 29 February that does not exist in the target year becomes 28 February: when time is
+ * counted in years and the end month has no corresponding day, its last day counts (lag (1930:173) om
+ * beräkning av lagstadgad tid, 1 §). So 2028-02-29 + 1 year = 2029-02-28.
+ */
+export function addYears(date: LocalDate, years: number): LocalDate {
+  if (!Number.isInteger(years)) throw new RangeError('years must be a whole number');
+  const { year, month, day } = partsOf(date);
+  const y = year + years;
+  return localDateFromParts(y, month, Math.min(day, daysInMonth(y, month)));
+}
+
+/**
+ * Age in whole years on `onDate`. A year is added on the birthday as `addYears` counts it, so a person born
+ * on 29 February becomes a year older on 28 February in common years.
+ *
+ * Why 28 February and not 1 March: Swedish law has no special rule for leap-day birthdays; the general rule
+ * for periods counted in years (lag (1930:173) om beräkning av lagstadgad tid, 1 §) makes the last day of
+ * February the end day when the 29th is missing. It is also the rule the one-year consent validity uses
+ * (signed 2028-02-29 → expired from 2029-02-28), and it is the cautious choice here: a child counts as 18
+ * (so the guardians' consent ends) and reaches the youth-signature age one day earlier, never later.
+ */
+export function ageOn(birthDate: LocalDate, onDate: LocalDate): number {
+  if (onDate < birthDate) throw new RangeError('onDate is before birthDate');
+  const years = partsOf(onDate).year - partsOf(birthDate).year;
+  return addYears(birthDate, years) <= onDate ? years : years - 1;
+}
+
+/** The day a person born on `birthDate` comes of age: under 18 is underårig (föräldrabalken 9 kap. 1 §). */
+export const eighteenthBirthday = (birthDate: LocalDate): LocalDate => addYears(birthDate, 18);
+
+// Intl carries the IANA time-zone data (Node's full ICU); formatters are costly to build, so build them once.
+const dateFormat = new Intl.DateTimeFormat('en-US', {
+  timeZone: TIME_ZONE,
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+});
+const dateTimeFormat = new Intl.DateTimeFormat('en-US', {
+  timeZone: TIME_ZONE,
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
+});
+
+function assertValidInstant(instant: Date): void {
+  if (!(instant instanceof Date) || Number.isNaN(instant.getTime())) throw new RangeError('Invalid instant');
+}
+
+function numericParts(format: Intl.DateTimeFormat, instant: Date): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of format.formatToParts(instant)) {
+    if (part.type !== 'literal') out[part.type] = Number(part.value);
+  }
+  return out;
+}
+
+/** The calendar date in Europe/Stockholm at `instant`. */
+export function localDateOf(instant: Date): LocalDate {
+  assertValidInstant(instant);
+  const p = numericParts(dateFormat, instant);
+  return localDateFromParts(p.year!, p.month!, p.day!);
+}
+
+/** Milliseconds Europe/Stockholm is ahead of UTC at `instant` (3 600 000 in winter, 7 200 000 in summer). */
+export function utcOffsetMs(instant: Date): number {
+  assertValidInstant(instant);
+  const p = numericParts(dateTimeFormat, instant);
+  const wall =
+    utcMidnightMs(p.year!, p.month!, p.day!) + ((p.hour! * 60 + p.minute!) * 60 + p.second!) * 1000;
+  return wall - (instant.getTime() - instant.getUTCMilliseconds());
+}
+
+/**
+ * The instant of 00:00 in Europe/Stockholm on `date`. The offset is looked up for that very night, so a
+ * daylight-saving change (at 02:00/03:00 local, on the last Sundays of March and October) never moves the
+ * result to another day.
+ */
+export function startOfLocalDay(date: LocalDate): Date {
+  const { year, month, day } = partsOf(date);
+  const wallMs = utcMidnightMs(year, month, day);
+  // Guess with the offset at that wall time read as UTC, then take the offset at the guessed instant itself,
+  // which is the right one even when a change falls between the two.
+  const guess = wallMs - utcOffsetMs(new Date(wallMs));
+  return new Date(wallMs - utcOffsetMs(new Date(guess)));
+}
+
+function utcMidnightMs(year: number, month: number, day: number): number {
+  // setUTCFullYear, unlike Date.UTC, does not map years 0–99 to 1900–1999.
+  const d = new Date(0);
+  d.setUTCFullYear(year, month - 1, day);
+  return d.getTime();
+}
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, '0');
+}

@@ -1,0 +1,196 @@
+import fc from 'fast-check';
+import t from 'tap';
+import {
+  addDays,
+  addYears,
+  ageOn,
+  compareLocalDates,
+  daysInMonth,
+  eighteenthBirthday,
+  isLeapYear,
+  isLocalDate,
+  type LocalDate,
+  localDate,
+  localDateFromParts,
+  localDateOf,
+  partsOf,
+  startOfLocalDay,
+  utcOffsetMs,
+} from '../../src/domain/dates.ts';
+
+const d = localDate;
+const HOUR = 3_600_000;
+
+t.test('isLocalDate and localDate accept only real calendar dates as YYYY-MM-DD', async (t) => {
+  for (const ok of ['2026-03-10', '2028-02-29', '2000-02-29', '0001-01-01', '9999-12-31'])
+    t.ok(isLocalDate(ok), ok);
+  const bad = [
+    '2026-02-29',
+    '1900-02-29',
+    '2026-13-01',
+    '2026-00-10',
+    '2026-04-31',
+    '2026-1-01',
+    '26-03-10',
+    '0000-01-01',
+  ];
+  for (const no of [...bad, '2026-03-10T00:00', ' 2026-03-10', 20260310, null, undefined]) {
+    t.notOk(isLocalDate(no), String(no));
+  }
+  t.equal(localDate('2026-03-10'), '2026-03-10');
+  t.throws(() => localDate('2026-02-29'), RangeError);
+});
+
+t.test('localDateFromParts pads and checks', async (t) => {
+  t.equal(localDateFromParts(812, 3, 4), '0812-03-04');
+  t.throws(() => localDateFromParts(2026, 2, 29), RangeError);
+  t.throws(() => localDateFromParts(2026, 1.5, 1), RangeError);
+  t.same(partsOf(d('2026-03-10')), { year: 2026, month: 3, day: 10 });
+});
+
+t.test('leap years and month lengths', async (t) => {
+  t.same([1900, 2000, 2024, 2026, 2028, 2100].map(isLeapYear), [false, true, true, false, true, false]);
+  t.same(
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12].map((m) => daysInMonth(2026, m)),
+    [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31],
+  );
+  t.equal(daysInMonth(2028, 2), 29);
+});
+
+t.test('compareLocalDates', async (t) => {
+  t.equal(compareLocalDates(d('2026-03-10'), d('2026-03-11')), -1);
+  t.equal(compareLocalDates(d('2026-03-10'), d('2026-03-10')), 0);
+  t.equal(compareLocalDates(d('2027-01-01'), d('2026-12-31')), 1);
+});
+
+t.test('addDays crosses months, years and leap days', async (t) => {
+  t.equal(addDays(d('2026-03-10'), 30), '2026-04-09');
+  t.equal(addDays(d('2026-12-31'), 1), '2027-01-01');
+  t.equal(addDays(d('2028-02-28'), 1), '2028-02-29');
+  t.equal(addDays(d('2027-02-28'), 1), '2027-03-01');
+  t.equal(addDays(d('2026-03-29'), 1), '2026-03-30', 'a 23-hour day is still one day');
+  t.equal(addDays(d('2026-01-01'), -1), '2025-12-31');
+  t.equal(addDays(d('2026-01-01'), 0), '2026-01-01');
+  t.throws(() => addDays(d('2026-01-01'), 0.5), RangeError);
+});
+
+t.test('addYears: 29 February falls back to 28 February (lag (1930:173) 1 §)', async (t) => {
+  t.equal(addYears(d('2026-03-10'), 1), '2027-03-10');
+  t.equal(addYears(d('2028-02-29'), 1), '2029-02-28');
+  t.equal(addYears(d('2028-02-29'), 4), '2032-02-29');
+  t.equal(addYears(d('2028-02-29'), -1), '2027-02-28');
+  t.equal(addYears(d('2027-02-28'), 1), '2028-02-28', 'the 28th stays the 28th');
+  t.equal(addYears(d('2026-12-31'), 18), '2044-12-31');
+  t.throws(() => addYears(d('2026-01-01'), 1.5), RangeError);
+});
+
+t.test('ageOn counts whole years; the birthday itself counts', async (t) => {
+  t.equal(ageOn(d('2014-03-10'), d('2026-03-09')), 11);
+  t.equal(ageOn(d('2014-03-10'), d('2026-03-10')), 12);
+  t.equal(ageOn(d('2014-03-10'), d('2014-03-10')), 0);
+  t.equal(ageOn(d('2014-12-31'), d('2026-01-01')), 11);
+  t.throws(() => ageOn(d('2014-03-10'), d('2014-03-09')), RangeError);
+});
+
+t.test('born on 29 February: a year older on 28 February in common years', async (t) => {
+  const born = d('2008-02-29');
+  t.equal(ageOn(born, d('2026-02-27')), 17);
+  t.equal(ageOn(born, d('2026-02-28')), 18);
+  t.equal(ageOn(born, d('2026-03-01')), 18);
+  t.equal(ageOn(born, d('2028-02-28')), 19, 'in a leap year the 29th is the birthday');
+  t.equal(ageOn(born, d('2028-02-29')), 20);
+  t.equal(eighteenthBirthday(born), '2026-02-28');
+  t.equal(eighteenthBirthday(d('2012-02-29')), '2030-02-28');
+  t.equal(eighteenthBirthday(d('2014-06-01')), '2032-06-01');
+});
+
+t.test('localDateOf reads the date in Europe/Stockholm', async (t) => {
+  t.equal(localDateOf(new Date('2026-01-14T22:59:59.999Z')), '2026-01-14');
+  t.equal(localDateOf(new Date('2026-01-14T23:00:00.000Z')), '2026-01-15', 'CET: midnight is 23:00 UTC');
+  t.equal(localDateOf(new Date('2026-06-30T21:59:59.999Z')), '2026-06-30');
+  t.equal(localDateOf(new Date('2026-06-30T22:00:00.000Z')), '2026-07-01', 'CEST: midnight is 22:00 UTC');
+  t.throws(() => localDateOf(new Date('nope')), RangeError);
+  t.throws(() => localDateOf('2026-01-01' as unknown as Date), RangeError);
+});
+
+t.test('utcOffsetMs across the daylight-saving changes of 2026', async (t) => {
+  t.equal(utcOffsetMs(new Date('2026-01-15T12:00:00Z')), HOUR);
+  t.equal(utcOffsetMs(new Date('2026-07-15T12:00:00Z')), 2 * HOUR);
+  t.equal(utcOffsetMs(new Date('2026-03-29T00:59:59.999Z')), HOUR, '01:59:59 CET, just before the change');
+  t.equal(utcOffsetMs(new Date('2026-03-29T01:00:00Z')), 2 * HOUR, '03:00 CEST');
+  t.equal(utcOffsetMs(new Date('2026-10-25T00:59:59Z')), 2 * HOUR, '02:59:59 CEST');
+  t.equal(utcOffsetMs(new Date('2026-10-25T01:00:00Z')), HOUR, '02:00 CET again');
+});
+
+t.test('startOfLocalDay is 00:00 Stockholm time, also on the days the clocks change', async (t) => {
+  const start = (s: string) => startOfLocalDay(d(s)).toISOString();
+  t.equal(start('2026-01-15'), '2026-01-14T23:00:00.000Z');
+  t.equal(start('2026-07-01'), '2026-06-30T22:00:00.000Z');
+  // Last Sunday of March: 02:00 → 03:00. Midnight is still CET; the day has 23 hours.
+  t.equal(start('2026-03-29'), '2026-03-28T23:00:00.000Z');
+  t.equal(start('2026-03-30'), '2026-03-29T22:00:00.000Z');
+  // Last Sunday of October: 03:00 → 02:00. Midnight is still CEST; the day has 25 hours.
+  t.equal(start('2026-10-25'), '2026-10-24T22:00:00.000Z');
+  t.equal(start('2026-10-26'), '2026-10-25T23:00:00.000Z');
+  t.equal(start('2028-02-29'), '2028-02-28T23:00:00.000Z');
+});
+
+// --- Properties -----------------------------------------------------------------------------------------
+
+const anyDate = fc
+  .date({ min: new Date('1900-01-01T00:00:00Z'), max: new Date('2100-12-31T00:00:00Z'), noInvalidDate: true })
+  .map((x) => d(x.toISOString().slice(0, 10)));
+
+t.test('property: startOfLocalDay is the first instant of that local date', async (t) => {
+  fc.assert(
+    fc.property(anyDate, (date) => {
+      const start = startOfLocalDay(date);
+      return localDateOf(start) === date && localDateOf(new Date(start.getTime() - 1)) === addDays(date, -1);
+    }),
+    { numRuns: 1000 },
+  );
+  t.pass();
+});
+
+t.test('property: a local day lasts 23, 24 or 25 hours', async (t) => {
+  fc.assert(
+    fc.property(anyDate, (date) => {
+      const hours = (startOfLocalDay(addDays(date, 1)).getTime() - startOfLocalDay(date).getTime()) / HOUR;
+      return hours === 23 || hours === 24 || hours === 25;
+    }),
+  );
+  t.pass();
+});
+
+t.test('property: addDays is reversible and moves by whole days', async (t) => {
+  fc.assert(
+    fc.property(anyDate, fc.integer({ min: -40_000, max: 40_000 }), (date, n) => {
+      const moved = addDays(date, n);
+      const utc = (x: LocalDate) => Date.parse(`${x}T00:00:00Z`);
+      return addDays(moved, -n) === date && (utc(moved) - utc(date)) / (24 * HOUR) === n;
+    }),
+  );
+  t.pass();
+});
+
+t.test('property: ageOn turns n on addYears(birth, n) and not a day before', async (t) => {
+  fc.assert(
+    fc.property(anyDate, fc.integer({ min: 1, max: 120 }), (birth, n) => {
+      const birthday = addYears(birth, n);
+      return ageOn(birth, birthday) === n && ageOn(birth, addDays(birthday, -1)) === n - 1;
+    }),
+  );
+  t.pass();
+});
+
+t.test('property: addYears keeps month and day, except 29 February → 28 February', async (t) => {
+  fc.assert(
+    fc.property(anyDate, fc.integer({ min: -100, max: 100 }), (date, n) => {
+      const to = partsOf(addYears(date, n));
+      const from = partsOf(date);
+      const leapDayLost = from.month === 2 && from.day === 29 && !isLeapYear(from.year + n);
+      return to.year === from.year + n && to.month === from.month && to.day === (leapDayLost ? 28 : from.day);
+    }),
+  );
+  t.pass();
+});
