@@ -1,0 +1,111 @@
+// `npm run dev-certs [-- --force] [--dir DIR]`: the development PKI in certs-dev/ — a root CA and a
+// signing CA below it, both marked DEVELOPMENT ONLY in their subject, so that the service can sign in
+// development and tests. The files are committed; production refuses them (src/config.ts refuses the
+// paths, loadLocalSigner reports `isDevelopment` from the subject marker).
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { projectRoot } from '../paths.ts';
+import {
+  DEVELOPMENT_MARKER,
+  importPrivateKey,
+  issueCertificate,
+  issuerFrom,
+  type NameAttribute,
+  OID,
+  pemEncode,
+} from '../pdf/pki.ts';
+
+const YEARS = 10;
+const ORG = `Samtycke ${DEVELOPMENT_MARKER}`;
+
+export const DEV_CERT_FILES = {
+  rootCert: 'dev-root-ca.pem',
+  rootKey: 'dev-root-ca.key',
+  signingCert: 'dev-signing-ca.pem',
+  signingKey: 'dev-signing-ca.key',
+  chain: 'dev-chain.pem',
+} as const;
+
+function subject(cn: string): NameAttribute[] {
+  return [
+    { type: OID.countryName, value: 'SE' },
+    { type: OID.organizationName, value: ORG },
+    { type: OID.commonName, value: `${cn} – ${DEVELOPMENT_MARKER} – NOT FOR PRODUCTION` },
+  ];
+}
+
+/** A new EC key as PKCS#8 PEM. */
+function newKey(namedCurve: 'P-256' | 'P-384'): string {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve });
+  return privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+}
+
+export async function generateDevCerts(dir: string, force = false): Promise<string[]> {
+  const targets = Object.values(DEV_CERT_FILES).map((f) => path.join(dir, f));
+  const existing = targets.filter((f) => existsSync(f));
+  if (existing.length && !force)
+    throw new Error(
+      `${existing.map((f) => path.relative(projectRoot, f)).join(', ')} exist; pass --force to replace them`,
+    );
+
+  const notBefore = new Date(Date.now() - 60 * 60_000);
+  const notAfter = new Date(notBefore);
+  notAfter.setUTCFullYear(notAfter.getUTCFullYear() + YEARS);
+
+  // Root: P-384, long-lived, signs only CA certificates.
+  const rootKeyPem = newKey('P-384');
+  const rootKey = importPrivateKey(rootKeyPem);
+  const rootDer = issueCertificate({
+    subject: subject('Samtycke Dev Root CA'),
+    spki: rootKey.spki,
+    issuer: { selfSigned: rootKey },
+    notBefore,
+    notAfter,
+    keyUsage: ['keyCertSign', 'cRLSign'],
+    ca: {},
+  });
+  // Signing CA: P-256, issues the per-signature certificates (no further CAs below it).
+  const signingKeyPem = newKey('P-256');
+  const signingKey = importPrivateKey(signingKeyPem);
+  const signingDer = issueCertificate({
+    subject: subject('Samtycke Dev Signing CA'),
+    spki: signingKey.spki,
+    issuer: issuerFrom(rootDer, rootKey),
+    notBefore,
+    notAfter,
+    keyUsage: ['keyCertSign', 'cRLSign'],
+    ca: { pathLength: 0 },
+  });
+
+  await mkdir(dir, { recursive: true });
+  const rootPem = pemEncode(rootDer, 'CERTIFICATE');
+  const signingPem = pemEncode(signingDer, 'CERTIFICATE');
+  await writeFile(path.join(dir, DEV_CERT_FILES.rootCert), rootPem);
+  await writeFile(path.join(dir, DEV_CERT_FILES.rootKey), rootKeyPem, { mode: 0o600 });
+  await writeFile(path.join(dir, DEV_CERT_FILES.signingCert), signingPem);
+  await writeFile(path.join(dir, DEV_CERT_FILES.signingKey), signingKeyPem, { mode: 0o600 });
+  await writeFile(path.join(dir, DEV_CERT_FILES.chain), signingPem + rootPem);
+  await rm(path.join(dir, '.gitkeep'), { force: true });
+  return targets;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { force: { type: 'boolean', default: false }, dir: { type: 'string' } },
+  });
+  const dir = path.resolve(values.dir ?? path.join(projectRoot, 'certs-dev'));
+  const written = await generateDevCerts(dir, values.force);
+  for (const f of written) console.log(`wrote ${path.relative(process.cwd(), f)}`);
+  console.log(`Valid for ${YEARS} years. These are for development and tests only; production refuses them.`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((e: unknown) => {
+    console.error(`dev-certs: ${(e as Error).message}`);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,292 @@
+// CMS SignedData for a PDF signature (RFC 5652), as PAdES baseline B-B wants it (ETSI EN 319 142-1
+// §6.3, with the CAdES attributes of ETSI EN 319 122-1 §5.2): detached (no eContent), SHA-256, signed
+// attributes content-type, message-digest and signing-certificate-v2 (RFC 5035). No signing-time
+// attribute: in PAdES the claimed time is the signature dictionary's /M (EN 319 142-1 §5.3). With a
+// time-stamping authority, a signature timestamp (RFC 3161) over the signature value goes in as the
+// unsigned attribute id-aa-signatureTimeStampToken (RFC 3161 appendix A): B-T.
+//
+// Also the reading side, shared by the verifier and the time-stamp client. Both sides work on DER
+// directly (der.ts), with certificates kept as the bytes they are: see der.ts for why not pkijs here.
+import { createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
+import * as der from './der.ts';
+import { OID } from './pki.ts';
+import type { SignatureKey } from './signer.ts';
+
+export type HashName = 'sha256' | 'sha384' | 'sha512';
+export const HASH_BY_OID: Readonly<Record<string, HashName>> = {
+  [OID.sha256]: 'sha256',
+  [OID.sha384]: 'sha384',
+  [OID.sha512]: 'sha512',
+};
+
+export function sha256(...chunks: Uint8Array[]): Buffer {
+  const h = createHash('sha256');
+  for (const c of chunks) h.update(c);
+  return h.digest();
+}
+
+const attribute = (type: string, ...values: Uint8Array[]): Buffer =>
+  der.seq(der.oid(type), der.setOf(...values));
+
+/** ESS signing-certificate-v2 (RFC 5035 §3): binds the signer certificate into what is signed. */
+function signingCertificateV2(certificate: Uint8Array): Buffer {
+  const { issuer, serial } = der.certificateParts(certificate);
+  // IssuerSerial: GeneralNames with the issuer as directoryName [4] (RFC 5280 §4.2.1.6), serial number.
+  const issuerSerial = der.seq(der.seq(der.ctx(4, issuer)), der.unsignedInteger(serial));
+  // ESSCertIDv2 without hashAlgorithm: its DEFAULT is id-sha256, and DER leaves defaults out.
+  const essCertIdV2 = der.seq(der.octets(sha256(certificate)), issuerSerial);
+  return attribute(OID.signingCertificateV2, der.seq(der.seq(essCertIdV2)));
+}
+
+export interface CmsSignature {
+  /** SignerInfo.signature: what a signature timestamp covers. */
+  signatureValue: Uint8Array;
+  /** ContentInfo { SignedData } DER, with the timestamp token as unsigned attribute when given. */
+  encode(timestampToken?: Uint8Array): Buffer;
+}
+
+/** Build and sign the SignedData over a PDF byte range's SHA-256 (`messageDigest`). */
+export async function createCmsSignature(
+  key: SignatureKey,
+  messageDigest: Uint8Array,
+): Promise<CmsSignature> {
+  const { issuer, serial } = der.certificateParts(key.certificate);
+  // What is signed is the DER SET OF the attributes (RFC 5652 §5.4); in the SignerInfo the same
+  // content carries the [0] IMPLICIT tag.
+  const signedAttrs = der.setOf(
+    attribute(OID.contentType, der.oid(OID.data)),
+    attribute(OID.messageDigest, der.octets(messageDigest)),
+    signingCertificateV2(key.certificate),
+  );
+  const signatureValue = await key.sign({ data: signedAttrs, digest: sha256(signedAttrs) });
+  const sha256Alg = der.algorithm(OID.sha256);
+
+  const encode = (timestampToken?: Uint8Array): Buffer => {
+    const signerInfo = der.seq(
+      der.smallInteger(1), // version 1: sid is issuerAndSerialNumber
+      der.seq(issuer, der.unsignedInteger(serial)),
+      sha256Alg,
+      Buffer.concat([Buffer.from([0xa0]), signedAttrs.subarray(1)]),
+      der.algorithm(key.signatureAlgorithm.oid, key.signatureAlgorithm.nullParameters),
+      der.octets(signatureValue),
+      ...(timestampToken ? [der.ctx(1, attribute(OID.signatureTimeStampToken, timestampToken))] : []),
+    );
+    const signedData = der.seq(
+      der.smallInteger(1), // version 1: only X.509 certificates, id-data, issuerAndSerialNumber (§5.1)
+      der.set(sha256Alg),
+      der.seq(der.oid(OID.data)), // detached: no eContent
+      der.ctx(0, key.certificate, ...key.chain), // certificates: signer, signing CA, root
+      der.set(signerInfo),
+    );
+    return der.seq(der.oid(OID.signedData), der.ctx(0, signedData));
+  };
+  return { signatureValue, encode };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Reading
+
+export interface SignerInfo {
+  sid: { issuer: Uint8Array; serial: Uint8Array } | { keyId: Uint8Array };
+  digestAlgorithm: string;
+  /** The signed attributes as DER SET OF: the bytes the signature covers. */
+  signedAttrs: Uint8Array | undefined;
+  signedAttributes: Map<string, Uint8Array[]>;
+  signatureAlgorithm: string;
+  signature: Uint8Array;
+  unsignedAttributes: Map<string, Uint8Array[]>;
+}
+
+export interface SignedData {
+  eContentType: string;
+  /** Encapsulated content (the TSTInfo of a timestamp token); absent when detached. */
+  eContent: Uint8Array | undefined;
+  /** Certificates as DER. */
+  certificates: Uint8Array[];
+  signerInfos: SignerInfo[];
+}
+
+function attributes(buf: Uint8Array, t: der.Tlv): Map<string, Uint8Array[]> {
+  const out = new Map<string, Uint8Array[]>();
+  for (const attr of der.children(buf, t)) {
+    const [type, values] = der.children(buf, attr);
+    if (!type || !values) throw new der.DerError('bad attribute');
+    out.set(
+      der.decodeOid(der.contentOf(buf, type)),
+      der.children(buf, values).map((v) => der.rawOf(buf, v)),
+    );
+  }
+  return out;
+}
+
+function signerInfo(buf: Uint8Array, t: der.Tlv): SignerInfo {
+  const f = der.children(buf, t);
+  let i = 1; // after version
+  const sidTlv = f[i++]!;
+  const sid =
+    sidTlv.tag === 0x30
+      ? (() => {
+          const [issuer, serial] = der.children(buf, sidTlv);
+          if (!issuer || !serial) throw new der.DerError('bad issuerAndSerialNumber');
+          return { issuer: der.rawOf(buf, issuer), serial: der.contentOf(buf, serial) };
+        })()
+      : { keyId: der.contentOf(buf, sidTlv) };
+  const digestAlgorithm = der.algorithmOid(buf, f[i++]!);
+  let signedAttrs: Uint8Array | undefined;
+  let signedAttributes = new Map<string, Uint8Array[]>();
+  if (f[i]?.tag === 0xa0) {
+    const a = f[i++]!;
+    signedAttrs = Buffer.concat([Buffer.from([0x31]), buf.subarray(a.start + 1, a.end)]);
+    signedAttributes = attributes(buf, a);
+  }
+  const signatureAlgorithm = der.algorithmOid(buf, f[i++]!);
+  const sig = f[i++];
+  if (sig?.tag !== 0x04) throw new der.DerError('bad signature value');
+  const unsigned = f[i]?.tag === 0xa1 ? attributes(buf, f[i]!) : new Map<string, Uint8Array[]>();
+  return {
+    sid,
+    digestAlgorithm,
+    signedAttrs,
+    signedAttributes,
+    signatureAlgorithm,
+    signature: der.contentOf(buf, sig),
+    unsignedAttributes: unsigned,
+  };
+}
+
+/** Parse ContentInfo { SignedData } (DER). Trailing bytes (the /Contents zero padding) are ignored. */
+export function parseSignedData(bytes: Uint8Array): SignedData {
+  const ci = der.readTlv(bytes, 0);
+  const [type, explicit] = der.children(bytes, ci);
+  if (!type || der.decodeOid(der.contentOf(bytes, type)) !== OID.signedData || !explicit)
+    throw new der.DerError('not a SignedData');
+  const sdTlv = der.children(bytes, explicit)[0];
+  if (!sdTlv) throw new der.DerError('empty SignedData');
+  const f = der.children(bytes, sdTlv);
+  const encap = f[2];
+  if (!encap) throw new der.DerError('no encapsulated content info');
+  const [eType, eWrap] = der.children(bytes, encap);
+  let eContent: Uint8Array | undefined;
+  if (eWrap) {
+    const octets = der.children(bytes, eWrap)[0];
+    if (octets?.tag === 0x04) eContent = der.contentOf(bytes, octets);
+    else if (octets?.tag === 0x24)
+      eContent = Buffer.concat(der.children(bytes, octets).map((p) => der.contentOf(bytes, p))); // BER constructed
+  }
+  let certificates: Uint8Array[] = [];
+  const rest = f.slice(3);
+  const certsTlv = rest.find((t) => t.tag === 0xa0);
+  if (certsTlv)
+    certificates = der
+      .children(bytes, certsTlv)
+      .filter((c) => c.tag === 0x30)
+      .map((c) => der.rawOf(bytes, c));
+  const infos = rest.find((t) => t.tag === 0x31);
+  return {
+    eContentType: eType ? der.decodeOid(der.contentOf(bytes, eType)) : '',
+    eContent,
+    certificates,
+    signerInfos: infos ? der.children(bytes, infos).map((s) => signerInfo(bytes, s)) : [],
+  };
+}
+
+/** The certificate a SignerInfo names (issuerAndSerialNumber, or subjectKeyIdentifier by method 1). */
+export function findSignerCertificate(sd: SignedData, si: SignerInfo): Uint8Array | undefined {
+  return sd.certificates.find((c) => {
+    try {
+      const parts = der.certificateParts(c);
+      if ('keyId' in si.sid)
+        return createHash('sha1').update(der.publicKeyBits(parts.spki)).digest().equals(si.sid.keyId);
+      return (
+        Buffer.from(parts.issuer).equals(si.sid.issuer) && Buffer.from(parts.serial).equals(si.sid.serial)
+      );
+    } catch {
+      return false;
+    }
+  });
+}
+
+export interface SignerInfoCheck {
+  /** message-digest attribute equals the digest of the content. */
+  digestValid: boolean;
+  /** The signature over the signed attributes verifies with the certificate's key. */
+  signatureValid: boolean;
+  /** content-type attribute equals the expected content type. */
+  contentTypeValid: boolean;
+  hash: HashName | undefined;
+  problems: string[];
+}
+
+const SIGNATURE_HASH: Readonly<Record<string, HashName>> = {
+  [OID.ecdsaWithSha256]: 'sha256',
+  [OID.ecdsaWithSha384]: 'sha384',
+  [OID.ecdsaWithSha512]: 'sha512',
+  [OID.sha256WithRsa]: 'sha256',
+  [OID.sha384WithRsa]: 'sha384',
+  [OID.sha512WithRsa]: 'sha512',
+};
+
+/**
+ * Check a SignerInfo with signed attributes (RFC 5652 §5.4, §5.6): the message digest over `content`
+ * and the signature over the DER signed attributes (ECDSA and RSA PKCS#1 v1.5).
+ */
+export function checkSignerInfo(
+  si: SignerInfo,
+  certificate: Uint8Array,
+  content: readonly Uint8Array[],
+  expectedContentType: string,
+): SignerInfoCheck {
+  const problems: string[] = [];
+  const hash = HASH_BY_OID[si.digestAlgorithm];
+  const result: SignerInfoCheck = {
+    digestValid: false,
+    signatureValid: false,
+    contentTypeValid: false,
+    hash,
+    problems,
+  };
+  if (!hash) {
+    problems.push(`unsupported digest algorithm ${si.digestAlgorithm}`);
+    return result;
+  }
+  if (!si.signedAttrs) {
+    problems.push('no signed attributes');
+    return result;
+  }
+  const ct = si.signedAttributes.get(OID.contentType)?.[0];
+  result.contentTypeValid = !!ct && Buffer.from(ct).equals(der.oid(expectedContentType));
+  if (!result.contentTypeValid) problems.push('content-type attribute missing or wrong');
+
+  const md = si.signedAttributes.get(OID.messageDigest)?.[0];
+  const h = createHash(hash);
+  for (const c of content) h.update(c);
+  result.digestValid = !!md && md[0] === 0x04 && h.digest().equals(der.contentOf(md, der.readTlv(md, 0)));
+  if (!result.digestValid) problems.push('message digest does not match the signed content');
+
+  const sigHash =
+    SIGNATURE_HASH[si.signatureAlgorithm] ??
+    (si.signatureAlgorithm === OID.ecPublicKey || si.signatureAlgorithm === OID.rsaEncryption
+      ? hash
+      : undefined);
+  if (!sigHash) {
+    problems.push(`unsupported signature algorithm ${si.signatureAlgorithm}`);
+    return result;
+  }
+  try {
+    const key = createPublicKey({
+      key: Buffer.from(der.certificateParts(certificate).spki),
+      format: 'der',
+      type: 'spki',
+    });
+    result.signatureValid = nodeVerify(
+      sigHash,
+      si.signedAttrs,
+      key.asymmetricKeyType === 'ec' ? { key, dsaEncoding: 'der' } : key,
+      si.signature,
+    );
+  } catch {
+    result.signatureValid = false;
+  }
+  if (!result.signatureValid) problems.push('the signature does not verify with the signer certificate');
+  return result;
+}

@@ -1,0 +1,50 @@
+// The keys behind a signature. The PDF code (sign.ts) only sees this interface: it asks for a
+// certificate issued to the signer, then for a signature over a digest. Today a local signing CA from
+// PEM files does both (local-signer.ts); an HSM (PKCS#11: generate key, CKM_ECDSA over the digest) or a
+// remote signing service (CSC API: credentials/info + signatures/signHash; the Swedish signature
+// services' sign request) can implement it later without touching the PDF code.
+
+/** Who signs: from the e-identification, checked against the form before we get here. */
+export interface SignerIdentity {
+  /** Name as the identity provider gave it; becomes the certificate's CN. */
+  name: string;
+  /** Swedish personal identity number, 12 digits (YYYYMMDDNNNC); becomes serialNumber PNOSE-… . */
+  personalNumber: string;
+}
+
+/** What is signed: the DER signed attributes of the CMS SignerInfo (RFC 5652 §5.4) and their digest. */
+export interface ToBeSigned {
+  /** SHA-256 of `data`: what an HSM (CKM_ECDSA) or a remote service (signHash) signs. */
+  readonly digest: Uint8Array;
+  /** The bytes themselves, for key APIs that hash internally (Node's crypto, WebCrypto). */
+  readonly data: Uint8Array;
+}
+
+/** One signature's key: a certificate issued for it, and the means to sign once with it. */
+export interface SignatureKey {
+  /** DER of the certificate issued to the signer for this signature. */
+  readonly certificate: Uint8Array;
+  /** DER certificates above it: the issuing CA first, up to and including the root. */
+  readonly chain: readonly Uint8Array[];
+  /** CMS signatureAlgorithm of what `sign` returns, e.g. ecdsa-with-SHA256 (RFC 5754 §3.3). */
+  readonly signatureAlgorithm: { oid: string; nullParameters: boolean };
+  /** Digest algorithm of `ToBeSigned.digest` and the message digest. Only SHA-256 for now. */
+  readonly digestAlgorithm: 'SHA-256';
+  /**
+   * The signature value as it goes into SignerInfo.signature: DER ECDSA-Sig-Value (RFC 5753 §2.1.1)
+   * or an RSASSA-PKCS1-v1_5 block. Implementations may refuse a second call.
+   */
+  sign(tbs: ToBeSigned): Promise<Uint8Array>;
+}
+
+export interface Signer {
+  /** For logs and reports: what kind of signer and which CA (never a key or personal data). */
+  readonly description: string;
+  /** The signing CA is marked for development; production must refuse to run with it. */
+  readonly isDevelopment: boolean;
+  /**
+   * Issue a certificate for a fresh key to `identity`, valid around `signingTime`, and return the
+   * handle to sign with it. Throws AppError('signing_failed') when it cannot.
+   */
+  startSignature(identity: SignerIdentity, signingTime: Date): Promise<SignatureKey>;
+}

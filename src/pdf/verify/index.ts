@@ -1,0 +1,296 @@
+// The in-process verifier: every signature of a PDF with its field/role, signer, times, certificate
+// chain, CMS validity, what its byte range covers (ISO 32000-1 §12.8.1) and whether later revisions
+// changed more than signature fields may (changes.ts). Statuses follow ETSI EN 319 102-1 §5.1.3:
+// valid (TOTAL-PASSED), invalid (TOTAL-FAILED: the signature or the document is not as signed), or
+// indeterminate (cannot tell: e.g. the certificate does not chain to a trusted root).
+import { createHash } from 'node:crypto';
+import { isSignerRole, type SignerRole } from '../../domain/roles.ts';
+import { PdfFile } from '../cos/document.ts';
+import { type PdfDict, PdfName, PdfRef, PdfString } from '../cos/objects.ts';
+import { readForm } from '../fields.ts';
+import type { Trust } from '../trust.ts';
+import { type Change, revisionChanges } from './changes.ts';
+import { type CertificateReport, type CmsReport, checkCms, type TimestampReport } from './signature.ts';
+
+export type { Change } from './changes.ts';
+export type { CertificateReport, CmsReport, TimestampReport } from './signature.ts';
+
+export type SignatureStatus = 'valid' | 'invalid' | 'indeterminate';
+
+export interface ByteRangeReport {
+  range: number[];
+  /** The range is [0, a] + [b, end] around exactly this signature's /Contents. */
+  wellFormed: boolean;
+  /** Index of the revision the range ends with (0 = original document), if it ends at one. */
+  revision: number | undefined;
+  /** The range covers that revision completely (it ends at the revision's %%EOF). */
+  coversRevision: boolean;
+  coversWholeFile: boolean;
+  /** How many revisions were appended after the signed one. */
+  laterRevisions: number;
+}
+
+export interface SignatureReport {
+  field: string;
+  role: SignerRole | undefined;
+  signerName: string | undefined;
+  /** /M: the time the signer's software claims (PAdES puts it there, not in the CMS). */
+  claimedSigningTime: Date | undefined;
+  reason: string | undefined;
+  location: string | undefined;
+  subFilter: string | undefined;
+  /** PAdES baseline level reached: B-B, or B-T with a valid signature timestamp. */
+  level: 'PAdES-B-B' | 'PAdES-B-T' | undefined;
+  byteRange: ByteRangeReport;
+  cms: CmsReport;
+  certificate: CertificateReport;
+  timestamp: TimestampReport | undefined;
+  /** Changes in revisions after the signed one. */
+  laterChanges: { allowed: Change[]; forbidden: Change[] };
+  status: SignatureStatus;
+  problems: string[];
+}
+
+export interface VerificationReport {
+  file: { size: number; sha256: string; revisions: number };
+  signatures: SignatureReport[];
+  /** Signature fields without a signature yet. */
+  unsignedFields: string[];
+  verdict: 'valid' | 'invalid' | 'indeterminate' | 'unsigned';
+  problems: string[];
+}
+
+export interface VerifyOptions {
+  trust: Trust;
+  /** Anchors for time-stamping authorities; defaults to `trust`. */
+  tsaTrust?: Trust;
+  now?: Date;
+}
+
+const text = (o: unknown): string | undefined => (o instanceof PdfString ? o.toText() : undefined);
+
+/** PDF date (ISO 32000-1 §7.9.4): D:YYYYMMDDHHmmSSOHH'mm'. */
+export function parsePdfDate(s: string | undefined): Date | undefined {
+  const m = s?.match(/^D:(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?([Zz+-])?(\d{2})?'?(\d{2})?'?$/);
+  if (!m) return undefined;
+  const [, y, mo = '01', d = '01', h = '00', mi = '00', sec = '00', sign, oh = '00', om = '00'] = m;
+  const utc = Date.UTC(+y!, +mo - 1, +d, +h, +mi, +sec);
+  const offset = sign === '+' || sign === '-' ? (sign === '+' ? 1 : -1) * (+oh * 60 + +om) * 60_000 : 0;
+  return new Date(utc - offset);
+}
+
+function checkByteRange(
+  file: PdfFile,
+  sig: PdfDict,
+  sigNum: number,
+  sigRevision: number,
+): { report: ByteRangeReport; contents?: Uint8Array; problems: string[] } {
+  const problems: string[] = [];
+  const br = sig.get('ByteRange');
+  const range = Array.isArray(br) && br.every((n) => typeof n === 'number') ? (br as number[]) : [];
+  const report: ByteRangeReport = {
+    range,
+    wellFormed: false,
+    revision: undefined,
+    coversRevision: false,
+    coversWholeFile: false,
+    laterRevisions: 0,
+  };
+  const bytes = file.bytes;
+  const [a0, a1, b0, b1] = range;
+  if (
+    range.length !== 4 ||
+    a0 !== 0 ||
+    a1 === undefined ||
+    b0 === undefined ||
+    b1 === undefined ||
+    b0 <= a1 ||
+    b0 + b1 > bytes.length
+  ) {
+    problems.push('the byte range is malformed');
+    return { report, problems };
+  }
+  // The gap must be exactly this dictionary's /Contents hex string, delimiters included.
+  const contents = sig.get('Contents');
+  const sigOffset = file.offsetOf(sigNum, sigRevision);
+  const gap = Buffer.from(bytes.subarray(a1, b0)).toString('latin1');
+  const gapMatches =
+    contents instanceof PdfString &&
+    /^<[0-9A-Fa-f\s]*>$/.test(gap) &&
+    Buffer.from(gap.slice(1, -1).replace(/\s+/g, ''), 'hex').equals(contents.bytes) &&
+    sigOffset !== undefined &&
+    sigOffset < a1;
+  if (!gapMatches) problems.push('the byte range does not exclude exactly the signature value');
+  report.wellFormed = gapMatches;
+  const end = b0 + b1;
+  const rev = file.revisions.find((r) => r.end === end || r.endWithoutEol === end);
+  if (rev) {
+    report.revision = rev.index;
+    report.coversRevision = true;
+    report.laterRevisions = file.revisions.length - 1 - rev.index;
+  } else problems.push('the byte range does not end where a revision ends');
+  report.coversWholeFile = end === bytes.length || (report.laterRevisions === 0 && rev?.end === bytes.length);
+  return { report, contents: contents instanceof PdfString ? contents.bytes : undefined, problems };
+}
+
+/** Verify every signature of `bytes`. Never throws for a bad document: problems are in the report. */
+export async function verifyPdf(
+  bytes: Uint8Array,
+  options: VerifyOptions,
+  parsed?: PdfFile,
+): Promise<VerificationReport> {
+  const now = options.now ?? new Date();
+  const report: VerificationReport = {
+    file: { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), revisions: 0 },
+    signatures: [],
+    unsignedFields: [],
+    verdict: 'unsigned',
+    problems: [],
+  };
+  let file: PdfFile;
+  let form: ReturnType<typeof readForm>;
+  try {
+    file = parsed ?? PdfFile.parse(bytes);
+    form = readForm(file);
+  } catch (e) {
+    report.problems.push(`not a readable PDF: ${(e as Error).message}`);
+    report.verdict = 'invalid';
+    return report;
+  }
+  report.file.revisions = file.revisions.length;
+
+  const changesByRevision = new Map<number, Change[]>();
+  const changesAfter = (rev: number): Change[] => {
+    const out: Change[] = [];
+    for (let r = rev + 1; r < file.revisions.length; r++) {
+      let c = changesByRevision.get(r);
+      if (!c) {
+        try {
+          c = revisionChanges(file, r);
+        } catch (e) {
+          c = [
+            {
+              revision: r,
+              object: 0,
+              kind: 'changed',
+              what: `unreadable revision (${(e as Error).message})`,
+              allowed: false,
+            },
+          ];
+        }
+        changesByRevision.set(r, c);
+      }
+      out.push(...c);
+    }
+    return out;
+  };
+
+  // Signatures of every revision, not only the newest: one removed from the form later is still
+  // reported (and fails), instead of the document quietly reading as less signed.
+  const signatures = new Map<number, { name: string; revision: number }>();
+  for (let r = 0; r < file.revisions.length; r++) {
+    let fields: ReturnType<typeof readForm>['signatureFields'];
+    try {
+      fields = r === file.revisions.length - 1 ? form.signatureFields : readForm(file, r).signatureFields;
+    } catch {
+      continue;
+    }
+    for (const f of fields)
+      if (f.value && !signatures.has(f.value.num)) signatures.set(f.value.num, { name: f.name, revision: r });
+  }
+  const current = new Set(form.signatureFields.flatMap((f) => (f.value ? [f.value.num] : [])));
+  report.unsignedFields = form.signatureFields.filter((f) => !f.value).map((f) => f.name);
+
+  for (const [sigNum, field] of signatures) {
+    // The signature dictionary as it was signed; a later change to it is a forbidden change.
+    const sig = file.resolveDict(new PdfRef(sigNum, 0), field.revision);
+    if (!sig) {
+      report.problems.push(`field ${field.name}: its signature dictionary is missing`);
+      continue;
+    }
+    const { report: byteRange, contents, problems } = checkByteRange(file, sig, sigNum, field.revision);
+    if (!current.has(sigNum)) problems.push('the signature was removed from the form in a later revision');
+    const claimed = parsePdfDate(text(sig.get('M')));
+    const subFilter =
+      sig.get('SubFilter') instanceof PdfName ? (sig.get('SubFilter') as PdfName).value : undefined;
+    if (subFilter !== 'ETSI.CAdES.detached' && subFilter !== 'adbe.pkcs7.detached')
+      problems.push(`unsupported signature type ${subFilter ?? '(none)'}`);
+    const chunks =
+      byteRange.range.length === 4
+        ? [
+            bytes.subarray(0, byteRange.range[1]),
+            bytes.subarray(byteRange.range[2], byteRange.range[2]! + byteRange.range[3]!),
+          ]
+        : [];
+    const { cms, certificate, timestamp } = await checkCms(
+      contents ?? new Uint8Array(),
+      chunks,
+      claimed,
+      options.trust,
+      options.tsaTrust ?? options.trust,
+      now,
+    );
+    const later = byteRange.revision === undefined ? [] : changesAfter(byteRange.revision);
+    const laterChanges = {
+      allowed: later.filter((c) => c.allowed),
+      forbidden: later.filter((c) => !c.allowed),
+    };
+    if (laterChanges.forbidden.length)
+      problems.push(`${laterChanges.forbidden.length} forbidden change(s) after this signature`);
+    const timestampOk = !!timestamp && timestamp.imprintValid && timestamp.signatureValid;
+
+    const failed =
+      !byteRange.wellFormed ||
+      !byteRange.coversRevision ||
+      !cms.readable ||
+      !cms.digestValid ||
+      !cms.signatureValid ||
+      !cms.signingCertificateValid ||
+      !certificate.keyUsageValid ||
+      laterChanges.forbidden.length > 0 ||
+      (!!timestamp && !timestampOk) ||
+      !current.has(sigNum) ||
+      problems.some((p) => p.startsWith('unsupported'));
+    // An intact timestamp from a TSA we do not trust is only not used (the signature counts as B-B,
+    // validated at its claimed time): it must not make a document unsignable where the TSA's root was
+    // left out of the anchors. A broken timestamp fails the signature (above).
+    const undetermined = !certificate.chainValid;
+    const status: SignatureStatus = failed ? 'invalid' : undetermined ? 'indeterminate' : 'valid';
+    const role = isSignerRole(field.name) ? field.name : undefined;
+    report.signatures.push({
+      field: field.name,
+      role,
+      signerName: certificate.signerName,
+      claimedSigningTime: claimed,
+      reason: text(sig.get('Reason')),
+      location: text(sig.get('Location')),
+      subFilter,
+      level: cms.signatureValid ? (timestampOk && timestamp?.trusted ? 'PAdES-B-T' : 'PAdES-B-B') : undefined,
+      byteRange,
+      cms,
+      certificate,
+      timestamp,
+      laterChanges,
+      status,
+      problems: [...problems, ...cms.problems, ...certificate.problems, ...(timestamp?.problems ?? [])],
+    });
+  }
+  // Oldest signature first, as they were made.
+  report.signatures.sort(
+    (x, y) =>
+      (x.byteRange.range[3] ?? 0) +
+      (x.byteRange.range[2] ?? 0) -
+      ((y.byteRange.range[3] ?? 0) + (y.byteRange.range[2] ?? 0)),
+  );
+  const statuses = report.signatures.map((s) => s.status);
+  report.verdict =
+    statuses.length === 0
+      ? 'unsigned'
+      : statuses.includes('invalid')
+        ? 'invalid'
+        : statuses.includes('indeterminate')
+          ? 'indeterminate'
+          : 'valid';
+  if (report.problems.length && report.verdict === 'valid') report.verdict = 'invalid';
+  return report;
+}

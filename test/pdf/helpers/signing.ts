@@ -1,0 +1,73 @@
+// Signing with the committed development PKI (certs-dev/), the way the service does it.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { SignerRole } from '../../../src/domain/roles.ts';
+import { projectRoot } from '../../../src/paths.ts';
+import { type LocalSigner, loadLocalSigner } from '../../../src/pdf/local-signer.ts';
+import { type ConsentFormData, renderConsentForm } from '../../../src/pdf/render.ts';
+import { type AppendSignatureResult, appendSignature, type SignDeps } from '../../../src/pdf/sign.ts';
+import type { SignerIdentity } from '../../../src/pdf/signer.ts';
+import { Trust } from '../../../src/pdf/trust.ts';
+
+export const DEV_ROOT_FILE = path.join(projectRoot, 'certs-dev', 'dev-root-ca.pem');
+export const DEV_ROOT_PEM = readFileSync(DEV_ROOT_FILE, 'utf8');
+export const DEV_FILES = {
+  caCertFile: path.join(projectRoot, 'certs-dev', 'dev-signing-ca.pem'),
+  caKeyFile: path.join(projectRoot, 'certs-dev', 'dev-signing-ca.key'),
+  chainFiles: [DEV_ROOT_FILE],
+};
+
+let signer: Promise<LocalSigner> | undefined;
+export const devSigner = (): Promise<LocalSigner> => {
+  signer ??= loadLocalSigner(DEV_FILES);
+  return signer;
+};
+export const devTrust = (): Trust => Trust.fromPem(DEV_ROOT_PEM);
+
+export async function devDeps(extra: Partial<SignDeps> = {}): Promise<SignDeps> {
+  return { signer: await devSigner(), trust: devTrust(), ...extra };
+}
+
+/** The person the form names for a role. */
+export function personFor(form: ConsentFormData, role: SignerRole): SignerIdentity {
+  const p = role === 'guardian1' ? form.guardian1 : role === 'guardian2' ? form.guardian2 : form.child;
+  if (!p) throw new Error(`the form has no ${role}`);
+  return { name: p.name, personalNumber: p.personalNumber };
+}
+
+export interface Step {
+  role: SignerRole;
+  bytes: Uint8Array;
+  sha256: string;
+  result: AppendSignatureResult;
+}
+
+/** Render, then sign every role in order; returns the rendered form and each step's output. */
+export async function renderAndSign(
+  form: ConsentFormData,
+  deps?: SignDeps,
+  roles?: SignerRole[],
+): Promise<{ rendered: { bytes: Uint8Array; sha256: string; roles: SignerRole[] }; steps: Step[] }> {
+  const rendered = await renderConsentForm(form);
+  const d = deps ?? (await devDeps());
+  const steps: Step[] = [];
+  let bytes = rendered.bytes;
+  let sha256 = rendered.sha256;
+  for (const role of roles ?? rendered.roles) {
+    const result = await appendSignature(
+      {
+        pdf: bytes,
+        expectedSha256: sha256,
+        role,
+        signer: personFor(form, role),
+        place: 'Sollefteå',
+        signedAt: new Date(),
+      },
+      d,
+    );
+    bytes = result.bytes;
+    sha256 = result.sha256;
+    steps.push({ role, bytes, sha256, result });
+  }
+  return { rendered, steps };
+}
