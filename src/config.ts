@@ -9,6 +9,12 @@ export const DEV_SESSION_SECRET = 'development-only-session-secret-not-for-produ
 
 export const CLAIM_PROFILES = ['swedish-oidc', 'ssn', 'nin'] as const;
 export type ClaimProfile = (typeof CLAIM_PROFILES)[number];
+export const CLIENT_AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'none',
+] as const;
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
@@ -63,6 +69,7 @@ const envSchema = z.object({
   OIDC_CLIENT_ID: optional(z.string().min(1)),
   OIDC_CLIENT_SECRET: optional(z.string().min(1)),
   OIDC_CLIENT_KEY: optional(z.string().min(1)),
+  OIDC_CLIENT_AUTH_METHOD: optional(z.enum(CLIENT_AUTH_METHODS)),
   OIDC_SCOPES: optional(list),
   OIDC_CLAIM_PROFILE: optional(z.enum(CLAIM_PROFILES)).default('swedish-oidc'),
   OIDC_ACR_VALUES: optional(list),
@@ -83,6 +90,13 @@ const envSchema = z.object({
   SMTP_URL: optional(z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' })),
   MAIL_FROM: optional(z.string().min(3)).default('Samtycke <no-reply@samtycke.localhost>'),
 });
+
+/** Variables of the test runner and CI, not of the service: neither read nor refused. */
+const TOOLING_VARIABLES = new Set([
+  'SAMTYCKE_REQUIRE_PDF_TOOLS',
+  'SAMTYCKE_TEST_SERVER_URL',
+  'SAMTYCKE_TEST_TEMPLATE',
+]);
 
 const KNOWN_PREFIXES = ['SAMTYCKE_', 'OIDC_', 'STAFF_OIDC_', 'SIGNING_', 'SMTP_', 'SESSION_'];
 
@@ -107,6 +121,8 @@ function build(env: z.infer<typeof envSchema>) {
     clientId: env.OIDC_CLIENT_ID ?? 'samtycke',
     clientSecret: env.OIDC_CLIENT_SECRET,
     clientKeyFile: env.OIDC_CLIENT_KEY,
+    /** Undefined: private_key_jwt with a key, client_secret_basic with a secret, otherwise none. */
+    clientAuthMethod: env.OIDC_CLIENT_AUTH_METHOD,
     scopes: env.OIDC_SCOPES,
     claimProfile: env.OIDC_CLAIM_PROFILE,
     acrValues: env.OIDC_ACR_VALUES ?? [],
@@ -155,6 +171,9 @@ function build(env: z.infer<typeof envSchema>) {
         clientId: env.STAFF_OIDC_CLIENT_ID ?? signer.clientId,
         clientSecret: env.STAFF_OIDC_CLIENT_SECRET ?? signer.clientSecret,
         clientKeyFile: env.STAFF_OIDC_CLIENT_KEY ?? signer.clientKeyFile,
+        // The signer's method goes with the signer's credentials only.
+        clientAuthMethod:
+          env.STAFF_OIDC_CLIENT_SECRET || env.STAFF_OIDC_CLIENT_KEY ? undefined : signer.clientAuthMethod,
         scopes: env.STAFF_OIDC_SCOPES ?? ['openid', 'profile', 'email'],
         acrValues: env.STAFF_OIDC_ACR_VALUES ?? [],
       },
@@ -188,6 +207,8 @@ function productionProblems(config: Config): string[] {
     problems.push('OIDC_ISSUER: the development IdP cannot be used in production');
   if (config.oidc.signer.issuer && !config.oidc.signer.clientSecret && !config.oidc.signer.clientKeyFile)
     problems.push('OIDC_CLIENT_SECRET or OIDC_CLIENT_KEY: required in production');
+  if (config.oidc.signer.clientAuthMethod === 'none')
+    problems.push('OIDC_CLIENT_AUTH_METHOD: production needs an authenticated client, not none');
   const devCertsDir = config.signing.devCertsDir + path.sep;
   const signingFiles = [
     config.signing.caCertFile,
@@ -212,7 +233,11 @@ function productionProblems(config: Config): string[] {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
   for (const key of Object.keys(env)) {
-    if (KNOWN_PREFIXES.some((p) => key.startsWith(p)) && !(key in envSchema.shape))
+    if (
+      KNOWN_PREFIXES.some((p) => key.startsWith(p)) &&
+      !(key in envSchema.shape) &&
+      !TOOLING_VARIABLES.has(key)
+    )
       problems.push(`${key}: unknown setting`);
   }
   const parsed = envSchema.safeParse(env);

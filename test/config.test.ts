@@ -105,3 +105,12 @@ for (const [name, change, pattern] of refusals) {
     );
   });
 }
+
+t.test('the test runner and CI variables are not settings, and not refused', async (t) => {
+  const c = loadConfig({
+    SAMTYCKE_REQUIRE_PDF_TOOLS: '1',
+    SAMTYCKE_TEST_SERVER_URL: 'x',
+    SAMTYCKE_TEST_TEMPLATE: 'y',
+  });
+  t.equal(c.mode, 'development');
+});
