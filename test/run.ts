@@ -34,7 +34,7 @@ async function main() {
     stop = embedded.stop;
   }
   const template = `samtycke_tpl_${process.pid}`;
-  let code = 1;
+  let code: number;
   try {
     await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${template} WITH (FORCE)`);
     await adminQuery(serverUrl, `CREATE DATABASE ${template}`);

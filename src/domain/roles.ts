@@ -89,8 +89,7 @@ export interface ConsentPeople {
 }
 
 export type ConsentPeopleResult =
-  | { ok: true; value: ConsentPeople }
-  | { ok: false; problems: PeopleProblem[] };
+  { ok: true; value: ConsentPeople } | { ok: false; problems: PeopleProblem[] };
 
 const MESSAGES: Record<Exclude<PeopleProblemCode, 'invalid_personal_number'>, string> = {
   child_not_minor: 'Barnet har fyllt 18 år. Samtycke från vårdnadshavare gäller bara barn under 18 år.',

@@ -61,8 +61,9 @@ export default fp(
   async (app: FastifyInstance) => {
     app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
       const appError = toAppError(error);
-      if (appError.status >= 500) request.log.error({ err: error, code: appError.code }, 'request failed');
-      else request.log.info({ code: appError.code, status: appError.status }, 'request rejected');
+      if (appError.status >= 500)
+        request.log.error({ err: error, errorCode: appError.code }, 'request failed');
+      else request.log.info({ errorCode: appError.code, status: appError.status }, 'request rejected');
       return sendProblem(reply, appError);
     });
     app.setNotFoundHandler((_request, reply) => sendProblem(reply, new AppError('not_found')));

@@ -61,11 +61,7 @@ export const STAFF_DEFAULT_SCOPES: readonly string[] = ['openid', 'profile', 'em
 
 /** Why an identity was refused, for the login failure page (`AppError.extra.reason`). */
 export type IdentityProblem =
-  | 'missing_number'
-  | 'invalid_number'
-  | 'not_swedish'
-  | 'missing_name'
-  | 'missing_subject';
+  'missing_number' | 'invalid_number' | 'not_swedish' | 'missing_name' | 'missing_subject';
 
 const MESSAGES: Record<IdentityProblem, string> = {
   missing_number: 'Legitimeringen innehöll inget personnummer.',

@@ -28,10 +28,7 @@ import {
 import { type ClientKey, loadClientKey } from './client-key.ts';
 
 export type TokenEndpointAuthMethod =
-  | 'client_secret_basic'
-  | 'client_secret_post'
-  | 'private_key_jwt'
-  | 'none';
+  'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
 
 export interface RelyingPartyOptions {
   /** Issuer identifier; discovery reads `{issuer}/.well-known/openid-configuration`. */

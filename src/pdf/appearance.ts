@@ -45,7 +45,7 @@ function parseWidths(w: PdfObject, file: PdfFile): Map<number, number> {
   const out = new Map<number, number>();
   const arr = file.resolve(w);
   if (!Array.isArray(arr)) return out;
-  for (let i = 0; i < arr.length; ) {
+  for (let i = 0; i < arr.length;) {
     const first = arr[i];
     const next = file.resolve(arr[i + 1]);
     if (typeof first !== 'number') break;

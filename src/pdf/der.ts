@@ -112,7 +112,7 @@ export function readTlv(buf: Uint8Array, pos: number, limit = buf.length): Tlv {
 /** The TLVs inside a constructed TLV. */
 export function children(buf: Uint8Array, t: Tlv): Tlv[] {
   const out: Tlv[] = [];
-  for (let p = t.contentStart; p < t.end; ) {
+  for (let p = t.contentStart; p < t.end;) {
     const c = readTlv(buf, p, t.end);
     out.push(c);
     p = c.end;

@@ -20,7 +20,6 @@ export function wrapText(text: string, metrics: FontMetrics, size: number, maxWi
       continue;
     }
     if (line) lines.push(line);
-    line = '';
     // The word alone is too wide: break it, keeping the last piece open for the next word.
     const pieces = breakWord(word, metrics, size, maxWidth);
     lines.push(...pieces.slice(0, -1));

@@ -259,7 +259,7 @@ export async function loadLocalSigner(
         );
       break;
     }
-    let linked = false;
+    let linked: boolean;
     try {
       linked = await current.verify(issuer);
     } catch {

@@ -194,8 +194,7 @@ function pathLengthProblem(path: readonly pkijs.Certificate[]): string | undefin
   // path: leaf first, anchor last. CA i may have at most pathLen CA certificates below it (bar the leaf).
   for (let i = 1; i < path.length; i++) {
     const bc = path[i]!.extensions?.find((e) => e.extnID === '2.5.29.19')?.parsedValue as
-      | pkijs.BasicConstraints
-      | undefined;
+      pkijs.BasicConstraints | undefined;
     const limit = bc?.pathLenConstraint;
     const below = i - 1;
     if (typeof limit === 'number' && below > limit) return 'the certificate path is longer than a CA allows';

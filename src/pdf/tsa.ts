@@ -98,8 +98,7 @@ export async function checkTimestampToken(
     const cert = parseCertificate(certDer);
     check.tsaName = nameAttribute(cert.subject, OID.commonName) ?? formatName(cert.subject);
     const eku = cert.extensions?.find((e) => e.extnID === OID.extKeyUsage)?.parsedValue as
-      | pkijs.ExtKeyUsage
-      | undefined;
+      pkijs.ExtKeyUsage | undefined;
     check.timeStampingUsage = !!eku?.keyPurposes.includes(OID.kpTimeStamping);
     if (!check.timeStampingUsage) check.problems.push('the TSA certificate is not for time-stamping');
 

@@ -196,7 +196,7 @@ t.test(
 function widthsByCid(w: PDFArray): Map<number, number> {
   const out = new Map<number, number>();
   const items = w.asArray();
-  for (let i = 0; i < items.length; ) {
+  for (let i = 0; i < items.length;) {
     const first = num(items[i])!;
     const next = items[i + 1];
     if (next instanceof PDFArray) {

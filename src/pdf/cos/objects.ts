@@ -97,16 +97,7 @@ export class PdfRaw {
 }
 
 export type PdfObject =
-  | null
-  | boolean
-  | number
-  | PdfName
-  | PdfString
-  | PdfRef
-  | PdfDict
-  | PdfStream
-  | PdfRaw
-  | PdfObject[];
+  null | boolean | number | PdfName | PdfString | PdfRef | PdfDict | PdfStream | PdfRaw | PdfObject[];
 
 /** Build a dictionary from a plain object; `undefined` values are left out. Keys are names without '/'. */
 export function dict(entries: Record<string, PdfObject | undefined>): PdfDict {

@@ -83,8 +83,7 @@ function signingCertificateHash(si: SignerInfo): { hash: string; value: Uint8Arr
 
 function keyUsageAllowsSigning(cert: pkijs.Certificate): boolean {
   const ku = cert.extensions?.find((e) => e.extnID === OID.keyUsage)?.parsedValue as
-    | asn1js.BitString
-    | undefined;
+    asn1js.BitString | undefined;
   if (!ku) return true; // no restriction
   const byte = ku.valueBlock.valueHexView[0] ?? 0;
   return (byte & 0xc0) !== 0; // digitalSignature or nonRepudiation (RFC 5280 §4.2.1.3)
