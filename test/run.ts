@@ -69,12 +69,15 @@ async function main() {
   process.exit(code);
 }
 
-const summaryFile = path.join(projectRoot, 'coverage', 'coverage-summary.json');
+const summaryFile = path.join(projectRoot, '.tap', 'report', 'coverage-summary.json');
 /** The pure domain rules are held to a higher bar than the global thresholds in package.json. */
 const DOMAIN_MIN_LINES = 90;
 
 function checkDomainCoverage(): boolean {
-  if (!existsSync(summaryFile)) return true; // coverage disabled for this run
+  if (!existsSync(summaryFile)) {
+    process.stdout.write('# src/domain line coverage: no coverage report (coverage disabled?)\n');
+    return true;
+  }
   const summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as Record<
     string,
     { lines: { total: number; covered: number } }

@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
@@ -8,6 +8,7 @@ import { projectRoot } from '../../src/paths.ts';
 
 // Under the project: as root the server runs as user "postgres", which must be able to reach the folder.
 const base = path.join(projectRoot, '.data');
+mkdirSync(base, { recursive: true }); // a fresh clone tested against DATABASE_URL has no .data yet
 const query = async (url: string, text: string) => {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
