@@ -8,10 +8,18 @@ import type { Config } from './config.ts';
 import dbPlugin from './db/plugin.ts';
 import errorsPlugin from './http/errors.ts';
 import healthRoutes from './http/health.ts';
+import homeRoutes from './http/home.ts';
 import { createLogger, sanitizeUrl } from './http/logging.ts';
 import openapiPlugin from './http/openapi.ts';
 import type { App } from './http/types.ts';
+import viewsPlugin from './http/views.ts';
+import adminRoutes from './identity/admin-routes.ts';
+import callerPlugin from './identity/caller.ts';
+import oauthRoutes from './identity/oauth-routes.ts';
+import identityPlugin from './identity/plugin.ts';
 import jobsPlugin from './jobs/plugin.ts';
+import notifyPlugin from './notify/plugin.ts';
+import signingPlugin from './pdf/plugin.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -28,6 +36,12 @@ export interface BuildOptions {
   logger?: FastifyBaseLogger;
   /** Register the job queue (pg-boss). Off for tools that only need HTTP (e.g. writing openapi.yaml). */
   jobs?: boolean;
+}
+
+/** Origins of the configured OpenID providers (none for the built-in development IdP: it is us). */
+function providerOrigins(config: Config): string[] {
+  const issuers = [config.oidc.signer.issuer, config.oidc.staff.issuer].filter((i): i is string => !!i);
+  return [...new Set(issuers.map((i) => new URL(i).origin))];
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -72,10 +86,22 @@ export async function buildApp(options: BuildOptions): Promise<App> {
 
   await app.register(errorsPlugin);
   await app.register(dbPlugin, { connectionString: options.databaseUrl });
+  // Before any route: its hooks (development IdP, session, CSRF cookie) must apply to every route.
+  await app.register(identityPlugin);
+  // Before any /api route: `config.auth` on every route is enforced and documented by it.
+  await app.register(callerPlugin);
+  // Pages may post to the identity providers (login, fresh identification, logout redirect there).
+  await app.register(viewsPlugin, { formTargets: providerOrigins(config) });
+  // Before the jobs plugin: its workers start at once and the notify job needs the mailer.
+  await app.register(notifyPlugin);
   if (options.jobs ?? true) {
     await app.register(jobsPlugin, { connectionString: options.databaseUrl, runWorkers: config.runJobs });
   }
+  await app.register(signingPlugin);
   await app.register(openapiPlugin);
   await app.register(healthRoutes);
+  await app.register(homeRoutes);
+  await app.register(oauthRoutes);
+  await app.register(adminRoutes);
   return app;
 }

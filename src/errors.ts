@@ -23,6 +23,9 @@ export const ERROR_CODES = {
   // Consent lifecycle
   consent_state_conflict: { status: 409, title: 'Samtycket är inte i ett läge där detta går' },
   invalid_personal_number: { status: 400, title: 'Ogiltigt personnummer' },
+  invitation_not_found: { status: 404, title: 'Länken finns inte' },
+  invitation_used: { status: 410, title: 'Länken är redan använd' },
+  invitation_expired: { status: 410, title: 'Länken gäller inte längre' },
 
   // PDF signing
   role_already_signed: { status: 409, title: 'Rollen har redan signerat' },
@@ -41,6 +44,8 @@ export const ERROR_CODES = {
   fresh_auth_required: { status: 401, title: 'Legitimera dig på nytt för att fortsätta' },
   session_expired: { status: 401, title: 'Sessionen har gått ut' },
   wrong_person: { status: 403, title: 'Förfrågan gäller någon annan' },
+  staff_unknown: { status: 403, title: 'Du har inget konto i tjänsten' },
+  staff_disabled: { status: 403, title: 'Ditt konto är avstängt' },
   invalid_client: { status: 401, title: 'Okänd eller ogiltig klient' },
   invalid_grant: { status: 400, title: 'Ogiltigt beviljande' },
   invalid_scope: { status: 400, title: 'Ogiltig behörighet' },

@@ -61,7 +61,17 @@ async function main() {
       SAMTYCKE_TEST_SERVER_URL: serverUrl,
       SAMTYCKE_TEST_TEMPLATE: template,
     });
-    if (args.length === 0 && !checkDomainCoverage()) code = code || 1;
+    // The domain gate gets its own run: merged coverage of the whole suite under-counts files that
+    // subprocesses (tsx-loaded servers and CLIs) also load, so the domain tests are measured alone.
+    if (args.length === 0) {
+      rmSync(summaryFile, { force: true });
+      const domain = await runTap(
+        ['--coverage-report=json-summary', '--allow-incomplete-coverage', 'test/domain/*.test.ts'],
+        { ...process.env, SAMTYCKE_TEST_SERVER_URL: serverUrl, SAMTYCKE_TEST_TEMPLATE: template },
+        { quiet: true },
+      );
+      if (domain !== 0 || !checkDomainCoverage()) code = code || 1;
+    }
   } finally {
     await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${template} WITH (FORCE)`).catch(() => {});
     await stop();
@@ -94,8 +104,9 @@ function checkDomainCoverage(): boolean {
   return pct >= DOMAIN_MIN_LINES;
 }
 
-function runTap(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const tty = process.stdout.isTTY;
+function runTap(args: string[], env: NodeJS.ProcessEnv, options: { quiet?: boolean } = {}): Promise<number> {
+  // Quiet runs (the domain coverage gate) print nothing: the suite's closing line stays the last one.
+  const tty = process.stdout.isTTY && !options.quiet;
   const tapBin = path.join(projectRoot, 'node_modules', '.bin', 'tap');
   const child = spawn(tapBin, tty ? args : ['--reporter=tap', ...args], {
     env,
@@ -105,7 +116,7 @@ function runTap(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   let summary: { pass: number; fail: number; skip: number } | undefined;
   let buffer = '';
   child.stdout?.on('data', (chunk: Buffer) => {
-    process.stdout.write(chunk);
+    if (!options.quiet) process.stdout.write(chunk);
     buffer += chunk.toString('utf8');
     let i = buffer.indexOf('\n');
     while (i >= 0) {
@@ -119,7 +130,7 @@ function runTap(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   });
   return new Promise((resolve) => {
     child.on('close', (code) => {
-      if (!tty) {
+      if (!tty && !options.quiet) {
         // No summary means tap itself failed: count that as a failure.
         const { pass, fail, skip } = summary ?? { pass: 0, fail: 1, skip: 0 };
         process.stdout.write(`\n${pass} passed, ${fail} failed${skip ? `, ${skip} skipped` : ''}\n`);

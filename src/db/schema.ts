@@ -20,7 +20,254 @@ export interface HousekeepingRunTable {
   deleted_rows: number;
 }
 
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Id = Generated<string>;
+
+export type OrganisationType = 'school' | 'social_services' | 'health_care';
+
+export interface OrganisationTable {
+  id: Id;
+  name: string;
+  type: OrganisationType;
+  municipality: string;
+  hlt_area: string;
+  created_at: CreatedAt;
+}
+
+export interface HltTeamTable {
+  id: Id;
+  name: string;
+  hlt_area: string;
+  municipality: string;
+  created_at: CreatedAt;
+}
+
+export interface TeamMemberTable {
+  team_id: string;
+  organisation_id: string;
+}
+
+export interface StaffUserTable {
+  id: Id;
+  email: string;
+  name: string;
+  title: string | null;
+  phone: string | null;
+  oidc_issuer: string | null;
+  oidc_subject: string | null;
+  disabled_at: NullableTimestamp;
+  last_login_at: NullableTimestamp;
+  created_at: CreatedAt;
+}
+
+export type StaffRole = 'staff' | 'admin';
+
+export interface StaffMembershipTable {
+  staff_id: string;
+  organisation_id: string;
+  role: StaffRole;
+  disabled_at: NullableTimestamp;
+  created_at: CreatedAt;
+}
+
+export interface ApiClientTable {
+  id: Id;
+  client_id: string;
+  organisation_id: string;
+  name: string;
+  scopes: string[];
+  contact_name: string | null;
+  contact_email: string | null;
+  disabled_at: NullableTimestamp;
+  created_at: CreatedAt;
+}
+
+export interface ApiClientSecretTable {
+  id: Id;
+  api_client_id: string;
+  secret_hash: string;
+  created_at: CreatedAt;
+  revoked_at: NullableTimestamp;
+}
+
+export type Audience = 'signer' | 'staff';
+
+export interface LoginAttemptTable {
+  id: Id;
+  state_hash: string;
+  nonce: string;
+  code_verifier: string;
+  audience: Audience;
+  fresh: Generated<boolean>;
+  return_to: string;
+  browser_binding: string;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+  consumed_at: NullableTimestamp;
+}
+
+export interface SessionTable {
+  id_hash: string;
+  audience: Audience;
+  staff_id: string | null;
+  personal_number: string | null;
+  name: string | null;
+  issuer: string;
+  subject: string;
+  acr: string | null;
+  auth_time: NullableTimestamp;
+  csrf_token: string;
+  created_at: CreatedAt;
+  last_seen_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  expires_at: Timestamp;
+  ended_at: NullableTimestamp;
+}
+
+// --- Consents (migrations/2026-11-23T1100-consents.ts) ---------------------------------------------------
+
+/**
+ * A PostgreSQL `date`. node-postgres turns a date into a Date at local midnight of the process's zone, so
+ * these columns are always selected as text 'YYYY-MM-DD' (src/consents/consent.repository.ts `dateText`).
+ */
+type DateColumn = ColumnType<string, string, string>;
+type NullableDateColumn = ColumnType<string | null, string | null | undefined, string | null>;
+export type SignerRoleColumn = 'guardian1' | 'guardian2' | 'youth';
+export type WithdrawalChannel = 'service' | 'phone' | 'in_person' | 'letter';
+export type InvitationChannel = 'link' | 'email' | 'sms';
+
+/** Who obtained the consent, as printed on the form ("Samtycke inhämtat av"). */
+export interface ObtainedBy {
+  name: string;
+  title?: string;
+  phone?: string;
+  email?: string;
+}
+
+export interface ConsentTable {
+  id: Id;
+  organisation_id: string;
+  team_id: string;
+  template_version: string;
+  area: string;
+  child_name: string;
+  child_personal_number: string;
+  child_birth_date: DateColumn;
+  child_health_centre: string | null;
+  child_school: string | null;
+  sole_guardian: boolean;
+  youth_signs: boolean;
+  requested_by_staff_id: string | null;
+  requested_by_client_id: string | null;
+  obtained_by: ColumnType<ObtainedBy, string, string>;
+  requested_at: Timestamp;
+  request_expires_at: Timestamp;
+  completed_at: NullableTimestamp;
+  valid_from: NullableTimestamp;
+  valid_until: NullableTimestamp;
+  declined_at: NullableTimestamp;
+  declined_by_role: SignerRoleColumn | null;
+  cancelled_at: NullableTimestamp;
+  withdrawn_at: NullableTimestamp;
+  withdrawn_by_role: SignerRoleColumn | null;
+  withdrawal_channel: WithdrawalChannel | null;
+  withdrawal_date: NullableDateColumn;
+  withdrawal_note: string | null;
+  ended_at: NullableTimestamp;
+  end_date: NullableDateColumn;
+  end_note: string | null;
+  renewed_from: string | null;
+  lapse_handled_at: NullableTimestamp;
+  ending_soon_handled_at: NullableTimestamp;
+  created_at: CreatedAt;
+}
+
+export interface ConsentSignerTable {
+  consent_id: string;
+  role: SignerRoleColumn;
+  name: string;
+  personal_number: string;
+  phone: string | null;
+  email: string | null;
+  signed_at: NullableTimestamp;
+  signed_place: string | null;
+  signed_name: string | null;
+  identity_issuer: string | null;
+  identity_acr: string | null;
+  identity_auth_time: NullableTimestamp;
+  sole_guardian_confirmed: boolean | null;
+  document_revision: number | null;
+  declined_at: NullableTimestamp;
+  decline_reason: string | null;
+  last_reminded_at: NullableTimestamp;
+}
+
+export interface InvitationTable {
+  id: Id;
+  consent_id: string;
+  role: SignerRoleColumn;
+  channel: InvitationChannel;
+  token_hash: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  revoked_at: NullableTimestamp;
+  used_at: NullableTimestamp;
+}
+
+export type DocumentKind = 'form' | 'receipt';
+
+export interface ConsentDocumentTable {
+  id: Generated<number>;
+  consent_id: string;
+  kind: DocumentKind;
+  revision: number;
+  pdf: Uint8Array;
+  sha256: string;
+  created_at: Timestamp;
+}
+
+export type AuditActorType = 'staff' | 'signer' | 'api_client' | 'system';
+
+export interface AuditEventTable {
+  id: Generated<number>;
+  consent_id: string | null;
+  at: Timestamp;
+  action: string;
+  actor_type: AuditActorType;
+  actor_id: string | null;
+  signer_role: SignerRoleColumn | null;
+  organisation_id: string | null;
+  identity_issuer: string | null;
+  identity_acr: string | null;
+  request_id: string | null;
+  details: ColumnType<Record<string, unknown>, string | undefined, never>;
+}
+
+export interface NotificationSentTable {
+  consent_id: string;
+  kind: string;
+  occasion: ColumnType<string, string | undefined, string>;
+  recipient: string;
+  channel: 'email' | 'sms';
+  sent_at: Timestamp;
+}
+
 export interface Database {
+  consents: ConsentTable;
+  consent_signers: ConsentSignerTable;
+  invitations: InvitationTable;
+  consent_documents: ConsentDocumentTable;
+  audit_events: AuditEventTable;
+  notifications_sent: NotificationSentTable;
   idempotency_keys: IdempotencyKeyTable;
   housekeeping_runs: HousekeepingRunTable;
+  organisations: OrganisationTable;
+  hlt_teams: HltTeamTable;
+  team_members: TeamMemberTable;
+  staff_users: StaffUserTable;
+  staff_memberships: StaffMembershipTable;
+  api_clients: ApiClientTable;
+  api_client_secrets: ApiClientSecretTable;
+  login_attempts: LoginAttemptTable;
+  sessions: SessionTable;
 }

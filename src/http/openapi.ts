@@ -7,6 +7,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fp from 'fastify-plugin';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { SCOPE_DESCRIPTIONS } from '../identity/api-clients.ts';
+import { cookieNames } from '../identity/sessions.ts';
 import { projectRoot } from '../paths.ts';
 
 const pkg = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string };
@@ -23,7 +25,37 @@ export default fp(
             'Errors are RFC 9457 problem details (application/problem+json).',
           version: pkg.version,
         },
-        tags: [{ name: 'health', description: 'Liveness and readiness' }],
+        tags: [
+          { name: 'health', description: 'Liveness and readiness' },
+          {
+            name: 'oauth',
+            description: 'Access tokens for other HLT systems (OAuth 2.0 client credentials)',
+          },
+          { name: 'admin', description: "An organisation's staff users and API clients (its admins only)" },
+        ],
+        // Which scheme a route takes comes from its `config.auth` (src/identity/caller.ts).
+        components: {
+          securitySchemes: {
+            oauth2: {
+              type: 'oauth2',
+              description: 'Other HLT systems: a Bearer access token from POST /oauth/token.',
+              flows: { clientCredentials: { tokenUrl: '/oauth/token', scopes: { ...SCOPE_DESCRIPTIONS } } },
+            },
+            session: {
+              type: 'apiKey',
+              in: 'cookie',
+              name: cookieNames(false).session,
+              description:
+                'A staff or signer session after OpenID Connect login (`__Host-` prefixed in production). ' +
+                "POST/PUT/PATCH/DELETE under /api/ also need the session's CSRF token in `x-csrf-token`.",
+            },
+            clientSecretBasic: {
+              type: 'http',
+              scheme: 'basic',
+              description: 'client_id and client_secret of an API client (token endpoint only).',
+            },
+          },
+        },
       },
       transform: jsonSchemaTransform,
       transformObject: jsonSchemaTransformObject,

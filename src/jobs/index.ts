@@ -1,5 +1,16 @@
+import { consentEndingSoon, consentLapse, consentReminders, consentTimeEvents } from './consent-sweeps.ts';
 import type { JobDefinition } from './define.ts';
 import { housekeeping } from './housekeeping.ts';
+import { identityCleanup } from './identity-cleanup.ts';
+import { notify } from './notify.ts';
 
 /** Every job the service knows. Workers run them all; any instance may queue them. */
-export const jobs: JobDefinition[] = [housekeeping as unknown as JobDefinition];
+export const jobs: JobDefinition[] = [
+  housekeeping,
+  identityCleanup,
+  notify,
+  consentReminders,
+  consentTimeEvents,
+  consentLapse,
+  consentEndingSoon,
+] as unknown as JobDefinition[];

@@ -1,0 +1,121 @@
+// The audit trail: one append-only row per act (the table refuses updates and deletes). Who (staff
+// member, signer role, API client, the system), what, when, how the signer identified (issuer, acr),
+// from which organisation, and the HTTP request id. `details` never holds personal data: only ids,
+// roles, codes, dates and counts — a guard refuses anything shaped like a personal number or an e-mail.
+import type { DbOrTx } from '../db/index.ts';
+import type { AuditActorType, SignerRoleColumn } from '../db/schema.ts';
+import { maskPersonalData } from '../http/logging.ts';
+import type { Actor } from './context.ts';
+
+export const AUDIT_ACTIONS = [
+  'consent_requested',
+  'consent_renewed',
+  'signed',
+  'completed',
+  'declined',
+  'withdrawn',
+  'ended',
+  'cancelled',
+  'reminded',
+  'request_expired',
+  'expired',
+  'wrong_person',
+  'notification_sent',
+  'status_checked',
+  'looked_up_by_child',
+  'document_downloaded',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+type DetailValue = string | number | boolean | null | readonly (string | number | boolean)[];
+export type AuditDetails = Readonly<Record<string, DetailValue>>;
+
+export interface AuditEventInput {
+  consentId: string | null;
+  action: AuditAction;
+  actor: Actor;
+  at: Date;
+  requestId?: string | undefined;
+  details?: AuditDetails;
+}
+
+export interface AuditEvent {
+  id: number;
+  consentId: string | null;
+  at: Date;
+  action: string;
+  actor: {
+    type: AuditActorType;
+    /** Staff member's or API client's id. */
+    id: string | null;
+    role: SignerRoleColumn | null;
+    organisationId: string | null;
+    issuer: string | null;
+    acr: string | null;
+  };
+  requestId: string | null;
+  details: Record<string, unknown>;
+}
+
+// Ids and hashes are fine as they are (a random uuid can contain a run of digits shaped like a number).
+const OPAQUE = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{64})$/i;
+
+/** Refuses details that could carry personal data (a programming error, never the caller's). */
+function checkDetails(details: AuditDetails): void {
+  for (const [key, value] of Object.entries(details)) {
+    const values = Array.isArray(value) ? value : [value];
+    for (const v of values) {
+      if (typeof v !== 'string' || OPAQUE.test(v)) continue;
+      if (v.length > 100 || maskPersonalData(v) !== v)
+        throw new Error(`audit detail ${key} looks like personal data or free text`);
+    }
+  }
+}
+
+export async function appendAuditEvent(db: DbOrTx, event: AuditEventInput): Promise<void> {
+  const details = event.details ?? {};
+  checkDetails(details);
+  const { actor } = event;
+  await db
+    .insertInto('audit_events')
+    .values({
+      consent_id: event.consentId,
+      at: event.at,
+      action: event.action,
+      actor_type: actor.type,
+      actor_id: actor.type === 'staff' ? actor.staffId : actor.type === 'api_client' ? actor.clientId : null,
+      signer_role: actor.type === 'signer' ? actor.role : null,
+      organisation_id: actor.type === 'staff' || actor.type === 'api_client' ? actor.organisationId : null,
+      identity_issuer: actor.type === 'signer' ? actor.identity.issuer : null,
+      identity_acr: actor.type === 'signer' ? (actor.identity.acr ?? null) : null,
+      request_id: event.requestId ?? null,
+      details: JSON.stringify(details),
+    })
+    .execute();
+}
+
+/** The consent's timeline, oldest first. */
+export async function listAuditEvents(db: DbOrTx, consentId: string): Promise<AuditEvent[]> {
+  const rows = await db
+    .selectFrom('audit_events')
+    .selectAll()
+    .where('consent_id', '=', consentId)
+    .orderBy('id', 'asc')
+    .execute();
+  return rows.map((r) => ({
+    id: r.id,
+    consentId: r.consent_id,
+    at: r.at,
+    action: r.action,
+    actor: {
+      type: r.actor_type,
+      id: r.actor_id,
+      role: r.signer_role,
+      organisationId: r.organisation_id,
+      issuer: r.identity_issuer,
+      acr: r.identity_acr,
+    },
+    requestId: r.request_id,
+    details: r.details,
+  }));
+}

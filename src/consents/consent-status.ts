@@ -1,0 +1,99 @@
+// Read: the status of one consent for other HLT systems, computed at the moment of asking from the stored
+// facts (`statusAt`), so it is right the instant after a withdrawal or at 00:00 on the expiry day even
+// if no job ran. One query. With an `actor`, the look-up is recorded in the audit trail.
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
+import { type ConsentStatus, type StatusReason, statusAt } from '../domain/consent.ts';
+import { localDate } from '../domain/dates.ts';
+import { requiredRoles, type SignerRole } from '../domain/roles.ts';
+import { AppError } from '../errors.ts';
+import { appendAuditEvent } from './audit.ts';
+import { dateText, isUuid } from './consent.repository.ts';
+import type { ConsentContext, OrganisationActor } from './context.ts';
+
+export interface ConsentStatusView {
+  id: string;
+  status: ConsentStatus;
+  reason: StatusReason;
+  validFrom: Date | null;
+  validUntil: Date | null;
+  checkedAt: Date;
+}
+
+/** The view plus whose consent it is, for the policy check (not part of the answer). */
+export interface ConsentStatusResult extends ConsentStatusView {
+  organisationId: string;
+  teamId: string;
+}
+
+export async function getConsentStatus(
+  ctx: Pick<ConsentContext, 'db' | 'clock'>,
+  consentId: string,
+  options: { actor?: OrganisationActor; requestId?: string } = {},
+): Promise<ConsentStatusResult> {
+  if (!isUuid(consentId)) throw new AppError('not_found', 'Samtycket finns inte.');
+  const row = await ctx.db
+    .selectFrom('consents')
+    .select((eb) => [
+      'consents.id',
+      'consents.organisation_id',
+      'consents.team_id',
+      'consents.requested_at',
+      'consents.request_expires_at',
+      dateText('child_birth_date'),
+      'consents.sole_guardian',
+      'consents.youth_signs',
+      'consents.declined_at',
+      'consents.cancelled_at',
+      'consents.withdrawn_at',
+      'consents.ended_at',
+      jsonArrayFrom(
+        eb
+          .selectFrom('consent_signers')
+          .select(['consent_signers.role', 'consent_signers.signed_at'])
+          .whereRef('consent_signers.consent_id', '=', 'consents.id')
+          .where('consent_signers.signed_at', 'is not', null),
+      ).as('signatures'),
+    ])
+    .where('consents.id', '=', consentId)
+    .executeTakeFirst();
+  if (!row) throw new AppError('not_found', 'Samtycket finns inte.');
+  const now = ctx.clock.now();
+  const status = statusAt(
+    {
+      requestedAt: row.requested_at,
+      requestExpiresAt: row.request_expires_at,
+      childBirthDate: localDate(row.child_birth_date),
+      requiredRoles: requiredRoles({ soleGuardian: row.sole_guardian, youthSigns: row.youth_signs }),
+      // JSON carries timestamps as text.
+      signatures: row.signatures.map((s) => ({
+        role: s.role as SignerRole,
+        signedAt: new Date(s.signed_at as unknown as string),
+      })),
+      declinedAt: row.declined_at,
+      cancelledAt: row.cancelled_at,
+      withdrawnAt: row.withdrawn_at,
+      endedAt: row.ended_at,
+    },
+    now,
+  );
+  if (options.actor) {
+    await appendAuditEvent(ctx.db, {
+      consentId,
+      action: 'status_checked',
+      actor: options.actor,
+      at: now,
+      requestId: options.requestId,
+      details: { status: status.status },
+    });
+  }
+  return {
+    id: row.id,
+    status: status.status,
+    reason: status.reason,
+    validFrom: status.validFrom ?? null,
+    validUntil: status.validUntil ?? null,
+    checkedAt: now,
+    organisationId: row.organisation_id,
+    teamId: row.team_id,
+  };
+}

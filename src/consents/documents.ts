@@ -1,0 +1,119 @@
+// The PDFs, stored in PostgreSQL with the SHA-256 of each revision. The form: revision 0 as rendered,
+// revision n after the n-th signature; the latest form revision is what the next signature appends to,
+// so the stored chain of revisions is the document's history. The receipt: one PDF made at completion.
+import { createHash } from 'node:crypto';
+import type { DbOrTx } from '../db/index.ts';
+import type { DocumentKind } from '../db/schema.ts';
+import { AppError } from '../errors.ts';
+
+export interface StoredDocument {
+  kind: DocumentKind;
+  revision: number;
+  bytes: Uint8Array;
+  sha256: string;
+  createdAt: Date;
+}
+
+const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+async function store(
+  tx: DbOrTx,
+  input: {
+    consentId: string;
+    kind: DocumentKind;
+    revision: number;
+    bytes: Uint8Array;
+    sha256?: string;
+    at: Date;
+  },
+): Promise<StoredDocument> {
+  const sha256 = sha256Hex(input.bytes);
+  if (input.sha256 !== undefined && input.sha256.toLowerCase() !== sha256)
+    throw new AppError('document_mismatch', 'The document bytes do not match their SHA-256');
+  await tx
+    .insertInto('consent_documents')
+    .values({
+      consent_id: input.consentId,
+      kind: input.kind,
+      revision: input.revision,
+      pdf: Buffer.from(input.bytes.buffer, input.bytes.byteOffset, input.bytes.byteLength),
+      sha256,
+      created_at: input.at,
+    })
+    .execute();
+  return { kind: input.kind, revision: input.revision, bytes: input.bytes, sha256, createdAt: input.at };
+}
+
+/** Stores a form revision; the unique key (consent, kind, revision) refuses a second revision n. */
+export const storeFormRevision = (
+  tx: DbOrTx,
+  input: { consentId: string; revision: number; bytes: Uint8Array; sha256?: string; at: Date },
+) => store(tx, { ...input, kind: 'form' });
+
+export const storeReceipt = (tx: DbOrTx, input: { consentId: string; bytes: Uint8Array; at: Date }) =>
+  store(tx, { ...input, kind: 'receipt', revision: 0 });
+
+/** The latest stored revision of a kind (the form: what the next signature appends to). */
+export async function latestDocument(
+  db: DbOrTx,
+  consentId: string,
+  kind: DocumentKind,
+): Promise<StoredDocument | undefined> {
+  const row = await db
+    .selectFrom('consent_documents')
+    .select(['kind', 'revision', 'pdf', 'sha256', 'created_at'])
+    .where('consent_id', '=', consentId)
+    .where('kind', '=', kind)
+    .orderBy('revision', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row && toDocument(row);
+}
+
+export async function latestFormRevision(db: DbOrTx, consentId: string): Promise<StoredDocument> {
+  const doc = await latestDocument(db, consentId, 'form');
+  if (!doc) throw new AppError('not_found', 'The consent has no stored form');
+  return doc;
+}
+
+/** Every form revision, oldest first (verification and tests). */
+export async function listFormRevisions(db: DbOrTx, consentId: string): Promise<StoredDocument[]> {
+  const rows = await db
+    .selectFrom('consent_documents')
+    .select(['kind', 'revision', 'pdf', 'sha256', 'created_at'])
+    .where('consent_id', '=', consentId)
+    .where('kind', '=', 'form')
+    .orderBy('revision', 'asc')
+    .execute();
+  return rows.map(toDocument);
+}
+
+function toDocument(row: {
+  kind: DocumentKind;
+  revision: number;
+  pdf: Uint8Array;
+  sha256: string;
+  created_at: Date;
+}): StoredDocument {
+  const bytes = new Uint8Array(row.pdf.buffer, row.pdf.byteOffset, row.pdf.byteLength);
+  return { kind: row.kind, revision: row.revision, bytes, sha256: row.sha256, createdAt: row.created_at };
+}
+
+/** What is stored, without the bytes (details pages). */
+export async function documentSummary(
+  db: DbOrTx,
+  consentId: string,
+): Promise<{ formRevision: number; formSha256: string; receipt: boolean }> {
+  const rows = await db
+    .selectFrom('consent_documents')
+    .select(['kind', 'revision', 'sha256'])
+    .where('consent_id', '=', consentId)
+    .orderBy('revision', 'desc')
+    .execute();
+  const form = rows.find((r) => r.kind === 'form');
+  return {
+    formRevision: form?.revision ?? 0,
+    formSha256: form?.sha256 ?? '',
+    receipt: rows.some((r) => r.kind === 'receipt'),
+  };
+}

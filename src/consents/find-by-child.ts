@@ -1,0 +1,89 @@
+// Read: the consents for one child that the caller's organisation may know of (the policy gives the
+// scope: its own organisation's consents and those of its teams), with status computed now. The number
+// comes in a body, never a URL; every consent found gets an audit event (who asked, when).
+
+import { statusAt } from '../domain/consent.ts';
+import { localDateOf } from '../domain/dates.ts';
+import { PersonalNumber } from '../domain/personal-number.ts';
+import { appendAuditEvent } from './audit.ts';
+import {
+  consentFacts,
+  isUuid,
+  selectConsentColumns,
+  signaturesByConsent,
+  toConsentRecord,
+} from './consent.repository.ts';
+import type { ConsentStatusResult } from './consent-status.ts';
+import type { ConsentContext, OrganisationActor } from './context.ts';
+import type { ConsentScope } from './list-consents.ts';
+import { validationFailed } from './validation.ts';
+
+export interface FindByChildInput {
+  childPersonalNumber: string;
+  scope: ConsentScope;
+  requestId?: string;
+}
+
+export interface ChildConsent extends ConsentStatusResult {
+  requestedAt: Date;
+}
+
+const LIMIT = 100;
+
+export async function findConsentsByChild(
+  ctx: Pick<ConsentContext, 'db' | 'clock'>,
+  actor: OrganisationActor,
+  input: FindByChildInput,
+): Promise<{ checkedAt: Date; consents: ChildConsent[] }> {
+  const now = ctx.clock.now();
+  const parsed = PersonalNumber.parse(String(input.childPersonalNumber ?? ''), {
+    referenceDate: localDateOf(now),
+  });
+  if (!parsed.ok)
+    throw validationFailed([{ field: 'childPersonalNumber', message: 'Ogiltigt personnummer.' }]);
+  const organisationIds = (input.scope.organisationIds ?? []).filter(isUuid);
+  const teamIds = (input.scope.teamIds ?? []).filter(isUuid);
+  if (organisationIds.length === 0 && teamIds.length === 0) return { checkedAt: now, consents: [] };
+
+  const rows = await selectConsentColumns(ctx.db.selectFrom('consents'))
+    .where('consents.child_personal_number', '=', parsed.value.digits)
+    .where((eb) =>
+      eb.or([
+        ...(organisationIds.length > 0 ? [eb('consents.organisation_id', 'in', organisationIds)] : []),
+        ...(teamIds.length > 0 ? [eb('consents.team_id', 'in', teamIds)] : []),
+      ]),
+    )
+    .orderBy('consents.requested_at', 'desc')
+    .limit(LIMIT)
+    .execute();
+  const signatures = await signaturesByConsent(
+    ctx.db,
+    rows.map((r) => r.id),
+  );
+  const consents = rows.map((row): ChildConsent => {
+    const consent = toConsentRecord(row);
+    const status = statusAt(consentFacts(consent, signatures.get(consent.id) ?? []), now);
+    return {
+      id: consent.id,
+      status: status.status,
+      reason: status.reason,
+      validFrom: status.validFrom ?? null,
+      validUntil: status.validUntil ?? null,
+      checkedAt: now,
+      organisationId: consent.organisationId,
+      teamId: consent.teamId,
+      requestedAt: consent.requestedAt,
+    };
+  });
+  for (const c of consents) {
+    await appendAuditEvent(ctx.db, {
+      consentId: c.id,
+      action: 'looked_up_by_child',
+      actor,
+      at: now,
+      requestId: input.requestId,
+      details: { status: c.status },
+    });
+  }
+  return { checkedAt: now, consents };
+}

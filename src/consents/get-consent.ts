@@ -1,0 +1,148 @@
+// Read: one consent in detail, for the requesting organisation (the policy decides who may call this).
+// Status is computed now from the stored facts. Signers with their state, never their numbers; the
+// child without number or birth date; validity; the timeline from the audit trail.
+import type { DbOrTx } from '../db/index.ts';
+import type { ObtainedBy, WithdrawalChannel } from '../db/schema.ts';
+import { type ConsentStatus, type StatusReason, statusAt } from '../domain/consent.ts';
+import type { LocalDate } from '../domain/dates.ts';
+import type { SignerRole } from '../domain/roles.ts';
+import { type AuditEvent, listAuditEvents } from './audit.ts';
+import { getLoadedConsent, type SignerState, signerState } from './consent.repository.ts';
+import type { ConsentContext } from './context.ts';
+import { documentSummary } from './documents.ts';
+
+export interface ConsentSignerView {
+  role: SignerRole;
+  name: string;
+  state: SignerState;
+  signedAt: Date | null;
+  place: string | null;
+  /** How they identified when signing. */
+  identifiedBy: { issuer: string; acr: string | null } | null;
+  declinedAt: Date | null;
+  lastRemindedAt: Date | null;
+  /** Where invitations go. */
+  contact: { phone: string | null; email: string | null };
+}
+
+export interface ConsentDetails {
+  id: string;
+  organisationId: string;
+  teamId: string;
+  status: ConsentStatus;
+  reason: StatusReason;
+  statusSince: Date;
+  checkedAt: Date;
+  validFrom: Date | null;
+  validUntil: Date | null;
+  requestedAt: Date;
+  requestExpiresAt: Date;
+  completedAt: Date | null;
+  awaitingRoles: SignerRole[];
+  child: { name: string; healthCentre: string | null; school: string | null };
+  soleGuardian: boolean;
+  youthSigns: boolean;
+  obtainedBy: ObtainedBy;
+  requestedBy: { type: 'staff'; staffId: string } | { type: 'api_client'; clientId: string };
+  signers: ConsentSignerView[];
+  /** Free text the signer may have given: show it to the requesting organisation only. */
+  declined: { role: SignerRole; at: Date; reason: string | null } | null;
+  withdrawal: {
+    role: SignerRole;
+    at: Date;
+    channel: WithdrawalChannel;
+    date: LocalDate | null;
+    note: string | null;
+  } | null;
+  ended: { at: Date; date: LocalDate | null; note: string | null } | null;
+  cancelledAt: Date | null;
+  renewedFrom: string | null;
+  renewedBy: string[];
+  documents: { formRevision: number; formSha256: string; receipt: boolean };
+  /** Acts and messages, oldest first (status look-ups left out: see listAuditEvents for all). */
+  timeline: AuditEvent[];
+}
+
+const NOT_IN_TIMELINE = new Set(['status_checked', 'looked_up_by_child']);
+
+export async function getConsent(
+  ctx: Pick<ConsentContext, 'db' | 'clock'>,
+  consentId: string,
+): Promise<ConsentDetails> {
+  const { consent, signers, facts } = await getLoadedConsent(ctx.db, consentId);
+  const now = ctx.clock.now();
+  const status = statusAt(facts, now);
+  const [documents, events, renewedBy] = await Promise.all([
+    documentSummary(ctx.db, consentId),
+    listAuditEvents(ctx.db, consentId),
+    renewalsOf(ctx.db, consentId),
+  ]);
+  const decliner = signers.find((s) => s.declinedAt);
+  return {
+    id: consent.id,
+    organisationId: consent.organisationId,
+    teamId: consent.teamId,
+    status: status.status,
+    reason: status.reason,
+    statusSince: status.since,
+    checkedAt: now,
+    validFrom: status.validFrom ?? null,
+    validUntil: status.validUntil ?? null,
+    requestedAt: consent.requestedAt,
+    requestExpiresAt: consent.requestExpiresAt,
+    completedAt: status.completedAt ?? null,
+    awaitingRoles: status.awaitingRoles ?? [],
+    child: {
+      name: consent.child.name,
+      healthCentre: consent.child.healthCentre,
+      school: consent.child.school,
+    },
+    soleGuardian: consent.soleGuardian,
+    youthSigns: consent.youthSigns,
+    obtainedBy: consent.obtainedBy,
+    requestedBy: consent.requestedByStaffId
+      ? { type: 'staff', staffId: consent.requestedByStaffId }
+      : { type: 'api_client', clientId: consent.requestedByClientId! },
+    signers: signers.map((s) => ({
+      role: s.role,
+      name: s.name,
+      state: signerState(s),
+      signedAt: s.signedAt,
+      place: s.signedPlace,
+      identifiedBy: s.identityIssuer ? { issuer: s.identityIssuer, acr: s.identityAcr } : null,
+      declinedAt: s.declinedAt,
+      lastRemindedAt: s.lastRemindedAt,
+      contact: { phone: s.phone, email: s.email },
+    })),
+    declined:
+      consent.declinedAt && decliner
+        ? { role: decliner.role, at: consent.declinedAt, reason: decliner.declineReason }
+        : null,
+    withdrawal:
+      consent.withdrawnAt && consent.withdrawnByRole && consent.withdrawalChannel
+        ? {
+            role: consent.withdrawnByRole,
+            at: consent.withdrawnAt,
+            channel: consent.withdrawalChannel,
+            date: consent.withdrawalDate,
+            note: consent.withdrawalNote,
+          }
+        : null,
+    ended: consent.endedAt ? { at: consent.endedAt, date: consent.endDate, note: consent.endNote } : null,
+    cancelledAt: consent.cancelledAt,
+    renewedFrom: consent.renewedFrom,
+    renewedBy,
+    documents,
+    timeline: events.filter((e) => !NOT_IN_TIMELINE.has(e.action)),
+  };
+}
+
+async function renewalsOf(db: DbOrTx, consentId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('consents')
+    .select('id')
+    .where('renewed_from', '=', consentId)
+    .orderBy('requested_at', 'asc')
+    .execute();
+  return rows.map((r) => r.id);
+}

@@ -1,0 +1,114 @@
+// Invitation links (/s/{token}): a random token of 256 bits, base64url, given out once and stored only as
+// its SHA-256 (hex). Each belongs to one consent and one role, expires with the request, and is revoked
+// when a newer link for the same role and channel is issued (a reminder) or used once the role has signed
+// or declined. One live link per channel: the one shown to staff (QR / copy), the e-mailed and the SMS one.
+import { createHash, randomBytes } from 'node:crypto';
+import type { DbOrTx } from '../db/index.ts';
+import type { InvitationChannel } from '../db/schema.ts';
+import { statusAt } from '../domain/consent.ts';
+import type { SignerRole } from '../domain/roles.ts';
+import { AppError } from '../errors.ts';
+import { loadConsent } from './consent.repository.ts';
+
+export const TOKEN_BYTES = 32;
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+
+export const hashToken = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
+
+export interface IssuedInvitation {
+  id: string;
+  role: SignerRole;
+  channel: InvitationChannel;
+  /** The raw token: only here, at issue time. Never log or store it. */
+  token: string;
+  expiresAt: Date;
+}
+
+/** Revokes the live links of these roles (and channels), e.g. before a reminder issues new ones. */
+export async function revokeInvitations(
+  tx: DbOrTx,
+  consentId: string,
+  now: Date,
+  filter: { roles?: readonly SignerRole[]; channels?: readonly InvitationChannel[] } = {},
+): Promise<void> {
+  let query = tx
+    .updateTable('invitations')
+    .set({ revoked_at: now })
+    .where('consent_id', '=', consentId)
+    .where('revoked_at', 'is', null)
+    .where('used_at', 'is', null);
+  if (filter.roles) query = query.where('role', 'in', [...filter.roles]);
+  if (filter.channels) query = query.where('channel', 'in', [...filter.channels]);
+  await query.execute();
+}
+
+/** A new link for a role and channel; the earlier live one of the same role and channel is revoked. */
+export async function issueInvitation(
+  tx: DbOrTx,
+  input: { consentId: string; role: SignerRole; channel: InvitationChannel; expiresAt: Date; now: Date },
+): Promise<IssuedInvitation> {
+  await revokeInvitations(tx, input.consentId, input.now, { roles: [input.role], channels: [input.channel] });
+  const token = randomBytes(TOKEN_BYTES).toString('base64url');
+  const row = await tx
+    .insertInto('invitations')
+    .values({
+      consent_id: input.consentId,
+      role: input.role,
+      channel: input.channel,
+      token_hash: hashToken(token),
+      created_at: input.now,
+      expires_at: input.expiresAt,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return { id: row.id, role: input.role, channel: input.channel, token, expiresAt: input.expiresAt };
+}
+
+/** The role signed or declined: its links are used up. */
+export async function markInvitationsUsed(tx: DbOrTx, consentId: string, role: SignerRole, now: Date) {
+  await tx
+    .updateTable('invitations')
+    .set({ used_at: now })
+    .where('consent_id', '=', consentId)
+    .where('role', '=', role)
+    .where('used_at', 'is', null)
+    .execute();
+}
+
+export interface ResolvedInvitation {
+  invitationId: string;
+  consentId: string;
+  role: SignerRole;
+  expiresAt: Date;
+}
+
+/**
+ * What a link is for. Refuses, without saying anything about the consent: an unknown token
+ * (`invitation_not_found`), a role that already signed or declined (`invitation_used`), and a link that
+ * was replaced by a newer one, passed its time, or belongs to a request that no longer waits for
+ * signatures (`invitation_expired`).
+ */
+export async function resolveInvitation(db: DbOrTx, token: string, now: Date): Promise<ResolvedInvitation> {
+  if (typeof token !== 'string' || !TOKEN_SHAPE.test(token))
+    throw new AppError('invitation_not_found', 'Länken finns inte. Kontrollera att hela länken kom med.');
+  const row = await db
+    .selectFrom('invitations')
+    .select(['id', 'consent_id', 'role', 'expires_at', 'revoked_at', 'used_at'])
+    .where('token_hash', '=', hashToken(token))
+    .executeTakeFirst();
+  if (!row)
+    throw new AppError('invitation_not_found', 'Länken finns inte. Kontrollera att hela länken kom med.');
+  const loaded = await loadConsent(db, row.consent_id);
+  const signer = loaded?.signers.find((s) => s.role === row.role);
+  if (!loaded || !signer) throw new AppError('invitation_not_found');
+  if (row.used_at || signer.signedAt || signer.declinedAt)
+    throw new AppError('invitation_used', 'Du har redan svarat på den här förfrågan.');
+  if (row.revoked_at)
+    throw new AppError(
+      'invitation_expired',
+      'Länken har ersatts av en nyare. Använd den senaste länken du fått.',
+    );
+  if (row.expires_at.getTime() <= now.getTime() || statusAt(loaded.facts, now).status !== 'pending')
+    throw new AppError('invitation_expired', 'Förfrågan gäller inte längre.');
+  return { invitationId: row.id, consentId: row.consent_id, role: row.role, expiresAt: row.expires_at };
+}

@@ -1,0 +1,351 @@
+// API clients: other HLT systems that call us with OAuth 2.0 client credentials (RFC 6749 §4.4).
+// A secret is 256 random bits, shown once and stored only as a slow, salted scrypt hash. A client may
+// have two active secrets at a time so it can rotate without downtime: add a new secret, deploy it,
+// then revoke the old one.
+import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Db, DbOrTx, Tx } from '../db/index.ts';
+import { AppError } from '../errors.ts';
+import type { TeamMembership } from './organisations.ts';
+
+export const CONSENT_SCOPES = ['consent:status', 'consent:read', 'consent:write'] as const;
+export type ConsentScope = (typeof CONSENT_SCOPES)[number];
+export const isConsentScope = (s: string): s is ConsentScope =>
+  (CONSENT_SCOPES as readonly string[]).includes(s);
+
+export const SCOPE_DESCRIPTIONS: Readonly<Record<ConsentScope, string>> = {
+  'consent:status': 'Check the status of consents the organisation may know of',
+  'consent:read': "Read the organisation's consents and their signed documents",
+  'consent:write': 'Create and manage consent requests on behalf of the organisation',
+};
+
+/** Two active secrets: the current one and its successor during a rotation. */
+export const MAX_ACTIVE_SECRETS = 2;
+
+export interface ApiClient {
+  /** The row id (uuid): the token's `sub`, and what audit events and consents refer to. */
+  id: string;
+  /** The OAuth `client_id` the client authenticates with. */
+  clientId: string;
+  organisationId: string;
+  name: string;
+  scopes: ConsentScope[];
+  contactName: string | null;
+  contactEmail: string | null;
+  disabledAt: Date | null;
+  createdAt: Date;
+}
+
+export interface ClientSecretInfo {
+  id: string;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+export interface NewApiClient {
+  organisationId: string;
+  name: string;
+  scopes: readonly ConsentScope[];
+  contactName?: string | null | undefined;
+  contactEmail?: string | null | undefined;
+}
+
+// --- Secrets ---------------------------------------------------------------------------------------------
+
+const SECRET_BYTES = 32;
+/** scrypt cost: N = 2^15, r = 8, p = 1 (≈ 32 MiB, tens of milliseconds). Stored with each hash. */
+const SCRYPT_COST = { N: 2 ** 15, r: 8, p: 1 };
+const SCRYPT_KEY_BYTES = 32;
+const SALT_BYTES = 16;
+
+export const generateClientSecret = () => randomBytes(SECRET_BYTES).toString('base64url');
+export const generateClientId = () => `hlt-${randomBytes(12).toString('hex')}`;
+
+function scryptAsync(secret: string, salt: Buffer, keylen: number, cost: ScryptOptions): Promise<Buffer> {
+  const maxmem = 256 * (cost.N ?? 0) * (cost.r ?? 0) * (cost.p ?? 1);
+  return new Promise((resolve, reject) =>
+    scrypt(secret, salt, keylen, { ...cost, maxmem }, (err, key) => (err ? reject(err) : resolve(key))),
+  );
+}
+
+/** `scrypt$N$r$p$salt$hash`, salt and hash base64url. */
+export async function hashClientSecret(secret: string): Promise<string> {
+  const salt = randomBytes(SALT_BYTES);
+  const hash = await scryptAsync(secret, salt, SCRYPT_KEY_BYTES, SCRYPT_COST);
+  const { N, r, p } = SCRYPT_COST;
+  return ['scrypt', N, r, p, salt.toString('base64url'), hash.toString('base64url')].join('$');
+}
+
+/** Constant-time comparison against a stored hash; a malformed hash never matches. */
+export async function verifyClientSecret(secret: string, encoded: string): Promise<boolean> {
+  const [algorithm, n, r, p, salt, hash] = encoded.split('$');
+  if (algorithm !== 'scrypt' || !n || !r || !p || !salt || !hash) return false;
+  const cost = { N: Number(n), r: Number(r), p: Number(p) };
+  if (!Object.values(cost).every((v) => Number.isSafeInteger(v) && v > 0)) return false;
+  const expected = Buffer.from(hash, 'base64url');
+  if (expected.length !== SCRYPT_KEY_BYTES) return false;
+  const actual = await scryptAsync(secret, Buffer.from(salt, 'base64url'), expected.length, cost);
+  return timingSafeEqual(actual, expected);
+}
+
+/** Verified in place of a missing client, so an unknown client_id costs as much time as a wrong secret. */
+let dummyHash: Promise<string> | undefined;
+
+// --- Repository ------------------------------------------------------------------------------------------
+
+type ClientRow = {
+  id: string;
+  client_id: string;
+  organisation_id: string;
+  name: string;
+  scopes: string[];
+  contact_name: string | null;
+  contact_email: string | null;
+  disabled_at: Date | null;
+  created_at: Date;
+};
+
+const toClient = (r: ClientRow): ApiClient => ({
+  id: r.id,
+  clientId: r.client_id,
+  organisationId: r.organisation_id,
+  name: r.name,
+  // A scope this version does not know is ignored rather than granted.
+  scopes: r.scopes.filter(isConsentScope),
+  contactName: r.contact_name,
+  contactEmail: r.contact_email,
+  disabledAt: r.disabled_at,
+  createdAt: r.created_at,
+});
+
+/** Runs `fn` in the given transaction, or in a new one. */
+const inTransaction = <T>(db: DbOrTx, fn: (tx: Tx) => Promise<T>): Promise<T> =>
+  db.isTransaction ? fn(db as Tx) : (db as Db).transaction().execute(fn);
+
+/**
+ * Registers a client with one secret. Returns the secret in clear text: show it once, it cannot be
+ * recovered. `clientId` and `secret` are for the development seed only (fixed, printed values).
+ */
+export async function createApiClient(
+  db: DbOrTx,
+  input: NewApiClient,
+  fixed: { clientId?: string; secret?: string } = {},
+): Promise<{ client: ApiClient; secret: string; secretId: string }> {
+  const secret = fixed.secret ?? generateClientSecret();
+  const secretHash = await hashClientSecret(secret);
+  return inTransaction(db, async (tx) => {
+    const row = await tx
+      .insertInto('api_clients')
+      .values({
+        client_id: fixed.clientId ?? generateClientId(),
+        organisation_id: input.organisationId,
+        name: input.name,
+        scopes: [...new Set(input.scopes)],
+        contact_name: input.contactName ?? null,
+        contact_email: input.contactEmail ?? null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const { id: secretId } = await tx
+      .insertInto('api_client_secrets')
+      .values({ api_client_id: row.id, secret_hash: secretHash })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return { client: toClient(row), secret, secretId };
+  });
+}
+
+export async function getApiClient(db: DbOrTx, id: string): Promise<ApiClient | undefined> {
+  const row = await db.selectFrom('api_clients').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && toClient(row);
+}
+
+export async function findApiClientByClientId(db: DbOrTx, clientId: string): Promise<ApiClient | undefined> {
+  const row = await db
+    .selectFrom('api_clients')
+    .selectAll()
+    .where('client_id', '=', clientId)
+    .executeTakeFirst();
+  return row && toClient(row);
+}
+
+export async function listApiClients(db: DbOrTx, organisationId: string): Promise<ApiClient[]> {
+  const rows = await db
+    .selectFrom('api_clients')
+    .selectAll()
+    .where('organisation_id', '=', organisationId)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+  return rows.map(toClient);
+}
+
+/** Every secret of the clients, newest first (never the hashes). */
+export async function listClientSecrets(
+  db: DbOrTx,
+  apiClientIds: readonly string[],
+): Promise<Map<string, ClientSecretInfo[]>> {
+  const out = new Map<string, ClientSecretInfo[]>(apiClientIds.map((id) => [id, []]));
+  if (apiClientIds.length === 0) return out;
+  const rows = await db
+    .selectFrom('api_client_secrets')
+    .select(['id', 'api_client_id', 'created_at', 'revoked_at'])
+    .where('api_client_id', 'in', apiClientIds)
+    .orderBy('created_at', 'desc')
+    .orderBy('id')
+    .execute();
+  for (const r of rows)
+    out.get(r.api_client_id)?.push({ id: r.id, createdAt: r.created_at, revokedAt: r.revoked_at });
+  return out;
+}
+
+async function lockClient(tx: Tx, apiClientId: string) {
+  const row = await tx
+    .selectFrom('api_clients')
+    .select(['id', 'disabled_at'])
+    .where('id', '=', apiClientId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!row) throw new AppError('not_found');
+  return row;
+}
+
+const activeSecretIds = async (tx: Tx, apiClientId: string) =>
+  (
+    await tx
+      .selectFrom('api_client_secrets')
+      .select('id')
+      .where('api_client_id', '=', apiClientId)
+      .where('revoked_at', 'is', null)
+      .execute()
+  ).map((r) => r.id);
+
+/**
+ * The first half of a rotation: a second active secret. Refused (409) while two are active — revoke one
+ * first — and for a disabled client.
+ */
+export async function addClientSecret(
+  db: DbOrTx,
+  apiClientId: string,
+): Promise<{ secretId: string; secret: string }> {
+  const secret = generateClientSecret();
+  const secretHash = await hashClientSecret(secret);
+  return inTransaction(db, async (tx) => {
+    const client = await lockClient(tx, apiClientId);
+    if (client.disabled_at) throw new AppError('conflict', 'Klienten är avstängd.');
+    if ((await activeSecretIds(tx, apiClientId)).length >= MAX_ACTIVE_SECRETS)
+      throw new AppError('conflict', 'Klienten har redan två aktiva hemligheter; återkalla den äldre först.');
+    const { id } = await tx
+      .insertInto('api_client_secrets')
+      .values({ api_client_id: apiClientId, secret_hash: secretHash })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return { secretId: id, secret };
+  });
+}
+
+/**
+ * The second half of a rotation: revoke the old secret. The last active secret cannot be revoked (that
+ * would lock the client out; disable the client instead).
+ */
+export async function revokeClientSecret(
+  db: DbOrTx,
+  apiClientId: string,
+  secretId: string,
+  at: Date,
+): Promise<void> {
+  await inTransaction(db, async (tx) => {
+    await lockClient(tx, apiClientId);
+    const active = await activeSecretIds(tx, apiClientId);
+    if (!active.includes(secretId)) {
+      const exists = await tx
+        .selectFrom('api_client_secrets')
+        .select('id')
+        .where('id', '=', secretId)
+        .where('api_client_id', '=', apiClientId)
+        .executeTakeFirst();
+      if (!exists) throw new AppError('not_found');
+      return; // already revoked
+    }
+    if (active.length <= 1)
+      throw new AppError(
+        'conflict',
+        'Den sista aktiva hemligheten kan inte återkallas; stäng av klienten i stället.',
+      );
+    await tx.updateTable('api_client_secrets').set({ revoked_at: at }).where('id', '=', secretId).execute();
+  });
+}
+
+/** Disables the client: its token requests fail and its unexpired access tokens stop working. */
+export async function disableApiClient(db: DbOrTx, apiClientId: string, at: Date): Promise<void> {
+  await db
+    .updateTable('api_clients')
+    .set({ disabled_at: at })
+    .where('id', '=', apiClientId)
+    .where('disabled_at', 'is', null)
+    .execute();
+}
+
+/**
+ * The enabled client whose `client_id` and secret match one of its active secrets, or undefined. Takes
+ * about as long for an unknown or disabled client as for a wrong secret.
+ */
+export async function authenticateClient(
+  db: DbOrTx,
+  clientId: string,
+  secret: string,
+): Promise<ApiClient | undefined> {
+  const row = await db
+    .selectFrom('api_clients')
+    .selectAll()
+    .where('client_id', '=', clientId)
+    .executeTakeFirst();
+  const hashes =
+    row && row.disabled_at === null
+      ? (
+          await db
+            .selectFrom('api_client_secrets')
+            .select('secret_hash')
+            .where('api_client_id', '=', row.id)
+            .where('revoked_at', 'is', null)
+            .orderBy('created_at', 'desc')
+            .execute()
+        ).map((s) => s.secret_hash)
+      : [];
+  if (hashes.length === 0) {
+    dummyHash ??= hashClientSecret(generateClientSecret());
+    await verifyClientSecret(secret, await dummyHash);
+    return undefined;
+  }
+  for (const hash of hashes) {
+    if (await verifyClientSecret(secret, hash)) return toClient(row as ClientRow);
+  }
+  return undefined;
+}
+
+/**
+ * What a bearer token's client may do now: the enabled client and its organisation's team memberships,
+ * in one query (this runs on every API request made with a token).
+ */
+export async function activeClientAccess(
+  db: DbOrTx,
+  apiClientId: string,
+): Promise<{ client: ApiClient; teams: TeamMembership[] } | undefined> {
+  const row = await db
+    .selectFrom('api_clients as c')
+    .selectAll('c')
+    .select(
+      sql<
+        string[]
+      >`coalesce((SELECT array_agg(m.team_id::text) FROM team_members m WHERE m.organisation_id = c.organisation_id), '{}')`.as(
+        'team_ids',
+      ),
+    )
+    .where('c.id', '=', apiClientId)
+    .where('c.disabled_at', 'is', null)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const client = toClient(row);
+  const teams = row.team_ids.map((teamId) => ({ teamId, organisationId: client.organisationId }));
+  return { client, teams };
+}

@@ -1,0 +1,283 @@
+// Login, fresh identification, callback and logout: browser routes answering redirects and Swedish pages.
+//
+//   GET  /auth/login?returnTo=/path        signer login (guardians, youths)
+//   GET  /auth/staff/login?returnTo=/path  staff login
+//   POST /auth/fresh    (CSRF)             a fresh identification for an act (prompt=login, max_age=0)
+//   GET  /auth/callback                    the provider's answer → session → 303 to returnTo
+//   POST /auth/logout   (CSRF)             ends the session here, then at the provider where it can
+//   GET  /auth/logged-out                  "Du är utloggad" (also where the provider sends the browser back)
+//
+// A failed login shows a page with what went wrong and a way to start again; nothing is stored (no session,
+// no cookie), and the attempt, once taken, stays used. No URL, cookie or log line carries a personal number:
+// the number only exists in the provider's tokens and in our session row.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, ERROR_CODES } from '../errors.ts';
+import { toAppError } from '../http/errors.ts';
+import type { Identity, StaffIdentity } from './claims.ts';
+import { csrfValid } from './csrf.ts';
+import {
+  type AttemptProblem,
+  type ConsumedLoginAttempt,
+  consumeLoginAttempt,
+  LOGIN_ATTEMPT_TTL_SECONDS,
+  safeReturnTo,
+  saveLoginAttempt,
+} from './login-attempts.ts';
+import { errorPage, loggedOutPage, type PageLink, sendPage } from './pages.ts';
+import {
+  type Audience,
+  clearSessionCookie,
+  cookieNames,
+  cookieOptions,
+  createSession,
+  endSession,
+  randomToken,
+  reauthenticateSession,
+  setSessionCookie,
+} from './sessions.ts';
+import { resolveStaffLogin } from './staff-login.ts';
+
+/** Where a login returns when no (valid) returnTo was given. */
+export const DEFAULT_RETURN: Readonly<Record<Audience, string>> = {
+  signer: '/mina-samtycken',
+  staff: '/',
+};
+
+const LOGIN_PATH: Readonly<Record<Audience, string>> = { signer: '/auth/login', staff: '/auth/staff/login' };
+const BINDING = /^[A-Za-z0-9_-]{43}$/;
+const hidden = { schema: { hide: true } } as const;
+
+const ATTEMPT_MESSAGES: Record<AttemptProblem | 'missing', string> = {
+  missing: 'Svaret från inloggningen saknar uppgifter. Börja om.',
+  unknown: 'Inloggningen har gått ut eller är ogiltig. Börja om.',
+  consumed: 'Inloggningen är redan använd. Börja om.',
+  expired: 'Inloggningen tog för lång tid och har gått ut. Börja om.',
+  other_browser:
+    'Inloggningen påbörjades i en annan webbläsare (eller med kakor avstängda). Börja om i den här webbläsaren.',
+};
+
+function loginLink(audience: Audience, returnTo: string): PageLink {
+  return { href: `${LOGIN_PATH[audience]}?returnTo=${encodeURIComponent(returnTo)}`, label: 'Börja om' };
+}
+
+/** The message to show: 4xx messages are written for the person; of 5xx only our own "provider down". */
+function shown(e: AppError): string {
+  return e.expose || e.code === 'service_unavailable' ? e.message : ERROR_CODES[e.code].title;
+}
+
+function queryValue(request: FastifyRequest, key: string): unknown {
+  const query = request.query;
+  return query && typeof query === 'object' ? (query as Record<string, unknown>)[key] : undefined;
+}
+
+export default async function identityRoutes(app: FastifyInstance) {
+  const { config, db, clock } = app;
+  const names = cookieNames(config.production);
+
+  /** Starts a login: an attempt row, the browser binding cookie, and the redirect to the provider. */
+  async function startLogin(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    audience: Audience,
+    options: { fresh: boolean; returnTo: unknown; status: 302 | 303 },
+  ) {
+    const returnTo = safeReturnTo(options.returnTo, DEFAULT_RETURN[audience]);
+    const rp = audience === 'signer' ? await app.identity.signer() : await app.identity.staff();
+    const attempt = await rp.beginLogin({ fresh: options.fresh });
+    // One binding per browser: logins in two tabs both finish.
+    const existing = request.cookies[names.login];
+    const binding = existing && BINDING.test(existing) ? existing : randomToken();
+    await saveLoginAttempt(db, attempt, { audience, returnTo, browserBinding: binding });
+    reply.setCookie(names.login, binding, cookieOptions(config.production, LOGIN_ATTEMPT_TTL_SECONDS));
+    return reply.header('cache-control', 'no-store').redirect(attempt.url, options.status);
+  }
+
+  for (const audience of ['signer', 'staff'] as const) {
+    app.get(LOGIN_PATH[audience], hidden, (request, reply) =>
+      startLogin(request, reply, audience, {
+        fresh: false,
+        returnTo: queryValue(request, 'returnTo'),
+        status: 302,
+      }),
+    );
+  }
+
+  app.post('/auth/fresh', hidden, async (request, reply) => {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const returnTo = safeReturnTo(body.returnTo, DEFAULT_RETURN.signer);
+    if (!csrfValid(request)) {
+      request.log.info({ errorCode: 'csrf_failed' }, 'fresh identification refused');
+      return sendPage(
+        reply,
+        403,
+        errorPage({
+          title: ERROR_CODES.csrf_failed.title,
+          message: 'Sidan hade hunnit gå ut. Gå tillbaka och försök igen.',
+          links: [{ href: returnTo, label: 'Tillbaka' }],
+        }),
+      );
+    }
+    return startLogin(request, reply, 'signer', { fresh: true, returnTo, status: 303 });
+  });
+
+  app.get('/auth/callback', hidden, async (request, reply) => {
+    const now = clock.now();
+    const search = new URL(request.url, 'http://callback.invalid').search;
+    const state = new URLSearchParams(search).get('state');
+    const taken: ConsumedLoginAttempt | AttemptProblem | 'missing' = state
+      ? await consumeLoginAttempt(db, state, request.cookies[names.login], now)
+      : 'missing';
+    if (typeof taken === 'string') {
+      request.log.info({ errorCode: 'login_state_invalid', reason: taken }, 'login refused');
+      return sendPage(
+        reply,
+        400,
+        errorPage({
+          title: ERROR_CODES.login_state_invalid.title,
+          message: ATTEMPT_MESSAGES[taken],
+          links: [{ href: '/auth/login', label: 'Börja om' }],
+        }),
+      );
+    }
+
+    const { audience, returnTo, stored } = taken;
+    const callbackUrl = new URL(app.identity.redirectUri);
+    callbackUrl.search = search;
+    try {
+      if (audience === 'signer') {
+        const rp = await app.identity.signer();
+        await signerLoggedIn(request, reply, await rp.completeLogin(callbackUrl, stored), stored.fresh);
+      } else {
+        const rp = await app.identity.staff();
+        await staffLoggedIn(request, reply, await rp.completeLogin(callbackUrl, stored));
+      }
+    } catch (error) {
+      return loginFailed(request, reply, error, { audience, returnTo });
+    }
+    return reply.header('cache-control', 'no-store').redirect(returnTo, 303);
+  });
+
+  async function signerLoggedIn(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    identity: Identity,
+    fresh: boolean,
+  ) {
+    const now = clock.now();
+    const auth = {
+      name: identity.name,
+      issuer: identity.issuer,
+      subject: identity.subject,
+      acr: identity.acr ?? null,
+      authTime: identity.authTime ?? null,
+    };
+    const current = request.session;
+    if (fresh && current?.audience === 'signer' && current.personalNumber === identity.personalNumber) {
+      const renewed = await reauthenticateSession(db, current.idHash, auth, now);
+      if (renewed) {
+        setSessionCookie(reply, config, renewed.id);
+        request.log.info({ audience: 'signer', fresh, acr: auth.acr }, 'identified again');
+        return;
+      }
+    }
+    if (current) await endSession(db, current.idHash, now);
+    const created = await createSession(
+      db,
+      { audience: 'signer', staffId: null, personalNumber: identity.personalNumber, ...auth },
+      { now, absoluteHours: config.session.absoluteHours },
+    );
+    setSessionCookie(reply, config, created.id);
+    request.log.info({ audience: 'signer', fresh, acr: auth.acr }, 'logged in');
+  }
+
+  async function staffLoggedIn(request: FastifyRequest, reply: FastifyReply, identity: StaffIdentity) {
+    const now = clock.now();
+    const staff = await resolveStaffLogin(db, identity, now);
+    if (request.session) await endSession(db, request.session.idHash, now);
+    const created = await createSession(
+      db,
+      {
+        audience: 'staff',
+        staffId: staff.staffId,
+        personalNumber: null,
+        name: staff.name,
+        issuer: identity.issuer,
+        subject: identity.subject,
+        acr: identity.acr ?? null,
+        authTime: identity.authTime ?? null,
+      },
+      { now, absoluteHours: config.session.absoluteHours },
+    );
+    setSessionCookie(reply, config, created.id);
+    request.log.info({ audience: 'staff', staffId: staff.staffId, bound: staff.bound }, 'logged in');
+  }
+
+  function loginFailed(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    error: unknown,
+    context: { audience: Audience; returnTo: string },
+  ) {
+    const e = toAppError(error);
+    const extra = e.extra ?? {};
+    const fields = {
+      audience: context.audience,
+      errorCode: e.code,
+      reason: extra.reason,
+      providerError: extra.providerError,
+    };
+    if (e.status >= 500) request.log.error({ ...fields, err: error }, 'login failed');
+    else request.log.info(fields, 'login refused');
+    // A stale identification for an act: back to the act's page, which asks again.
+    const links: PageLink[] =
+      e.code === 'fresh_auth_required'
+        ? [{ href: context.returnTo, label: 'Tillbaka' }]
+        : e.code === 'staff_unknown' || e.code === 'staff_disabled'
+          ? []
+          : [loginLink(context.audience, context.returnTo)];
+    return sendPage(
+      reply,
+      e.status,
+      errorPage({ title: ERROR_CODES[e.code].title, message: shown(e), links }),
+    );
+  }
+
+  app.post('/auth/logout', hidden, async (request, reply) => {
+    const session = request.session;
+    reply.header('cache-control', 'no-store');
+    if (!session) {
+      // Nothing to end (never logged in, or already expired): nothing changes, so no token is needed.
+      clearSessionCookie(reply, config);
+      return reply.redirect('/auth/logged-out', 303);
+    }
+    if (!csrfValid(request)) throw new AppError('csrf_failed');
+    await endSession(db, session.idHash, clock.now());
+    clearSessionCookie(reply, config);
+    request.log.info({ audience: session.audience }, 'logged out');
+    let providerLogout: string | undefined;
+    try {
+      const rp = session.audience === 'signer' ? await app.identity.signer() : await app.identity.staff();
+      providerLogout = rp.endSessionUrl({ postLogoutRedirectUri: app.identity.postLogoutRedirectUri });
+    } catch (err) {
+      // Logged out here all the same; the provider's own session ends when it ends.
+      request.log.warn({ err }, 'provider logout not available');
+    }
+    return reply.redirect(providerLogout ?? '/auth/logged-out', 303);
+  });
+
+  app.get('/auth/logged-out', hidden, async (_request, reply) => sendPage(reply, 200, loggedOutPage()));
+
+  // Errors of these routes are pages, not problem documents: a browser is on the other end. (The log
+  // field is `errorCode`: the logger censors any `code` key, as it could be an authorization code.)
+  app.setErrorHandler((error: unknown, request, reply) => {
+    const e = toAppError(error);
+    if (e.status >= 500) request.log.error({ err: error, errorCode: e.code }, 'request failed');
+    else request.log.info({ errorCode: e.code, status: e.status }, 'request rejected');
+    const title = ERROR_CODES[e.code].title;
+    return sendPage(
+      reply,
+      e.status,
+      errorPage({ title, message: shown(e), links: [{ href: '/', label: 'Till startsidan' }] }),
+    );
+  });
+}

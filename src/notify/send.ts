@@ -1,0 +1,162 @@
+// Sends one notification, exactly once. In one transaction: check the message still makes sense (a
+// reminder to someone who signed meanwhile does not), claim its row in the ledger (notifications_sent:
+// unique per consent, kind, occasion, recipient and channel — a second claimer waits for the first and
+// then finds the row), make the link (a new invitation token for invitations and reminders), record an
+// audit event, and send. A failed send rolls all of it back, so a retry can send again.
+import type { FastifyBaseLogger } from 'fastify';
+import type { Clock } from '../clock.ts';
+import type { Config } from '../config.ts';
+import { appendAuditEvent } from '../consents/audit.ts';
+import { type LoadedConsent, loadConsent } from '../consents/consent.repository.ts';
+import { SYSTEM } from '../consents/context.ts';
+import { issueInvitation } from '../consents/invitations.ts';
+import type { Db, DbOrTx } from '../db/index.ts';
+import { endingSoon, statusAt } from '../domain/consent.ts';
+import { type LocalDate, localDateOf } from '../domain/dates.ts';
+import { invitationLink, signerOverviewLink, staffConsentLink } from './links.ts';
+import { composeMessage } from './messages.ts';
+import { type NotificationPayload, type Recipient, recipientKey } from './payload.ts';
+import type { Notifier } from './registry.ts';
+
+export interface SendDeps {
+  db: Db;
+  clock: Clock;
+  config: Config;
+  log: FastifyBaseLogger;
+  notifier: Notifier;
+}
+
+export type SendOutcome =
+  | { sent: true }
+  | { sent: false; reason: 'no_consent' | 'not_relevant' | 'no_address' | 'no_sms_sender' | 'already_sent' };
+
+/** Whether the message still makes sense now (the state may have moved on since it was queued). */
+function stillRelevant(p: NotificationPayload, loaded: LoadedConsent, now: Date, config: Config): boolean {
+  const { consent, facts, signers } = loaded;
+  const status = statusAt(facts, now).status;
+  switch (p.kind) {
+    case 'invitation':
+    case 'reminder': {
+      if (p.recipient.type !== 'signer') return false;
+      const role = p.recipient.role;
+      const signer = signers.find((s) => s.role === role);
+      return status === 'pending' && !!signer && !signer.signedAt && !signer.declinedAt;
+    }
+    case 'signed_by_all':
+      return consent.completedAt !== null;
+    case 'declined':
+      return consent.declinedAt !== null;
+    case 'withdrawn':
+      return consent.withdrawnAt !== null;
+    case 'request_expired':
+      return status === 'request_expired';
+    case 'expired':
+      return status === 'expired';
+    case 'ending_soon':
+      return endingSoon(facts, now, config.rules.endingSoonDays);
+  }
+}
+
+async function addressOf(
+  db: DbOrTx,
+  loaded: LoadedConsent,
+  recipient: Recipient,
+  channel: 'email' | 'sms',
+): Promise<string | null> {
+  if (recipient.type === 'signer') {
+    const signer = loaded.signers.find((s) => s.role === recipient.role);
+    return (channel === 'email' ? signer?.email : signer?.phone) ?? null;
+  }
+  if (channel !== 'email') return null;
+  if (recipient.type === 'staff') {
+    const staff = await db
+      .selectFrom('staff_users')
+      .select(['email', 'disabled_at'])
+      .where('id', '=', recipient.staffId)
+      .executeTakeFirst();
+    return staff && !staff.disabled_at ? staff.email : null;
+  }
+  const client = await db
+    .selectFrom('api_clients')
+    .select(['contact_email', 'disabled_at'])
+    .where('id', '=', recipient.clientId)
+    .executeTakeFirst();
+  return client && !client.disabled_at ? client.contact_email : null;
+}
+
+export async function sendNotification(deps: SendDeps, p: NotificationPayload): Promise<SendOutcome> {
+  const { db, clock, config, notifier } = deps;
+  return db.transaction().execute(async (tx): Promise<SendOutcome> => {
+    const loaded = await loadConsent(tx, p.consentId);
+    if (!loaded) return { sent: false, reason: 'no_consent' };
+    const now = clock.now();
+    if (!stillRelevant(p, loaded, now, config)) return { sent: false, reason: 'not_relevant' };
+    const address = await addressOf(tx, loaded, p.recipient, p.channel);
+    if (!address) return { sent: false, reason: 'no_address' };
+    if (p.channel === 'sms' && !notifier.sms) return { sent: false, reason: 'no_sms_sender' };
+    const audience = p.recipient.type === 'signer' ? 'signer' : 'organisation';
+    if (!composeMessage(p.kind, audience, { link: '' })) return { sent: false, reason: 'not_relevant' };
+
+    const claimed = await tx
+      .insertInto('notifications_sent')
+      .values({
+        consent_id: p.consentId,
+        kind: p.kind,
+        occasion: p.occasion,
+        recipient: recipientKey(p.recipient),
+        channel: p.channel,
+        sent_at: now,
+      })
+      .onConflict((oc) => oc.doNothing())
+      .returning('consent_id')
+      .executeTakeFirst();
+    if (!claimed) return { sent: false, reason: 'already_sent' };
+
+    const { consent, facts } = loaded;
+    let link: string;
+    let lastDay: LocalDate | undefined;
+    let daysLeft: number | undefined;
+    if (p.recipient.type === 'signer' && (p.kind === 'invitation' || p.kind === 'reminder')) {
+      const invitation = await issueInvitation(tx, {
+        consentId: consent.id,
+        role: p.recipient.role,
+        channel: p.channel,
+        expiresAt: consent.requestExpiresAt,
+        now,
+      });
+      link = invitationLink(config, invitation.token);
+      lastDay = localDateOf(new Date(consent.requestExpiresAt.getTime() - 1));
+    } else {
+      link =
+        p.recipient.type === 'signer' ? signerOverviewLink(config) : staffConsentLink(config, consent.id);
+    }
+    if (p.kind === 'ending_soon') {
+      const until = statusAt(facts, now).validUntil;
+      if (until) {
+        lastDay = localDateOf(new Date(until.getTime() - 1));
+        // Whole local days from today to the day it no longer holds ('YYYY-MM-DD' parses as UTC midnight).
+        daysLeft = Math.round((Date.parse(localDateOf(until)) - Date.parse(localDateOf(now))) / 86_400_000);
+      }
+    }
+    const message = composeMessage(p.kind, audience, { link, lastDay, daysLeft })!;
+
+    await appendAuditEvent(tx, {
+      consentId: consent.id,
+      action: 'notification_sent',
+      actor: SYSTEM,
+      at: now,
+      details: {
+        kind: p.kind,
+        channel: p.channel,
+        recipient: p.recipient.type,
+        ...(p.recipient.type === 'signer' ? { role: p.recipient.role } : {}),
+        ...(p.occasion ? { occasion: p.occasion } : {}),
+      },
+    });
+    // Last: if sending fails, the claim, the new link and the audit event roll back with it.
+    if (p.channel === 'email')
+      await notifier.mailer.send({ to: address, subject: message.subject, text: message.text });
+    else await notifier.sms!.send({ to: address, text: message.sms });
+    return { sent: true };
+  });
+}

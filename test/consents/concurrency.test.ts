@@ -1,0 +1,88 @@
+// Regression guard for the rule the whole signing design rests on: concurrent acts on one consent
+// serialise on its row lock, so the PDF never branches and the final state is one the rules allow.
+import t from 'tap';
+import { systemClock } from '../../src/clock.ts';
+import { listAuditEvents } from '../../src/consents/audit.ts';
+import { getConsentStatus } from '../../src/consents/consent-status.ts';
+import { createConsentRequest } from '../../src/consents/create-consent-request.ts';
+import { endConsent } from '../../src/consents/end-consent.ts';
+import { signConsent } from '../../src/consents/sign-consent.ts';
+import { withdrawConsent } from '../../src/consents/withdraw-consent.ts';
+import { localDateOf } from '../../src/domain/dates.ts';
+import type { SignerRole } from '../../src/domain/roles.ts';
+import { isAppError } from '../../src/errors.ts';
+import { assertRevisionChain, lindqvistRequest, setup, signerActor } from './fixtures/consents.ts';
+
+const ROUNDS = 20;
+const SIGNERS: [SignerRole, string][] = [
+  ['guardian1', 'anna-lindqvist'],
+  ['guardian2', 'erik-lindqvist'],
+  ['youth', 'saga-lindqvist'],
+];
+
+t.test(`sign, withdraw and end fired together, ${ROUNDS} rounds: one order, no branch`, async (t) => {
+  const s = await setup(t, { jobs: false });
+  // Real time, so that acts are ordered by when they got the lock.
+  const ctx = { ...s.ctx, clock: systemClock };
+  const outcomes = new Map<string, number>();
+  let signed = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const created = await createConsentRequest(ctx, s.staff, lindqvistRequest(s));
+    const today = localDateOf(systemClock.now());
+    const acts: [string, () => Promise<unknown>][] = [
+      ...SIGNERS.map(([role, key]): [string, () => Promise<unknown>] => [
+        `sign:${role}`,
+        () =>
+          signConsent(ctx, signerActor(role, s.person(key), systemClock), {
+            consentId: created.id,
+            place: 'Norrby',
+          }),
+      ]),
+      [
+        'withdraw',
+        () =>
+          withdrawConsent(ctx, s.staff, {
+            consentId: created.id,
+            role: 'guardian2',
+            channel: 'phone',
+            date: today,
+          }),
+      ],
+      ['end', () => endConsent(ctx, s.staff, { consentId: created.id, date: today })],
+    ];
+    // Rotate the start order so that each act is sometimes first.
+    const order = acts.map((_, i) => acts[(i + round) % acts.length]!);
+    const results = await Promise.allSettled(order.map(([, run]) => run()));
+    const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+    for (const f of failures) {
+      if (!isAppError(f) || f.code !== 'consent_state_conflict') throw f;
+    }
+    const succeeded = order.filter((_, i) => results[i]!.status === 'fulfilled').map(([name]) => name);
+    const signatures = succeeded.filter((n) => n.startsWith('sign:')).length;
+
+    const revisions = await assertRevisionChain(t, s.db, created.id);
+    t.equal(revisions, 1 + signatures, `round ${round}: one revision per signature that went through`);
+
+    const status = await getConsentStatus(ctx, created.id);
+    t.ok(
+      ['withdrawn', 'ended'].includes(status.status),
+      `round ${round}: ended by withdrawal or end (${status.status})`,
+    );
+    t.equal(
+      succeeded.filter((n) => n === 'withdraw' || n === 'end').length,
+      1,
+      'exactly one of withdraw and end went through: the other found it over',
+    );
+    const events = await listAuditEvents(s.db, created.id);
+    t.equal(events.filter((e) => e.action === 'signed').length, signatures, 'an audit event per signature');
+    t.equal(
+      events.filter((e) => e.action === 'completed').length,
+      signatures === 3 ? 1 : 0,
+      'completed once when, and only when, all signed first',
+    );
+    outcomes.set(status.status, (outcomes.get(status.status) ?? 0) + 1);
+    signed += signatures;
+  }
+  t.comment(`outcomes: ${JSON.stringify(Object.fromEntries(outcomes))}, signatures appended: ${signed}`);
+  t.ok(signed > 0, 'signatures raced with the other acts and some went through');
+});

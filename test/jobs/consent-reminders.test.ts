@@ -1,0 +1,171 @@
+import { sql } from 'kysely';
+import t from 'tap';
+import { fixedClock } from '../../src/clock.ts';
+import { consentContext } from '../../src/consents/context.ts';
+import { createConsentRequest } from '../../src/consents/create-consent-request.ts';
+import { remindSigners } from '../../src/consents/remind-signers.ts';
+import { signConsent } from '../../src/consents/sign-consent.ts';
+import type { Db } from '../../src/db/index.ts';
+import { clearCapturedMail, listCapturedMail } from '../../src/notify/capture.ts';
+import { clearCapturedSms, listCapturedSms } from '../../src/notify/sms.ts';
+import {
+  drainJobs,
+  lindqvistRequest,
+  seedOrganisations,
+  setup,
+  signerActor,
+} from '../consents/fixtures/consents.ts';
+import { build } from '../helper.ts';
+
+const DAY = 86_400_000;
+const reminders = () => listCapturedMail().filter((m) => m.subject.startsWith('Påminnelse'));
+
+t.test('reminders after 3 and 7 days to those who have not answered, each once', async (t) => {
+  clearCapturedMail();
+  clearCapturedSms();
+  const s = await setup(t);
+  const created = await createConsentRequest(s.ctx, s.staff, lindqvistRequest(s));
+  await drainJobs(s.app);
+  const sweep = () => s.app.jobs.runNow('consent-reminders', {});
+
+  s.clock.advance(3 * DAY - 60_000);
+  t.same(await sweep(), { consents: 0, queued: 0 }, 'not yet on day 3 minus a minute');
+  s.clock.advance(60_000);
+  t.same(await sweep(), { consents: 1, queued: 4 }, 'three e-mails and one SMS');
+  await drainJobs(s.app);
+  t.same(
+    reminders()
+      .map((m) => m.to)
+      .sort(),
+    ['anna@hem.example', 'erik@hem.example', 'saga@hem.example'],
+  );
+  t.same(await sweep(), { consents: 0, queued: 0 }, 'a second sweep finds them sent');
+
+  await signConsent(s.ctx, signerActor('guardian1', s.person('anna-lindqvist'), s.clock), {
+    consentId: created.id,
+    place: 'Norrby',
+  });
+  s.clock.advance(4 * DAY);
+  t.same(await sweep(), { consents: 1, queued: 2 }, 'day 7: only those who have not signed');
+  await drainJobs(s.app);
+  t.same(
+    reminders()
+      .slice(0, 2)
+      .map((m) => m.to)
+      .sort(),
+    ['erik@hem.example', 'saga@hem.example'],
+  );
+  t.equal(reminders().length, 5);
+  t.equal(
+    listCapturedSms().filter((m) => m.text.startsWith('Påminnelse')).length,
+    1,
+    'Anna had her SMS on day 3 only',
+  );
+
+  // Each reminder made a new link and revoked the one before on that channel.
+  const live = await s.db
+    .selectFrom('invitations')
+    .select(['role', 'channel'])
+    .where('consent_id', '=', created.id)
+    .where('revoked_at', 'is', null)
+    .where('used_at', 'is', null)
+    .execute();
+  t.same(live.map((r) => `${r.role}:${r.channel}`).sort(), [
+    'guardian2:email',
+    'guardian2:link',
+    'youth:email',
+    'youth:link',
+  ]);
+});
+
+t.test('a request first swept on day 8 gets the day-7 reminder only; none after a manual one', async (t) => {
+  clearCapturedMail();
+  const s = await setup(t);
+  const a = await createConsentRequest(s.ctx, s.staff, lindqvistRequest(s, 'elsa'));
+  const b = await createConsentRequest(s.ctx, s.staff, lindqvistRequest(s, 'elsa'));
+  s.clock.advance(8 * DAY);
+  await remindSigners(s.ctx, s.staff, { consentId: b.id });
+  t.same(await s.app.jobs.runNow('consent-reminders', {}), { consents: 1, queued: 3 });
+  const sent = await drainJobs(s.app);
+  t.ok(sent.length >= 3);
+  const ledger = await s.db
+    .selectFrom('notifications_sent')
+    .select(['consent_id', 'occasion'])
+    .where('kind', '=', 'reminder')
+    .execute();
+  t.same([...new Set(ledger.filter((r) => r.consent_id === a.id).map((r) => r.occasion))], ['d7']);
+  t.ok(
+    ledger.filter((r) => r.consent_id === b.id).every((r) => r.occasion.startsWith('manual:')),
+    'b: only the manual reminder',
+  );
+});
+
+// pg-boss workers take one job per poll (2 s): give the queue time.
+async function idle(db: Db, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let quietSince = 0;
+  while (Date.now() < deadline) {
+    const { rows } = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM pgboss.job
+      WHERE name IN ('notify', 'consent-lapse', 'consent-ending-soon') AND state IN ('created', 'retry', 'active')`.execute(
+      db,
+    );
+    if (rows[0]!.n === 0) {
+      if (!quietSince) quietSince = Date.now();
+      if (Date.now() - quietSince > 1500) return;
+    } else quietSince = 0;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('the job queue did not go idle');
+}
+
+t.test('two instances with workers never send the same reminder twice', async (t) => {
+  clearCapturedMail();
+  clearCapturedSms();
+  const clock = fixedClock(new Date());
+  const env = { RUN_JOBS: 'true' };
+  const one = await build(t, { jobs: true, env, clock });
+  const two = await build(t, { jobs: true, env, clock, databaseUrl: one.databaseUrl });
+  const org = await seedOrganisations(one.db);
+  const ctx = consentContext(one.app);
+  const { createTestPeople } = await import('../../src/identity/dev-idp/people.ts');
+  const { localDateOf } = await import('../../src/domain/dates.ts');
+  const people = createTestPeople(localDateOf(clock.now()));
+  const s = {
+    teamId: org.teamId,
+    person: (k: string) => people.people.find((p) => p.key === k)!,
+  } as unknown as Parameters<typeof lindqvistRequest>[0];
+  const consents = [];
+  for (let i = 0; i < 2; i++) consents.push(await createConsentRequest(ctx, org.staff, lindqvistRequest(s)));
+  await idle(one.db);
+  t.equal(listCapturedMail().length, 6, 'the invitations, once each');
+
+  clock.advance(3 * DAY);
+  // Both instances sweep at once: duplicates reach the queue, never the recipients.
+  const sweeps = await Promise.all([
+    one.app.jobs.runNow('consent-reminders', { batchSize: 1 }),
+    two.app.jobs.runNow('consent-reminders', { batchSize: 1 }),
+  ]);
+  const queued = sweeps.reduce((n: number, r) => n + (r as { queued: number }).queued, 0);
+  t.equal(queued, 16, 'each sweep queued all eight (2 consents × 3 e-mails + 1 SMS)');
+  await idle(one.db);
+  const sent = reminders();
+  t.equal(sent.length, 6, 'two consents × three signers by e-mail');
+  const perAddress = new Map<string, number>();
+  for (const m of sent) perAddress.set(m.to, (perAddress.get(m.to) ?? 0) + 1);
+  t.same([...perAddress.values()], [2, 2, 2], 'each address once per consent');
+  t.equal(
+    listCapturedSms().filter((m) => m.text.startsWith('Påminnelse')).length,
+    2,
+    'one SMS reminder per consent',
+  );
+  const { rows } = await sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'notify' AND state = 'completed'`.execute(one.db);
+  t.equal(rows[0]!.n, 8 + 16, 'every job was worked; the duplicates found the ledger');
+  const ledger = await one.db
+    .selectFrom('notifications_sent')
+    .select('kind')
+    .where('kind', '=', 'reminder')
+    .execute();
+  t.equal(ledger.length, 8);
+});
