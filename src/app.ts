@@ -14,6 +14,7 @@ import openapiPlugin from './http/openapi.ts';
 import type { App } from './http/types.ts';
 import viewsPlugin from './http/views.ts';
 import adminRoutes from './identity/admin-routes.ts';
+import consentApiRoutes from './http/api/consents.ts';
 import callerPlugin from './identity/caller.ts';
 import oauthRoutes from './identity/oauth-routes.ts';
 import identityPlugin from './identity/plugin.ts';
@@ -101,7 +102,10 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   await app.register(openapiPlugin);
   await app.register(healthRoutes);
   await app.register(homeRoutes);
+  await app.register(import('./http/signer/index.ts'));
+  await app.register(import('./http/staff/index.ts'));
   await app.register(oauthRoutes);
   await app.register(adminRoutes);
+  await app.register(consentApiRoutes);
   return app;
 }

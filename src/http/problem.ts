@@ -18,5 +18,6 @@ export const problemType = (code: ErrorCode) => `urn:samtycke:problem:${code}`;
 
 export function problem(code: ErrorCode, detail?: string, extra: Record<string, unknown> = {}): Problem {
   const { status, title } = ERROR_CODES[code];
-  return { type: problemType(code), title, status, detail: detail ?? title, code, ...extra };
+  // The standard members win: an error's `extra` (e.g. a consent's `status`) must not replace them.
+  return { ...extra, type: problemType(code), title, status, detail: detail ?? title, code };
 }

@@ -5,7 +5,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const benches = [{ name: 'pdf', file: 'pdf.ts', fn: 'benchPdf' }];
+const benches = [
+  { name: 'pdf', file: 'pdf.ts', fn: 'benchPdf' },
+  { name: 'status', file: 'status.ts', fn: 'benchStatus' },
+];
 const only = process.argv.slice(2);
 
 for (const bench of benches) {

@@ -1,0 +1,115 @@
+// What the signer pages share: who the signer is (from the session), the way back through the login, the
+// PDF answer, and Swedish dates. No page shows a personal number other than the viewer's own.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { SignerActor } from '../../consents/index.ts';
+import { localDateOf, TIME_ZONE } from '../../domain/dates.ts';
+import type { SignerRole } from '../../domain/roles.ts';
+import { requireFreshAuth, type SessionData } from '../../identity/plugin.ts';
+
+/** The signer session of the request, or null (none, of staff, or without a personal number). */
+export function signerSession(request: FastifyRequest): (SessionData & { personalNumber: string }) | null {
+  const s = request.session;
+  return s && s.audience === 'signer' && s.personalNumber ? { ...s, personalNumber: s.personalNumber } : null;
+}
+
+/** Sends the browser through the signer login and back to `returnTo` (a path of ours). */
+export function toLogin(reply: FastifyReply, returnTo: string) {
+  return reply
+    .header('cache-control', 'no-store')
+    .redirect(`/auth/login?returnTo=${encodeURIComponent(returnTo)}`, 303);
+}
+
+/**
+ * The signer acting in `role`, as the e-identification said. `formName` is only a fallback for a provider
+ * that gives no name; the use cases check the number against the form before anything is done.
+ */
+export function signerActorOf(
+  session: SessionData & { personalNumber: string },
+  role: SignerRole,
+  formName: string,
+): SignerActor {
+  return {
+    type: 'signer',
+    role,
+    identity: {
+      personalNumber: session.personalNumber,
+      name: session.name ?? formName,
+      issuer: session.issuer,
+      acr: session.acr ?? undefined,
+      authTime: session.authTime ?? undefined,
+    },
+  };
+}
+
+/** A PDF for the signer's own eyes: inline (view) or attachment (download), never cached. */
+export function sendPdf(
+  reply: FastifyReply,
+  doc: { bytes: Uint8Array; fileName: string },
+  disposition: 'inline' | 'attachment',
+) {
+  return reply
+    .code(200)
+    .header('content-type', 'application/pdf')
+    .header('content-disposition', `${disposition}; filename="${doc.fileName}"`)
+    .header('cache-control', 'no-store')
+    .header('referrer-policy', 'no-referrer')
+    .header('x-content-type-options', 'nosniff')
+    .send(Buffer.from(doc.bytes));
+}
+
+const dayFormat = new Intl.DateTimeFormat('sv-SE', {
+  timeZone: TIME_ZONE,
+  day: 'numeric',
+  month: 'long',
+  year: 'numeric',
+});
+const timeFormat = new Intl.DateTimeFormat('sv-SE', {
+  timeZone: TIME_ZONE,
+  hour: '2-digit',
+  minute: '2-digit',
+});
+
+/** "23 november 2026" (Swedish local date). */
+export const swedishDate = (d: Date): string => dayFormat.format(d);
+
+/** "23 november 2026 kl. 14:05". */
+export const swedishDateTime = (d: Date): string => `${dayFormat.format(d)} kl. ${timeFormat.format(d)}`;
+
+/**
+ * The last day a consent is in force: `validUntil` is the instant it stops (00:00 on the expiry day), so
+ * the last whole day is the one before.
+ */
+export const lastValidDay = (validUntil: Date): string =>
+  swedishDate(new Date(`${localDateOf(new Date(validUntil.getTime() - 1))}T12:00:00Z`));
+
+/** A value from a urlencoded form body. */
+export function formValue(request: FastifyRequest, key: string): string {
+  const body = request.body;
+  if (!body || typeof body !== 'object') return '';
+  const value = (body as Record<string, unknown>)[key];
+  return typeof value === 'string' ? value : '';
+}
+
+/** A value from the query string. */
+export function queryValue(request: FastifyRequest, key: string): string {
+  const query = request.query;
+  if (!query || typeof query !== 'object') return '';
+  const value = (query as Record<string, unknown>)[key];
+  return typeof value === 'string' ? value : '';
+}
+
+export const ROLE_LABELS_SV: Record<SignerRole, string> = {
+  guardian1: 'vårdnadshavare 1',
+  guardian2: 'vårdnadshavare 2',
+  youth: 'berörd ungdom',
+};
+
+/** Whether the session's identification is fresh enough for an act (signing, withdrawing) right now. */
+export function isFresh(request: FastifyRequest): boolean {
+  try {
+    requireFreshAuth(request);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,361 @@
+// GET /samtycken/:id — the consent page (staff links in notifications point here, src/notify/links.ts):
+// status with reason, validity, signers' state (never their numbers), timeline, and the acts as
+// CSRF-protected forms. The requesting organisation sees and may do everything; another organisation of
+// the consent's HLT team sees the status, and the content and document only while the consent is active;
+// anyone else gets the 404 page (policy.ts).
+// POST /samtycken/:id/{paminn,avbryt,aterkalla,avsluta,fornya} — the acts; then 303 (PRG).
+// GET /samtycken/:id/dokument and /kvitto — the signed form and the receipt, as attachments, no-store.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import {
+  cancelConsent,
+  consentContext,
+  downloadConsentDocument,
+  endConsent,
+  getConsent,
+  remindSigners,
+  renewConsent,
+  withdrawConsent,
+} from '../../consents/index.ts';
+import type { ConsentDetails } from '../../consents/get-consent.ts';
+import { type ConsentAct, canTransition } from '../../domain/consent.ts';
+import { isSignerRole } from '../../domain/roles.ts';
+import { callerOf, type StaffCaller } from '../../identity/caller.ts';
+import { requireCsrf } from '../../identity/csrf.ts';
+import { actingOrganisationId, authorize, type ConsentAction, decide } from '../../identity/policy.ts';
+import type { App } from '../types.ts';
+import {
+  CHANNEL_LABELS,
+  fieldErrors,
+  fmtDate,
+  fmtDateTime,
+  isStateConflict,
+  isValidationError,
+  lastDay,
+  REASON_LABELS,
+  ROLE_LABELS,
+  SIGNER_STATE_LABELS,
+  staffFrame,
+  statusLabel,
+  text,
+  today,
+} from './common.ts';
+import { organisationNames, staffNames, teamNames } from './directory.ts';
+import { linksPath, setFlashLinks } from './flash-links.ts';
+
+const STAFF_ONLY = { auth: { staff: true } } as const;
+const params = z.object({ id: z.string() });
+
+type FormName = 'withdraw' | 'end';
+interface PageState {
+  /** A notice after an act (PRG) or a refusal. */
+  notice?: { kind: 'ok' | 'bad'; text: string };
+  /** Field errors of the form that was sent, and what it held. */
+  form?: { name: FormName; errors: Record<string, string>; values: Record<string, string> };
+}
+
+const DONE: Record<string, string> = {
+  avbruten: 'Förfrågan är avbruten. De tillfrågade kan inte längre signera.',
+  aterkallad: 'Återkallelsen är registrerad. Samtycket gäller inte längre.',
+  avslutad: 'Samtycket är avslutat: de samordnade insatserna har upphört.',
+};
+
+const ACTION_LABELS: Record<string, string> = {
+  consent_requested: 'Förfrågan skapades',
+  consent_renewed: 'Förnyades med en ny förfrågan',
+  signed: 'Signerade',
+  completed: 'Alla hade signerat – samtycket började gälla',
+  declined: 'Avböjde',
+  withdrawn: 'Samtycket återkallades',
+  ended: 'Samtycket avslutades',
+  cancelled: 'Förfrågan avbröts',
+  reminded: 'Påminnelse skickades',
+  request_expired: 'Förfrågan förföll',
+  expired: 'Samtycket gick ut',
+  wrong_person: 'Fel person försökte öppna en länk',
+  notification_sent: 'Meddelande skickades',
+  document_downloaded: 'Dokument laddades ner',
+};
+
+/** The consent, if the caller may know of it at all (else `not_found`, as if it did not exist). */
+async function load(
+  app: App,
+  request: FastifyRequest,
+): Promise<{ caller: StaffCaller; consent: ConsentDetails }> {
+  const caller = callerOf(request) as StaffCaller;
+  const { id } = request.params as { id: string };
+  const consent = await getConsent(app, id);
+  authorize(caller, 'status', consent);
+  return { caller, consent };
+}
+
+function actorFor(caller: StaffCaller, consent: ConsentDetails) {
+  const organisationId = actingOrganisationId(caller, consent) ?? consent.organisationId;
+  return { type: 'staff' as const, staffId: caller.staffId, organisationId };
+}
+
+async function consentPage(
+  app: App,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  caller: StaffCaller,
+  consent: ConsentDetails,
+  state: PageState = {},
+  status = 200,
+) {
+  const may = (a: ConsentAction) => decide(caller, a, consent) === 'allow';
+  const can = (act: ConsentAct, a: ConsentAction) => may(a) && canTransition(consent.status, act);
+  const read = may('read');
+  const full = may('events');
+  const [orgs, teams, staff] = await Promise.all([
+    organisationNames(app.db, [consent.organisationId]),
+    teamNames(app.db, [consent.teamId]),
+    full
+      ? staffNames(
+          app.db,
+          consent.timeline.flatMap((e) => (e.actor.type === 'staff' && e.actor.id ? [e.actor.id] : [])),
+        )
+      : Promise.resolve(new Map<string, string>()),
+  ]);
+  const who = (e: ConsentDetails['timeline'][number]): string => {
+    const a = e.actor;
+    if (a.type === 'signer' && a.role && isSignerRole(a.role)) return ROLE_LABELS[a.role];
+    if (a.type === 'staff') return (a.id && staff.get(a.id)) || 'Personal';
+    if (a.type === 'api_client') return 'Verksamhetssystem';
+    return 'Tjänsten';
+  };
+  const now = app.clock.now();
+  const id = consent.id;
+  const base = `/samtycken/${id}`;
+  const withdrawal = consent.withdrawal;
+  const statusDetails = [
+    withdrawal
+      ? `Återkallat av ${ROLE_LABELS[withdrawal.role].toLowerCase()} ${CHANNEL_LABELS[withdrawal.channel]}${
+          withdrawal.date ? ` (${withdrawal.date})` : ''
+        }.`
+      : null,
+    consent.ended ? `Insatserna avslutades ${consent.ended.date ?? fmtDate(consent.ended.at)}.` : null,
+    consent.declined && full && consent.declined.reason
+      ? `Skäl som angavs: ${consent.declined.reason}`
+      : null,
+  ].filter((x): x is string => x !== null);
+
+  return reply.page(
+    'staff/consent',
+    {
+      // The child's name stays out of <title>: browser history on a shared computer keeps titles.
+      ...staffFrame(request, 'Samtycke och underskrifter'),
+      csrf: request.session?.csrfToken ?? '',
+      base,
+      read,
+      full,
+      notice: state.notice,
+      form: state.form,
+      c: {
+        childName: consent.child.name,
+        healthCentre: consent.child.healthCentre,
+        school: consent.child.school,
+        organisation: orgs.get(consent.organisationId) ?? '',
+        team: teams.get(consent.teamId) ?? '',
+        status: consent.status,
+        statusLabel: statusLabel(consent.status),
+        reason:
+          consent.status === 'pending' && consent.awaitingRoles.length > 0
+            ? `Väntar på: ${consent.awaitingRoles.map((r) => ROLE_LABELS[r].toLowerCase()).join(', ')}.`
+            : REASON_LABELS[consent.reason],
+        statusSince: fmtDateTime(consent.statusSince),
+        statusDetails,
+        requestedAt: fmtDateTime(consent.requestedAt),
+        requestExpiresAt: consent.status === 'pending' ? lastDay(consent.requestExpiresAt) : '',
+        validFrom: fmtDate(consent.validFrom),
+        validUntil: lastDay(consent.validUntil),
+        soleGuardian: consent.soleGuardian,
+        obtainedBy: consent.obtainedBy.name,
+        renewedFrom: consent.renewedFrom ? `/samtycken/${consent.renewedFrom}` : null,
+        renewedBy: consent.renewedBy.map((r) => `/samtycken/${r}`),
+        checkedAt: fmtDateTime(consent.checkedAt),
+      },
+      signers: consent.signers.map((s) => ({
+        role: s.role,
+        roleLabel: ROLE_LABELS[s.role],
+        name: s.name,
+        state: s.state,
+        stateLabel: SIGNER_STATE_LABELS[s.state],
+        at: fmtDateTime(s.signedAt ?? s.declinedAt),
+        place: s.place,
+        reminded: fmtDateTime(s.lastRemindedAt),
+      })),
+      timeline: full
+        ? consent.timeline.map((e) => ({
+            at: fmtDateTime(e.at),
+            what: ACTION_LABELS[e.action] ?? e.action,
+            who: who(e),
+          }))
+        : [],
+      actions: {
+        remind: can('remind', 'remind'),
+        cancel: can('cancel', 'cancel'),
+        withdraw: can('withdraw', 'register_withdrawal'),
+        end: can('end', 'end'),
+        renew: can('renew', 'renew'),
+      },
+      downloads: {
+        form: may('document') && consent.documents.formRevision >= 0,
+        receipt: may('document') && consent.documents.receipt,
+      },
+      today: today(now),
+      channels: (['phone', 'in_person', 'letter'] as const).map((c) => ({
+        value: c,
+        label: CHANNEL_LABELS[c],
+      })),
+    },
+    status,
+  );
+}
+
+export default async function consentRoutes(app: App) {
+  const ctx = consentContext(app);
+  const route = { schema: { hide: true, params }, config: STAFF_ONLY };
+  const post = { ...route, preHandler: requireCsrf };
+
+  app.get('/samtycken/:id', route, async (request, reply) => {
+    const { caller, consent } = await load(app, request);
+    const done = text(request.query, 'klart');
+    return consentPage(app, request, reply, caller, consent, {
+      ...(DONE[done] ? { notice: { kind: 'ok' as const, text: DONE[done] } } : {}),
+    });
+  });
+
+  /** Runs an act; a refusal by the state rules or the form's validation re-renders the page with it. */
+  async function act(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    action: ConsentAction,
+    run: (caller: StaffCaller, consent: ConsentDetails) => Promise<FastifyReply>,
+    formName?: FormName,
+  ) {
+    const { caller, consent } = await load(app, request);
+    authorize(caller, action, consent);
+    try {
+      return await run(caller, consent);
+    } catch (e) {
+      if (isStateConflict(e))
+        return consentPage(
+          app,
+          request,
+          reply,
+          caller,
+          consent,
+          { notice: { kind: 'bad', text: e.message } },
+          409,
+        );
+      if (isValidationError(e) && formName) {
+        const values: Record<string, string> = {};
+        for (const f of ['role', 'channel', 'date', 'note']) values[f] = text(request.body, f);
+        const { byField } = fieldErrors(e);
+        return consentPage(
+          app,
+          request,
+          reply,
+          caller,
+          consent,
+          {
+            notice: { kind: 'bad', text: 'Uppgifterna behöver rättas. Se formuläret nedan.' },
+            form: { name: formName, errors: byField, values },
+          },
+          400,
+        );
+      }
+      throw e;
+    }
+  }
+
+  app.post('/samtycken/:id/paminn', post, async (request, reply) =>
+    act(request, reply, 'remind', async (caller, consent) => {
+      const result = await remindSigners(ctx, actorFor(caller, consent), {
+        consentId: consent.id,
+        requestId: request.id,
+      });
+      setFlashLinks(request, reply, consent.id, caller.staffId, result.signers);
+      return reply.redirect(linksPath(consent.id), 303);
+    }),
+  );
+
+  app.post('/samtycken/:id/avbryt', post, async (request, reply) =>
+    act(request, reply, 'cancel', async (caller, consent) => {
+      await cancelConsent(ctx, actorFor(caller, consent), { consentId: consent.id, requestId: request.id });
+      return reply.redirect(`/samtycken/${consent.id}?klart=avbruten`, 303);
+    }),
+  );
+
+  app.post('/samtycken/:id/aterkalla', post, async (request, reply) =>
+    act(
+      request,
+      reply,
+      'register_withdrawal',
+      async (caller, consent) => {
+        const body = request.body;
+        await withdrawConsent(ctx, actorFor(caller, consent), {
+          consentId: consent.id,
+          role: text(body, 'role') as never,
+          channel: text(body, 'channel') as never,
+          date: text(body, 'date'),
+          note: text(body, 'note'),
+          requestId: request.id,
+        });
+        return reply.redirect(`/samtycken/${consent.id}?klart=aterkallad`, 303);
+      },
+      'withdraw',
+    ),
+  );
+
+  app.post('/samtycken/:id/avsluta', post, async (request, reply) =>
+    act(
+      request,
+      reply,
+      'end',
+      async (caller, consent) => {
+        await endConsent(ctx, actorFor(caller, consent), {
+          consentId: consent.id,
+          date: text(request.body, 'date'),
+          note: text(request.body, 'note'),
+          requestId: request.id,
+        });
+        return reply.redirect(`/samtycken/${consent.id}?klart=avslutad`, 303);
+      },
+      'end',
+    ),
+  );
+
+  app.post('/samtycken/:id/fornya', post, async (request, reply) =>
+    act(request, reply, 'renew', async (caller, consent) => {
+      const result = await renewConsent(ctx, actorFor(caller, consent), {
+        consentId: consent.id,
+        requestId: request.id,
+      });
+      setFlashLinks(request, reply, result.id, caller.staffId, result.signers);
+      return reply.redirect(linksPath(result.id), 303);
+    }),
+  );
+
+  for (const [path, kind] of [
+    ['dokument', 'form'],
+    ['kvitto', 'receipt'],
+  ] as const) {
+    app.get(`/samtycken/:id/${path}`, route, async (request, reply) => {
+      const { caller, consent } = await load(app, request);
+      authorize(caller, 'document', consent);
+      const doc = await downloadConsentDocument(ctx, actorFor(caller, consent), {
+        consentId: consent.id,
+        kind,
+        requestId: request.id,
+      });
+      return reply
+        .header('content-type', doc.contentType)
+        .header('content-disposition', `attachment; filename="${doc.fileName}"`)
+        .header('cache-control', 'no-store')
+        .header('x-content-type-options', 'nosniff')
+        .send(Buffer.from(doc.bytes));
+    });
+  }
+}

@@ -1,0 +1,81 @@
+// Seeding for benchmarks: many consents fast, with set-based SQL (one INSERT … SELECT generate_series per
+// table), so a million rows take seconds rather than hours. Fictional data only: the child numbers are
+// made-up digit strings, never valid personal numbers; the "PDF" is a tiny placeholder.
+import { sql } from 'kysely';
+import type { Db } from '../../src/db/index.ts';
+
+/** Seeded consent number i's id: a valid version-4 uuid made from i (zod's uuid check wants one). */
+const idOf = (i: ReturnType<typeof sql>) =>
+  sql`overlay(overlay(md5('bench-consent-' || ${i}) placing '4' from 13) placing '8' from 17)::uuid`;
+const ID = idOf(sql.ref('i'));
+
+export interface SeedScope {
+  organisationId: string;
+  teamId: string;
+  clientId: string;
+}
+
+/** An organisation in a team with an API client (the requester of every seeded consent). */
+export async function seedOrganisation(db: Db): Promise<Omit<SeedScope, 'clientId'>> {
+  const org = await db
+    .insertInto('organisations')
+    .values({ name: 'Benchskolan', type: 'school', municipality: 'Benchby kommun', hlt_area: 'Benchby' })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const team = await db
+    .insertInto('hlt_teams')
+    .values({ name: 'HLT-team Bench', hlt_area: 'Benchby', municipality: 'Benchby kommun' })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await db.insertInto('team_members').values({ team_id: team.id, organisation_id: org.id }).execute();
+  return { organisationId: org.id, teamId: team.id };
+}
+
+/**
+ * Adds `count` consents numbered from `from` (so calls can grow a table: 10k, then 990k more). Two
+ * guardians each; nine in ten signed by both (active for a year from their request), the rest pending.
+ * Requests are spread over the last 300 days. Each consent gets its signers and form revision 0.
+ */
+export async function seedConsents(db: Db, scope: SeedScope, from: number, count: number): Promise<void> {
+  const to = from + count - 1;
+  await db.transaction().execute(async (tx) => {
+    await sql`
+      INSERT INTO consents (id, organisation_id, team_id, template_version, area, child_name,
+        child_personal_number, child_birth_date, sole_guardian, youth_signs, requested_by_client_id,
+        obtained_by, requested_at, request_expires_at, completed_at, valid_from, valid_until)
+      SELECT
+        ${ID}, ${scope.organisationId}::uuid, ${scope.teamId}::uuid, 'bench', 'Benchby',
+        'Barn ' || i, lpad(i::text, 12, '0'), date '2016-01-01' + (i % 2500), false, false,
+        ${scope.clientId}::uuid, '{"name":"Bench Kontakt"}'::jsonb, r.at, r.at + interval '30 days',
+        CASE WHEN i % 10 <> 0 THEN r.at + interval '1 hour' END,
+        CASE WHEN i % 10 <> 0 THEN r.at + interval '1 hour' END,
+        CASE WHEN i % 10 <> 0 THEN r.at + interval '1 hour' + interval '1 year' END
+      FROM generate_series(${from}::int, ${to}::int) AS i,
+        LATERAL (SELECT now() - (i % 300) * interval '1 day' - (i % 86400) * interval '1 second' AS at) AS r
+    `.execute(tx);
+    await sql`
+      INSERT INTO consent_signers (consent_id, role, name, personal_number, email, signed_at, signed_place)
+      SELECT c.id, g.role, 'Vårdnadshavare ' || g.n, lpad((i * 2 + g.n)::text, 12, '9'), 'bench@example.invalid',
+        c.completed_at, CASE WHEN c.completed_at IS NOT NULL THEN 'Benchby' END
+      FROM generate_series(${from}::int, ${to}::int) AS i
+        JOIN consents c ON c.id = ${ID}
+        CROSS JOIN (VALUES ('guardian1', 1), ('guardian2', 2)) AS g(role, n)
+    `.execute(tx);
+    await sql`
+      INSERT INTO consent_documents (consent_id, kind, revision, pdf, sha256, created_at)
+      SELECT ${ID}, 'form', 0, '\\x255044462d312e370a2525454f460a'::bytea,
+        repeat('0', 64), now()
+      FROM generate_series(${from}::int, ${to}::int) AS i
+    `.execute(tx);
+  });
+  await sql`ANALYZE consents, consent_signers, consent_documents`.execute(db);
+}
+
+/** The id of seeded consent number `i`. */
+export async function benchConsentIds(db: Db, count: number, max: number): Promise<string[]> {
+  const rows = await sql<{ id: string }>`
+    SELECT ${idOf(sql`(1 + floor(random() * ${max}))::int`)}::text AS id
+    FROM generate_series(1, ${count})
+  `.execute(db);
+  return rows.rows.map((r) => r.id);
+}

@@ -1,0 +1,395 @@
+// The staff pages over real HTTP with the development IdP: log in, the list, the new request form with its
+// messages, the links page (QR + copyable link, once), the consent page, the acts (CSRF), who sees what,
+// and the downloads.
+import tap, { type Test } from 'tap';
+import { personalNumberForms } from '../consents/fixtures/consents.ts';
+import { Browser } from '../identity/fixtures/app.ts';
+import { csrfOf, staffPages } from './fixtures/staff-pages.ts';
+
+const NUMBERS = /\d{6}-?\d{4}/;
+
+/** Every page: one h1, headings in order, nothing fetched from elsewhere. */
+function wellFormed(t: Test, html: string, what: string) {
+  t.equal((html.match(/<h1[ >]/g) ?? []).length, 1, `${what}: one h1`);
+  const levels = [...html.matchAll(/<h([1-6])[ >]/g)].map((m) => Number(m[1]));
+  t.ok(
+    levels.every((l, i) => i === 0 || l <= levels[i - 1]! + 1),
+    `${what}: headings in order (${levels.join(',')})`,
+  );
+  t.notMatch(html, /\ssrc="https?:/, `${what}: no third-party resources`);
+  t.notMatch(html, /<script/, `${what}: no JavaScript`);
+}
+
+/** The texts of every error message on a page (summary and next to the fields). */
+function errorTexts(html: string): string[] {
+  const next = [...html.matchAll(/<span class="error-text"[^>]*>([^<]*)<\/span>/g)].map((m) => m[1]!);
+  const summary = /<div class="error-summary"[\s\S]*?<\/div>/.exec(html)?.[0] ?? '';
+  const items = [...summary.matchAll(/<a href="[^"]*">([^<]*)<\/a>/g)].map((m) => m[1]!);
+  return [...next, ...items];
+}
+
+tap.test('logged out: /personal offers the staff login; the other pages answer with it', async (t) => {
+  const s = await staffPages(t);
+  const b = new Browser(s.running.base);
+  const start = await b.get('/personal');
+  t.equal(start.status, 200);
+  t.match(start.headers.get('content-type'), /text\/html/);
+  t.match(start.body, 'href="/auth/staff/login?returnTo=%2Fpersonal"');
+  t.match(start.body, '>Logga in</a>');
+  t.equal(start.headers.get('cache-control'), 'no-store');
+  wellFormed(t, start.body, 'login page');
+
+  for (const path of ['/samtycken/ny', '/samtycken/00000000-0000-4000-8000-000000000000']) {
+    const page = await b.get(path);
+    t.equal(page.status, 401, path);
+    t.match(page.body, 'Logga in som personal för att se sidan.');
+  }
+});
+
+tap.test('logged in: the list of the organisation’s consents, newest first, without numbers', async (t) => {
+  const s = await staffPages(t);
+  const first = await s.lindqvist('elsa');
+  const second = await s.lindqvist('saga');
+  const b = await s.loggedIn();
+  const list = await b.get('/personal');
+  t.equal(list.status, 200);
+  t.match(list.body, '<h1>Samtycken</h1>');
+  wellFormed(t, list.body, 'list');
+  t.match(list.body, 'Logga ut', 'logout button');
+  t.match(list.body, '<span class="status pending">');
+  t.ok(list.body.indexOf(second.id) < list.body.indexOf(first.id), 'newest first');
+  t.match(list.body, 'Saga Lindqvist');
+  t.notOk(
+    personalNumberForms(s.setup.people).some((n) => list.body.includes(n)),
+    'no personal number',
+  );
+
+  const active = await b.get('/personal?status=active');
+  t.notMatch(active.body, first.id, 'filtered by status');
+  t.match(active.body, 'Inga samtycken matchar filtret.');
+  const bad = await b.get('/personal?from=igår');
+  t.match(bad.body, 'class="error-summary"');
+  t.match(bad.body, 'Ange datumet som ÅÅÅÅ-MM-DD.');
+  const badCursor = await b.get('/personal?cursor=x');
+  t.equal(badCursor.status, 200);
+  t.match(badCursor.body, 'Ogiltig cursor.');
+
+  // Keyset pagination: 26 consents, 25 on the first page and a "Fler" link to the 26th.
+  for (let i = 0; i < 24; i++) await s.lindqvist('elsa');
+  const page1 = await b.get('/personal');
+  const more = /href="(\/personal\?cursor=[^"]+)">Fler</.exec(page1.body)?.[1];
+  t.ok(more, 'a Fler link');
+  t.notMatch(page1.body, first.id, 'the oldest is not on the first page');
+  const page2 = await b.get(more!.replace(/&amp;/g, '&'));
+  t.match(page2.body, first.id, 'the oldest is on the next page');
+  t.notMatch(page2.body, '>Fler<');
+});
+
+tap.test('new request: messages next to the fields, a summary, and no number in them', async (t) => {
+  const s = await staffPages(t);
+  const b = await s.loggedIn();
+  const form = await b.get('/samtycken/ny');
+  t.equal(form.status, 200);
+  t.match(form.body, '<label for="child-personalNumber">');
+  wellFormed(t, form.body, 'new request form');
+  t.match(form.body, 'name="guardians.1.email"');
+  t.match(form.body, `<option value="${s.teamId}"`);
+  const csrf = csrfOf(form.body);
+
+  const saga = s.setup.person('saga-lindqvist');
+  const typed = {
+    _csrf: csrf,
+    teamId: s.teamId,
+    'child.name': 'Saga Lindqvist',
+    'child.personalNumber': saga.personalNumber,
+    'guardians.0.name': 'Anna Lindqvist',
+    // The child's number given for the guardian: not an adult, and the same as the child's.
+    'guardians.0.personalNumber': saga.personalNumber,
+    'guardians.0.email': 'anna@hem.example',
+    'guardians.1.name': '',
+    'guardians.1.personalNumber': '19991332-1234',
+  };
+  // First what the form lacks…
+  const missing = await b.post('/samtycken/ny', typed);
+  t.equal(missing.status, 400);
+  t.match(missing.body, 'class="error-summary"');
+  t.match(missing.body, '<div class="field has-error">\n  <label for="guardians-1-name">');
+  t.match(missing.body, 'href="#guardians-1-name"', 'the summary links to the field');
+  t.match(missing.body, 'aria-invalid="true"');
+  t.match(missing.body, '<title>Fel i formuläret');
+  // …then what the numbers are.
+  const answer = await b.post('/samtycken/ny', { ...typed, 'guardians.1.name': 'Erik Lindqvist' });
+  t.equal(answer.status, 400);
+  t.match(answer.body, 'href="#guardians-0-personalNumber"');
+  wellFormed(t, answer.body, 'form with errors');
+  t.match(answer.body, 'href="#guardians-1-personalNumber"');
+  const messages = errorTexts(answer.body);
+  t.ok(messages.length >= 4, `messages: ${messages.join(' | ')}`);
+  for (const m of messages) t.notMatch(m, NUMBERS, `no number in "${m}"`);
+  t.match(answer.body, `value="${saga.personalNumber}"`, 'what was typed is kept in the input');
+  t.match(answer.body, 'value="19991332-1234"');
+
+  const noTeam = await b.post('/samtycken/ny', { ...typed, teamId: s.otherTeamId });
+  t.equal(noTeam.status, 400);
+  t.match(noTeam.body, '<span class="error-text" id="teamId-error">Välj HLT-team.</span>');
+  t.match(noTeam.body, 'href="#guardians-1-name"', 'the rest of the form is checked too');
+
+  const noCsrf = await b.post('/samtycken/ny', { ...typed, _csrf: 'fel' });
+  t.equal(noCsrf.status, 403);
+  t.match(noCsrf.body, 'Formuläret har gått ut');
+});
+
+tap.test(
+  'a valid request: the links page with QR codes and copyable links, once; then the consent',
+  async (t) => {
+    const s = await staffPages(t);
+    const b = await s.loggedIn();
+    const csrf = csrfOf((await b.get('/samtycken/ny')).body);
+    const p = (k: string) => s.setup.person(k);
+    const answer = await b.post('/samtycken/ny', {
+      _csrf: csrf,
+      teamId: s.teamId,
+      'child.name': p('saga-lindqvist').name,
+      'child.personalNumber': p('saga-lindqvist').personalNumber,
+      'child.school': 'Björkskolan',
+      'guardians.0.name': p('anna-lindqvist').name,
+      'guardians.0.personalNumber': p('anna-lindqvist').personalNumber,
+      'guardians.0.phone': '070-111 11 11',
+      'guardians.1.name': p('erik-lindqvist').name,
+      'guardians.1.personalNumber': p('erik-lindqvist').personalNumber,
+      'guardians.1.email': 'erik@hem.example',
+      'youth.email': 'saga@hem.example',
+    });
+    t.equal(answer.status, 303, answer.body.slice(0, 500));
+    const id = /^\/samtycken\/([0-9a-f-]{36})\/lankar$/.exec(answer.location ?? '')?.[1];
+    t.ok(id, 'redirected to the links page');
+    t.notOk(personalNumberForms(s.setup.people).some((n) => answer.setCookies.join().includes(n)));
+
+    const links = await b.get(answer.location!);
+    t.equal(links.status, 200);
+    t.equal((links.body.match(/<svg /g) ?? []).length, 3, 'a QR code per signer');
+    const urls = [...links.body.matchAll(/readonly value="([^"]+)"/g)].map((m) => m[1]!);
+    t.equal(urls.length, 3, 'a copyable link per signer');
+    for (const u of urls) t.match(u, `${s.running.base}/s/`);
+    t.match(links.body, 'Vårdnadshavare 2: Erik Lindqvist');
+    t.equal(links.headers.get('cache-control'), 'no-store');
+    wellFormed(t, links.body, 'links page');
+
+    const again = await b.get(answer.location!);
+    t.equal((again.body.match(/<svg /g) ?? []).length, 0, 'shown once');
+    t.match(again.body, 'Länkarna visas bara en gång');
+
+    const page = await b.get(`/samtycken/${id}`);
+    t.equal(page.status, 200);
+    t.match(page.body, '<h1>Samtycke för Saga Lindqvist</h1>');
+    t.match(page.body, '<title>Samtycke och underskrifter – Samtycke</title>', 'no name in the title');
+    wellFormed(t, page.body, 'consent page');
+    t.match(page.body, 'Har inte signerat än');
+    t.match(page.body, 'Förfrågan skapades (Karin Holm)');
+    t.notOk(
+      personalNumberForms(s.setup.people).some((n) => page.body.includes(n)),
+      'no personal number',
+    );
+  },
+);
+
+tap.test(
+  'the consent page: signers’ state, and remind, cancel, end, withdraw, renew with CSRF',
+  async (t) => {
+    const s = await staffPages(t);
+    const b = await s.loggedIn();
+
+    // Remind: new links, shown on the links page.
+    const pending = await s.lindqvist('saga');
+    await s.sign(pending.id, 'guardian1', 'anna-lindqvist');
+    let page = await b.get(`/samtycken/${pending.id}`);
+    t.match(page.body, 'Har signerat');
+    t.match(page.body, ', Norrby');
+    const csrf = csrfOf(page.body);
+    t.equal((await b.post(`/samtycken/${pending.id}/paminn`, {})).status, 403, 'remind needs CSRF');
+    const reminded = await b.post(`/samtycken/${pending.id}/paminn`, { _csrf: csrf });
+    t.equal(reminded.status, 303);
+    const newLinks = await b.get(reminded.location!);
+    t.equal((newLinks.body.match(/<svg /g) ?? []).length, 2, 'new links for the two who have not signed');
+
+    // Cancel.
+    t.equal(
+      (await b.post(`/samtycken/${pending.id}/avbryt`, { _csrf: 'x' })).status,
+      403,
+      'cancel needs CSRF',
+    );
+    const cancelled = await b.post(`/samtycken/${pending.id}/avbryt`, { _csrf: csrf });
+    t.equal(cancelled.status, 303);
+    page = await b.get(cancelled.location!);
+    t.match(page.body, '<span class="status cancelled">');
+    t.match(page.body, 'Förfrågan är avbruten.');
+    t.notMatch(page.body, '/avbryt"', 'no cancel once cancelled');
+    const twice = await b.post(`/samtycken/${pending.id}/avbryt`, { _csrf: csrf });
+    t.equal(twice.status, 409);
+    t.match(twice.body, 'class="notice bad"');
+
+    // End: a date in the future is refused next to the field; today works.
+    const active = await s.lindqvist('saga');
+    for (const [role, who] of [
+      ['guardian1', 'anna-lindqvist'],
+      ['guardian2', 'erik-lindqvist'],
+      ['youth', 'saga-lindqvist'],
+    ] as const)
+      await s.sign(active.id, role, who);
+    page = await b.get(`/samtycken/${active.id}`);
+    t.match(page.body, '<span class="status active">');
+    t.match(page.body, '<dt>Gäller</dt>');
+    t.equal(
+      (await b.post(`/samtycken/${active.id}/avsluta`, { date: '2020-01-01' })).status,
+      403,
+      'end needs CSRF',
+    );
+    const future = await b.post(`/samtycken/${active.id}/avsluta`, {
+      _csrf: csrf,
+      date: '2999-01-01',
+      note: 'x',
+    });
+    t.equal(future.status, 400);
+    t.match(
+      future.body,
+      '<span class="error-text" id="end-date-error">Datumet kan inte ligga i framtiden.</span>',
+    );
+    t.match(future.body, 'value="2999-01-01"');
+    const ended = await b.post(`/samtycken/${active.id}/avsluta`, {
+      _csrf: csrf,
+      date: /id="end-date" name="date" value="([^"]+)"/.exec(page.body)![1]!,
+      note: 'Insatserna klara',
+    });
+    t.equal(ended.status, 303);
+    page = await b.get(ended.location!);
+    t.match(page.body, '<span class="status ended">');
+    t.match(page.body, 'Samtycket avslutades (Karin Holm)');
+
+    // Renew the ended consent: a new request, its links shown.
+    const renewed = await b.post(`/samtycken/${active.id}/fornya`, { _csrf: csrf });
+    t.equal(renewed.status, 303);
+    t.notMatch(renewed.location!, active.id);
+    const renewLinks = await b.get(renewed.location!);
+    t.equal((renewLinks.body.match(/<svg /g) ?? []).length, 3);
+
+    // Withdrawal registered on behalf of a guardian who called.
+    const toWithdraw = await s.lindqvist('elsa');
+    await s.sign(toWithdraw.id, 'guardian1', 'anna-lindqvist');
+    await s.sign(toWithdraw.id, 'guardian2', 'erik-lindqvist');
+    page = await b.get(`/samtycken/${toWithdraw.id}`);
+    const today = /id="withdraw-date" name="date" value="([^"]+)"/.exec(page.body)![1]!;
+    t.equal(
+      (
+        await b.post(`/samtycken/${toWithdraw.id}/aterkalla`, {
+          role: 'guardian2',
+          channel: 'phone',
+          date: today,
+        })
+      ).status,
+      403,
+      'withdrawal needs CSRF',
+    );
+    const bad = await b.post(`/samtycken/${toWithdraw.id}/aterkalla`, {
+      _csrf: csrf,
+      role: 'guardian2',
+      channel: 'fax',
+      date: today,
+    });
+    t.equal(bad.status, 400);
+    t.match(bad.body, 'Ange hur återkallelsen kom in.');
+    const withdrawn = await b.post(`/samtycken/${toWithdraw.id}/aterkalla`, {
+      _csrf: csrf,
+      role: 'guardian2',
+      channel: 'phone',
+      date: today,
+      note: 'Ringde',
+    });
+    t.equal(withdrawn.status, 303);
+    page = await b.get(withdrawn.location!);
+    t.match(page.body, '<span class="status withdrawn">');
+    t.match(page.body, 'Återkallat av vårdnadshavare 2 per telefon');
+  },
+);
+
+tap.test('who sees what: another organisation gets 404; a team organisation the status only', async (t) => {
+  const s = await staffPages(t);
+  const consent = await s.lindqvist('saga');
+  const amira = await s.loggedIn('amira-haddad');
+  const karin = await s.loggedIn();
+  const csrf = csrfOf((await amira.get('/personal')).body);
+
+  for (const path of ['', '/dokument', '/kvitto', '/lankar']) {
+    const page = await amira.get(`/samtycken/${consent.id}${path}`);
+    t.equal(page.status, 404, `GET ${path || '/'}`);
+    t.match(page.body, 'Sidan finns inte');
+  }
+  t.equal((await amira.post(`/samtycken/${consent.id}/avbryt`, { _csrf: csrf })).status, 404);
+  t.notMatch((await amira.get('/personal')).body, consent.id, 'not in her list');
+  t.equal((await karin.get('/samtycken/not-a-uuid')).status, 404);
+
+  // Her organisation joins the consent's team: the status, not the content while pending.
+  await s.running.db
+    .insertInto('team_members')
+    .values({ team_id: s.teamId, organisation_id: s.otherOrganisationId })
+    .execute();
+  const list = await amira.get('/personal');
+  t.match(list.body, consent.id);
+  t.notMatch(list.body, 'Saga', 'no name in the list');
+  let page = await amira.get(`/samtycken/${consent.id}`);
+  t.equal(page.status, 200);
+  t.match(page.body, '<span class="status pending">');
+  t.notMatch(page.body, 'Saga');
+  t.notMatch(page.body, 'Åtgärder');
+  t.notMatch(page.body, 'Händelser');
+  t.equal((await amira.get(`/samtycken/${consent.id}/dokument`)).status, 403);
+  t.equal((await amira.post(`/samtycken/${consent.id}/avbryt`, { _csrf: csrf })).status, 403);
+
+  // Active: the content and the document, still no acts or timeline.
+  for (const [role, who] of [
+    ['guardian1', 'anna-lindqvist'],
+    ['guardian2', 'erik-lindqvist'],
+    ['youth', 'saga-lindqvist'],
+  ] as const)
+    await s.sign(consent.id, role, who);
+  page = await amira.get(`/samtycken/${consent.id}`);
+  t.match(page.body, 'Saga Lindqvist');
+  t.match(page.body, '/dokument"');
+  t.notMatch(page.body, 'Åtgärder');
+  const doc = await amira.get(`/samtycken/${consent.id}/dokument`);
+  t.equal(doc.status, 200);
+});
+
+tap.test('downloads: the form and the receipt as attachments, no-store, and audited', async (t) => {
+  const s = await staffPages(t);
+  const consent = await s.lindqvist('elsa');
+  const b = await s.loggedIn();
+  const receiptBefore = await b.get(`/samtycken/${consent.id}/kvitto`);
+  t.equal(receiptBefore.status, 404, 'no receipt before completion');
+
+  await s.sign(consent.id, 'guardian1', 'anna-lindqvist');
+  await s.sign(consent.id, 'guardian2', 'erik-lindqvist');
+  const page = await b.get(`/samtycken/${consent.id}`);
+  t.match(page.body, `href="/samtycken/${consent.id}/dokument"`);
+  t.match(page.body, `href="/samtycken/${consent.id}/kvitto"`);
+  for (const path of ['dokument', 'kvitto']) {
+    const res = await fetch(`${s.running.base}/samtycken/${consent.id}/${path}`, {
+      headers: { cookie: b.jar.header() },
+    });
+    t.equal(res.status, 200, path);
+    t.equal(res.headers.get('content-type'), 'application/pdf');
+    t.match(
+      res.headers.get('content-disposition'),
+      /^attachment; filename="samtycke-[0-9a-f]{8}(-kvittens)?\.pdf"$/,
+    );
+    t.equal(res.headers.get('cache-control'), 'no-store');
+    const bytes = Buffer.from(await res.arrayBuffer());
+    t.equal(bytes.subarray(0, 5).toString(), '%PDF-');
+  }
+  const events = await s.running.db
+    .selectFrom('audit_events')
+    .select('action')
+    .where('consent_id', '=', consent.id)
+    .where('action', '=', 'document_downloaded')
+    .execute();
+  t.equal(events.length, 2, 'each download is an audit event');
+});
