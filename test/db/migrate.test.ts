@@ -53,3 +53,31 @@ t.test('a failing migration fails the run (no silent success)', async (t) => {
   await t.rejects(migrateToLatest(db), MigrationError);
   t.ok((await pendingMigrations(db)).length > 0, 'nothing recorded as done');
 });
+
+t.test('`npm run migrate`: up, `-- --down` one step, and a non-zero exit on failure', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const { projectRoot } = await import('../../src/paths.ts');
+  const url = await freshDatabase(t, { migrated: false });
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/migrate.ts', ...args], {
+      cwd: projectRoot,
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: url },
+      encoding: 'utf8',
+    });
+  const up = run();
+  t.equal(up.status, 0, up.stderr);
+  t.match(up.stdout, /^up /m);
+  const down = run('--down');
+  t.equal(down.status, 0, down.stderr);
+  t.match(down.stdout, /^down /m);
+  const again = run();
+  t.equal(again.status, 0);
+  t.equal(run().stdout.trim(), 'nothing to migrate');
+  const broken = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/migrate.ts'], {
+    cwd: projectRoot,
+    env: { PATH: process.env.PATH ?? '', DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' },
+    encoding: 'utf8',
+  });
+  t.equal(broken.status, 1, 'a database that cannot be reached fails the command');
+  t.match(broken.stderr, /migrate failed/);
+});
