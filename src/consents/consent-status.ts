@@ -2,7 +2,7 @@
 // facts (`statusAt`), so it is right the instant after a withdrawal or at 00:00 on the expiry day even
 // if no job ran. One query. With an `actor`, the look-up is recorded in the audit trail.
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
-import { type ConsentStatus, type StatusReason, statusAt } from '../domain/consent.ts';
+import { type ConsentStatus, type ConsentStatusAt, type StatusReason, statusAt } from '../domain/consent.ts';
 import { localDate } from '../domain/dates.ts';
 import { requiredRoles, type SignerRole } from '../domain/roles.ts';
 import { AppError } from '../errors.ts';
@@ -86,14 +86,23 @@ export async function getConsentStatus(
       details: { status: status.status },
     });
   }
+  return statusResult({ id: row.id, organisationId: row.organisation_id, teamId: row.team_id }, status, now);
+}
+
+/** The status answer for one consent, as both the status check and the search by child give it. */
+export function statusResult(
+  consent: { id: string; organisationId: string; teamId: string },
+  status: ConsentStatusAt,
+  checkedAt: Date,
+): ConsentStatusResult {
   return {
-    id: row.id,
+    id: consent.id,
     status: status.status,
     reason: status.reason,
     validFrom: status.validFrom ?? null,
     validUntil: status.validUntil ?? null,
-    checkedAt: now,
-    organisationId: row.organisation_id,
-    teamId: row.team_id,
+    checkedAt,
+    organisationId: consent.organisationId,
+    teamId: consent.teamId,
   };
 }

@@ -13,7 +13,7 @@ import {
   signaturesByConsent,
   toConsentRecord,
 } from './consent.repository.ts';
-import type { ConsentStatusResult } from './consent-status.ts';
+import { type ConsentStatusResult, statusResult } from './consent-status.ts';
 import type { ConsentContext, OrganisationActor } from './context.ts';
 import type { ConsentScope } from './list-consents.ts';
 import { validationFailed } from './validation.ts';
@@ -63,17 +63,7 @@ export async function findConsentsByChild(
   const consents = rows.map((row): ChildConsent => {
     const consent = toConsentRecord(row);
     const status = statusAt(consentFacts(consent, signatures.get(consent.id) ?? []), now);
-    return {
-      id: consent.id,
-      status: status.status,
-      reason: status.reason,
-      validFrom: status.validFrom ?? null,
-      validUntil: status.validUntil ?? null,
-      checkedAt: now,
-      organisationId: consent.organisationId,
-      teamId: consent.teamId,
-      requestedAt: consent.requestedAt,
-    };
+    return { ...statusResult(consent, status, now), requestedAt: consent.requestedAt };
   });
   for (const c of consents) {
     await appendAuditEvent(ctx.db, {
