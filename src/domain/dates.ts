@@ -148,8 +148,22 @@ export function startOfLocalDay(date: LocalDate): Date {
   // Guess with the offset at that wall time read as UTC, then take the offset at the guessed instant itself,
   // which is the right one even when a change falls between the two.
   const guess = wallMs - utcOffsetMs(new Date(wallMs));
-  return new Date(wallMs - utcOffsetMs(new Date(guess)));
+  const offset = utcOffsetMs(new Date(guess));
+  const before = utcOffsetMs(new Date(guess - 3 * HOUR_MS));
+  const after = utcOffsetMs(new Date(guess + 3 * HOUR_MS));
+  if (before === offset && after === offset) return new Date(wallMs - offset);
+  // A change near midnight (Sweden ended summer time at 01:00 → 00:00 on 1916-10-01, so that midnight came
+  // twice): of the offsets in force around it, take the one giving the earliest instant still on `date`.
+  let first: number | undefined;
+  for (const o of new Set([before, offset, after])) {
+    const candidate = wallMs - o;
+    if (localDateOf(new Date(candidate)) === date && (first === undefined || candidate < first))
+      first = candidate;
+  }
+  return new Date(first ?? wallMs - offset);
 }
+
+const HOUR_MS = 3_600_000;
 
 function utcMidnightMs(year: number, month: number, day: number): number {
   // setUTCFullYear, unlike Date.UTC, does not map years 0–99 to 1900–1999.

@@ -141,6 +141,16 @@ const anyDate = fc
   .date({ min: new Date('1900-01-01T00:00:00Z'), max: new Date('2100-12-31T00:00:00Z'), noInvalidDate: true })
   .map((x) => d(x.toISOString().slice(0, 10)));
 
+t.test(
+  'startOfLocalDay on a night whose midnight came twice (summer time ended 1916-10-01 at 01:00)',
+  async (t) => {
+    // Regression: fast-check found this date; the later of the two midnights was returned.
+    const start = startOfLocalDay(localDate('1916-10-01'));
+    t.equal(start.toISOString(), '1916-09-30T22:00:00.000Z', '00:00 summer time, the first midnight');
+    t.equal(localDateOf(new Date(start.getTime() - 1)), '1916-09-30');
+  },
+);
+
 t.test('property: startOfLocalDay is the first instant of that local date', async (t) => {
   fc.assert(
     fc.property(anyDate, (date) => {
