@@ -1,13 +1,18 @@
 // Read: the status of one consent for other HLT systems, computed at the moment of asking from the stored
 // facts (`statusAt`), so it is right the instant after a withdrawal or at 00:00 on the expiry day even
-// if no job ran. One query. With an `actor`, the look-up is recorded in the audit trail.
+// if no job ran. One query, shared by the checks made in the same turn. With an `actor`, the look-up is
+// recorded in the audit trail.
+import { sql } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
+import { compiledOnce, loaderById } from '../db/batch.ts';
+import type { Db } from '../db/index.ts';
 import { type ConsentStatus, type ConsentStatusAt, type StatusReason, statusAt } from '../domain/consent.ts';
 import { localDate } from '../domain/dates.ts';
 import { requiredRoles, type SignerRole } from '../domain/roles.ts';
 import { AppError } from '../errors.ts';
 import { appendAuditEvent } from './audit.ts';
-import { dateText, isUuid } from './consent.repository.ts';
+import { isUuid } from '../db/uuid.ts';
+import { dateText } from './consent.repository.ts';
 import type { ConsentContext, OrganisationActor } from './context.ts';
 
 export interface ConsentStatusView {
@@ -25,37 +30,48 @@ export interface ConsentStatusResult extends ConsentStatusView {
   teamId: string;
 }
 
+const statusFactsQuery = compiledOnce(
+  (db: Db, ids: readonly string[]) =>
+    db
+      .selectFrom('consents')
+      .select((eb) => [
+        'consents.id',
+        'consents.organisation_id',
+        'consents.team_id',
+        'consents.requested_at',
+        'consents.request_expires_at',
+        dateText('child_birth_date'),
+        'consents.sole_guardian',
+        'consents.youth_signs',
+        'consents.declined_at',
+        'consents.cancelled_at',
+        'consents.withdrawn_at',
+        'consents.ended_at',
+        jsonArrayFrom(
+          eb
+            .selectFrom('consent_signers')
+            .select(['consent_signers.role', 'consent_signers.signed_at'])
+            .whereRef('consent_signers.consent_id', '=', 'consents.id')
+            .where('consent_signers.signed_at', 'is not', null),
+        ).as('signatures'),
+      ])
+      .where(sql<boolean>`consents.id = any(${ids}::uuid[])`),
+  [[]],
+);
+
+// Status checks come many at a time from other systems: those made in the same turn share one query.
+const statusFacts = loaderById(
+  async (db, ids) => (await statusFactsQuery(db, ids)).rows,
+  (row) => row.id,
+);
+
 export async function getConsentStatus(
   ctx: Pick<ConsentContext, 'db' | 'clock'>,
   consentId: string,
   options: { actor?: OrganisationActor; requestId?: string } = {},
 ): Promise<ConsentStatusResult> {
   if (!isUuid(consentId)) throw new AppError('not_found', 'Samtycket finns inte.');
-  const row = await ctx.db
-    .selectFrom('consents')
-    .select((eb) => [
-      'consents.id',
-      'consents.organisation_id',
-      'consents.team_id',
-      'consents.requested_at',
-      'consents.request_expires_at',
-      dateText('child_birth_date'),
-      'consents.sole_guardian',
-      'consents.youth_signs',
-      'consents.declined_at',
-      'consents.cancelled_at',
-      'consents.withdrawn_at',
-      'consents.ended_at',
-      jsonArrayFrom(
-        eb
-          .selectFrom('consent_signers')
-          .select(['consent_signers.role', 'consent_signers.signed_at'])
-          .whereRef('consent_signers.consent_id', '=', 'consents.id')
-          .where('consent_signers.signed_at', 'is not', null),
-      ).as('signatures'),
-    ])
-    .where('consents.id', '=', consentId)
-    .executeTakeFirst();
+  const row = await statusFacts(ctx.db, consentId);
   if (!row) throw new AppError('not_found', 'Samtycket finns inte.');
   const now = ctx.clock.now();
   const status = statusAt(

@@ -3,6 +3,7 @@
 // midnight of the process's time zone.
 import { type ExpressionBuilder, type Selectable, type SelectQueryBuilder, sql } from 'kysely';
 import type { Database, DbOrTx } from '../db/index.ts';
+import { isUuid } from '../db/uuid.ts';
 import type { ConsentSignerTable, ObtainedBy, WithdrawalChannel } from '../db/schema.ts';
 import type { ConsentFacts } from '../domain/consent.ts';
 import { type LocalDate, localDate } from '../domain/dates.ts';
@@ -80,9 +81,6 @@ export type SignerState = 'signed' | 'declined' | 'pending';
 
 export const signerState = (s: Pick<SignerRecord, 'signedAt' | 'declinedAt'>): SignerState =>
   s.signedAt ? 'signed' : s.declinedAt ? 'declined' : 'pending';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID.test(value);
 
 const ROLE_ORDER: Record<SignerRole, number> = { guardian1: 0, guardian2: 1, youth: 2 };
 

@@ -4,7 +4,7 @@
 import type { DocumentKind } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
 import { appendAuditEvent } from './audit.ts';
-import { isUuid } from './consent.repository.ts';
+import { isUuid } from '../db/uuid.ts';
 import type { Actor, ConsentContext } from './context.ts';
 import { latestDocument } from './documents.ts';
 

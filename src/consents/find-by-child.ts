@@ -4,11 +4,11 @@
 
 import { statusAt } from '../domain/consent.ts';
 import { localDateOf } from '../domain/dates.ts';
+import { isUuid } from '../db/uuid.ts';
 import { PersonalNumber } from '../domain/personal-number.ts';
 import { appendAuditEvent } from './audit.ts';
 import {
   consentFacts,
-  isUuid,
   selectConsentColumns,
   signaturesByConsent,
   toConsentRecord,

@@ -5,13 +5,13 @@
 // empty) with a `nextCursor` to go on from.
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import type { Database, DbOrTx } from '../db/index.ts';
+import { isUuid } from '../db/uuid.ts';
 import { type ConsentStatus, type StatusReason, statusAt } from '../domain/consent.ts';
 import { addDays, type LocalDate, startOfLocalDay } from '../domain/dates.ts';
 import type { SignerRole } from '../domain/roles.ts';
 import { AppError } from '../errors.ts';
 import {
   consentFacts,
-  isUuid,
   notYet,
   type SignerState,
   selectConsentColumns,

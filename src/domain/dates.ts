@@ -91,13 +91,7 @@ export function ageOn(birthDate: LocalDate, onDate: LocalDate): number {
 /** The day a person born on `birthDate` comes of age: under 18 is underårig (föräldrabalken 9 kap. 1 §). */
 export const eighteenthBirthday = (birthDate: LocalDate): LocalDate => addYears(birthDate, 18);
 
-// Intl carries the IANA time-zone data (Node's full ICU); formatters are costly to build, so build them once.
-const dateFormat = new Intl.DateTimeFormat('en-US', {
-  timeZone: TIME_ZONE,
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-});
+// Intl carries the IANA time-zone data (Node's full ICU); formatters are costly to build, so build it once.
 const dateTimeFormat = new Intl.DateTimeFormat('en-US', {
   timeZone: TIME_ZONE,
   year: 'numeric',
@@ -124,17 +118,42 @@ function numericParts(format: Intl.DateTimeFormat, instant: Date): Record<string
 /** The calendar date in Europe/Stockholm at `instant`. */
 export function localDateOf(instant: Date): LocalDate {
   assertValidInstant(instant);
-  const p = numericParts(dateFormat, instant);
-  return localDateFromParts(p.year!, p.month!, p.day!);
+  const wall = new Date(instant.getTime() + utcOffsetMs(instant));
+  return localDateFromParts(wall.getUTCFullYear(), wall.getUTCMonth() + 1, wall.getUTCDate());
 }
+
+/** The offset as Intl reads it from the time-zone data, at one instant (a few µs: the slow path). */
+function intlOffsetMs(ms: number): number {
+  const instant = new Date(ms);
+  const p = numericParts(dateTimeFormat, instant);
+  const wall =
+    utcMidnightMs(p.year!, p.month!, p.day!) + ((p.hour! * 60 + p.minute!) * 60 + p.second!) * 1000;
+  return wall - (ms - instant.getUTCMilliseconds());
+}
+
+// The offset of each UTC hour whose first and last millisecond have the same offset. Europe/Stockholm has
+// never changed its offset twice within one hour (its changes are at whole hours since 1900, and the one
+// before, from local mean time, is a single change), so such an hour has that offset throughout; an hour
+// with a change in it is never stored and is read exactly every time. Every date computation asks for
+// offsets (a status check several), and reading them from Intl was most of its CPU time. Bounded: when
+// full, it starts over.
+const OFFSET_CACHE_LIMIT = 100_000;
+const MAX_DATE_MS = 8.64e15;
+const hourOffsets = new Map<number, number>();
 
 /** Milliseconds Europe/Stockholm is ahead of UTC at `instant` (3 600 000 in winter, 7 200 000 in summer). */
 export function utcOffsetMs(instant: Date): number {
   assertValidInstant(instant);
-  const p = numericParts(dateTimeFormat, instant);
-  const wall =
-    utcMidnightMs(p.year!, p.month!, p.day!) + ((p.hour! * 60 + p.minute!) * 60 + p.second!) * 1000;
-  return wall - (instant.getTime() - instant.getUTCMilliseconds());
+  const ms = instant.getTime();
+  const hour = Math.floor(ms / HOUR_MS);
+  const known = hourOffsets.get(hour);
+  if (known !== undefined) return known;
+  const first = intlOffsetMs(hour * HOUR_MS);
+  // (The last hour a Date can hold ends at its limit, 8.64e15 ms.)
+  if (first !== intlOffsetMs(Math.min(hour * HOUR_MS + HOUR_MS - 1, MAX_DATE_MS))) return intlOffsetMs(ms);
+  if (hourOffsets.size >= OFFSET_CACHE_LIMIT) hourOffsets.clear();
+  hourOffsets.set(hour, first);
+  return first;
 }
 
 /**
@@ -143,6 +162,19 @@ export function utcOffsetMs(instant: Date): number {
  * result to another day.
  */
 export function startOfLocalDay(date: LocalDate): Date {
+  let ms = midnights.get(date);
+  if (ms === undefined) {
+    ms = computeStartOfLocalDay(date).getTime();
+    if (midnights.size >= OFFSET_CACHE_LIMIT) midnights.clear();
+    midnights.set(date, ms);
+  }
+  return new Date(ms);
+}
+
+// Midnights already worked out (each costs four offset look-ups): a status check asks for two or three.
+const midnights = new Map<LocalDate, number>();
+
+function computeStartOfLocalDay(date: LocalDate): Date {
   const { year, month, day } = partsOf(date);
   const wallMs = utcMidnightMs(year, month, day);
   // Guess with the offset at that wall time read as UTC, then take the offset at the guessed instant itself,

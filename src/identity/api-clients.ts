@@ -4,7 +4,9 @@
 // then revoke the old one.
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
 import { sql } from 'kysely';
+import { compiledOnce, loaderById } from '../db/batch.ts';
 import type { Db, DbOrTx, Tx } from '../db/index.ts';
+import { isUuid } from '../db/uuid.ts';
 import { AppError } from '../errors.ts';
 import type { TeamMembership } from './organisations.ts';
 
@@ -323,29 +325,40 @@ export async function authenticateClient(
   return undefined;
 }
 
+type ClientAccess = { client: ApiClient; teams: TeamMembership[] };
+
+const clientAccessQuery = compiledOnce(
+  (db: Db, ids: readonly string[]) =>
+    db
+      .selectFrom('api_clients as c')
+      .selectAll('c')
+      .select(
+        sql<
+          string[]
+        >`coalesce((SELECT array_agg(m.team_id::text) FROM team_members m WHERE m.organisation_id = c.organisation_id), '{}')`.as(
+          'team_ids',
+        ),
+      )
+      .where(sql<boolean>`c.id = any(${ids}::uuid[])`)
+      .where('c.disabled_at', 'is', null),
+  [[]],
+);
+
+// Every request with a token asks this: the requests of one turn share the query.
+const clientAccessRows = loaderById(
+  async (db, ids) => (await clientAccessQuery(db, ids)).rows,
+  (row) => row.id,
+);
+
 /**
  * What a bearer token's client may do now: the enabled client and its organisation's team memberships,
- * in one query (this runs on every API request made with a token).
+ * read fresh on every request (a disabled client is refused at once), in one query shared by the requests
+ * of the same turn.
  */
-export async function activeClientAccess(
-  db: DbOrTx,
-  apiClientId: string,
-): Promise<{ client: ApiClient; teams: TeamMembership[] } | undefined> {
-  const row = await db
-    .selectFrom('api_clients as c')
-    .selectAll('c')
-    .select(
-      sql<
-        string[]
-      >`coalesce((SELECT array_agg(m.team_id::text) FROM team_members m WHERE m.organisation_id = c.organisation_id), '{}')`.as(
-        'team_ids',
-      ),
-    )
-    .where('c.id', '=', apiClientId)
-    .where('c.disabled_at', 'is', null)
-    .executeTakeFirst();
+export async function activeClientAccess(db: DbOrTx, apiClientId: string): Promise<ClientAccess | undefined> {
+  if (!isUuid(apiClientId)) return undefined;
+  const row = await clientAccessRows(db, apiClientId);
   if (!row) return undefined;
   const client = toClient(row);
-  const teams = row.team_ids.map((teamId) => ({ teamId, organisationId: client.organisationId }));
-  return { client, teams };
+  return { client, teams: row.team_ids.map((teamId) => ({ teamId, organisationId: client.organisationId })) };
 }

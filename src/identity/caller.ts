@@ -118,6 +118,8 @@ export function callerOf(request: FastifyRequest): Caller {
 
 /** RFC 6749 §4.4 access tokens live 10 minutes. */
 export const ACCESS_TOKEN_SECONDS = 600;
+/** Verified tokens kept in memory (see `verify` below): far more clients than any deployment has. */
+const VERIFIED_TOKENS_KEPT = 10_000;
 
 /** What our access tokens say (RFC 9068 shape). No personal data: a JWT payload is readable by anyone. */
 export interface AccessTokenClaims {
@@ -330,6 +332,10 @@ export default fp(
     if (!jwt) throw new Error('@fastify/jwt did not register');
     const signer = jwt;
 
+    // A token's signature and claims never change, so each is checked once: a client sends the same token
+    // for up to ten minutes, and the HMAC check was a tenth of a status check's CPU. Expiry is still checked
+    // on every use; only tokens that passed are kept, and the map starts over when full.
+    const verified = new Map<string, AccessTokenClaims>();
     const accessTokens: AccessTokens = {
       issue(client, scopes) {
         const iat = Math.floor(app.clock.now().getTime() / 1000);
@@ -347,14 +353,20 @@ export default fp(
         return { token: signer.sign(claims), expiresIn: ACCESS_TOKEN_SECONDS };
       },
       verify(token) {
-        let payload: unknown;
-        try {
-          payload = signer.verify(token);
-        } catch {
-          return undefined;
+        let claims = verified.get(token);
+        if (!claims) {
+          let payload: unknown;
+          try {
+            payload = signer.verify(token);
+          } catch {
+            return undefined;
+          }
+          if (!isClaims(payload)) return undefined;
+          claims = payload;
+          if (verified.size >= VERIFIED_TOKENS_KEPT) verified.clear();
+          verified.set(token, claims);
         }
-        if (!isClaims(payload)) return undefined;
-        return payload.exp * 1000 > app.clock.now().getTime() ? payload : undefined;
+        return claims.exp * 1000 > app.clock.now().getTime() ? claims : undefined;
       },
     };
     app.decorate('accessTokens', accessTokens);

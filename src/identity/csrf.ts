@@ -49,7 +49,7 @@ ${csrfField(request)}
 }
 
 /** onSend: writes a double-submit cookie made while rendering this response. */
-export async function writeCsrfCookie(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+export function writeCsrfCookie(request: FastifyRequest, reply: FastifyReply): void {
   const token = pendingCookies.get(request);
   if (token === undefined) return;
   const { production } = request.server.config;

@@ -32,7 +32,7 @@ import {
   type TokenEndpointAuthMethod,
 } from './oidc-client.ts';
 import identityRoutes from './routes.ts';
-import { loadSession } from './sessions.ts';
+import { cookieNames, loadSession } from './sessions.ts';
 
 export { csrfField, csrfToken, freshAuthForm, requireCsrf } from './csrf.ts';
 export {
@@ -204,8 +204,17 @@ async function identityPlugin(app: FastifyInstance) {
 
   app.decorate('identity', { signer, staff, devIdp, ...urls } satisfies IdentityService);
   app.decorateRequest('session', null);
-  app.addHook('onRequest', loadSession);
-  app.addHook('onSend', writeCsrfCookie);
+  // Callback hooks, not async ones: these run on every request, and most (API calls with a token) carry no
+  // session cookie and get no CSRF cookie, so they finish at once without a promise.
+  const sessionCookie = cookieNames(config.production).session;
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!request.cookies[sessionCookie]) return done();
+    loadSession(request, reply).then(() => done(), done);
+  });
+  app.addHook('onSend', (request, reply, payload, done) => {
+    writeCsrfCookie(request, reply);
+    done(null, payload);
+  });
 
   // Discovery when the server listens (not before: the development IdP answers through this very server),
   // without holding the start up: a provider that is down now may be up at the first login.

@@ -8,9 +8,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Selectable } from 'kysely';
 import type { Config } from '../config.ts';
 import type { DbOrTx } from '../db/index.ts';
-import type { Audience } from '../db/schema.ts';
+import type { Audience, SessionTable } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
 import { assertFreshAuth } from './claims.ts';
 
@@ -93,33 +94,13 @@ export function sha256(value: string): string {
 
 // --- Repository ------------------------------------------------------------------------------------------
 
-export interface NewSession {
-  audience: Audience;
-  staffId: string | null;
-  personalNumber: string | null;
-  name: string | null;
-  issuer: string;
-  subject: string;
-  acr: string | null;
-  authTime: Date | null;
-}
+/** What a login stores; the rest of `SessionData` is made with the row. */
+export type NewSession = Pick<
+  SessionData,
+  'audience' | 'staffId' | 'personalNumber' | 'name' | 'issuer' | 'subject' | 'acr' | 'authTime'
+>;
 
-interface SessionRow {
-  id_hash: string;
-  audience: Audience;
-  staff_id: string | null;
-  personal_number: string | null;
-  name: string | null;
-  issuer: string;
-  subject: string;
-  acr: string | null;
-  auth_time: Date | null;
-  csrf_token: string;
-  created_at: Date;
-  last_seen_at: Date;
-  expires_at: Date;
-  ended_at: Date | null;
-}
+type SessionRow = Selectable<SessionTable>;
 
 function toSessionData(row: SessionRow): SessionData {
   return {

@@ -122,6 +122,118 @@ t.test('utcOffsetMs across the daylight-saving changes of 2026', async (t) => {
   t.equal(utcOffsetMs(new Date('2026-10-25T01:00:00Z')), HOUR, '02:00 CET again');
 });
 
+// The time-zone data read directly, with no cache: what utcOffsetMs and localDateOf must agree with.
+const reference = new Intl.DateTimeFormat('en-US', {
+  timeZone: 'Europe/Stockholm',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
+});
+function referenceOf(instant: Date): { offset: number; date: string } {
+  const p = Object.fromEntries(reference.formatToParts(instant).map((x) => [x.type, x.value]));
+  const wall = Date.UTC(+p.year!, +p.month! - 1, +p.day!, +p.hour!, +p.minute!, +p.second!);
+  return {
+    offset: wall - (instant.getTime() - instant.getUTCMilliseconds()),
+    date: `${p.year}-${p.month}-${p.day}`,
+  };
+}
+
+t.test(
+  'an hour with an offset change in it is read exactly at each instant (1893: mean time → CET)',
+  async (t) => {
+    // Sweden left local mean time (+00:53:28) for CET at 1893-03-31T23:06:32Z, inside a UTC hour.
+    const change = Date.parse('1893-03-31T23:06:32Z');
+    for (const probe of [1, 2]) {
+      t.equal(utcOffsetMs(new Date(change - 1000)), 3_208_000, `read ${probe}: mean time a second before`);
+      t.equal(utcOffsetMs(new Date(change)), HOUR, `read ${probe}: CET from the change`);
+      t.equal(utcOffsetMs(new Date(change + 1000)), HOUR);
+    }
+    t.equal(localDateOf(new Date('1893-03-31T23:06:31Z')), '1893-03-31', '23:59:59 mean time');
+    t.equal(localDateOf(new Date('1893-03-31T23:06:33Z')), '1893-04-01', '00:06:33 CET');
+  },
+);
+
+t.test('property: utcOffsetMs and localDateOf agree with the time-zone data read directly', async (t) => {
+  const instant = fc.date({
+    min: new Date('1850-01-01T00:00:00Z'),
+    max: new Date('2100-12-31T00:00:00Z'),
+    noInvalidDate: true,
+  });
+  // Near the changes of 2026 and 1893, where a wrong hour would show.
+  const near = (iso: string) =>
+    fc.integer({ min: -3 * HOUR, max: 3 * HOUR }).map((ms) => new Date(Date.parse(iso) + ms));
+  const any = fc.oneof(
+    instant,
+    near('2026-03-29T01:00:00Z'),
+    near('2026-10-25T01:00:00Z'),
+    near('1893-03-31T23:06:32Z'),
+  );
+  fc.assert(
+    fc.property(any, (x) => {
+      const want = referenceOf(x);
+      // Twice: the first read may fill the cache, the second comes from it.
+      return [1, 2].every(() => utcOffsetMs(x) === want.offset && localDateOf(x) === want.date);
+    }),
+    { numRuns: 3000 },
+  );
+  t.pass();
+});
+
+/** The EU summer-time rule (since 1996): +2 h from 01:00 UTC on the last Sunday of March to that of October. */
+function euOffset(ms: number): number {
+  const year = new Date(ms).getUTCFullYear();
+  const lastSunday = (month: number) => {
+    const last = new Date(Date.UTC(year, month + 1, 0, 1));
+    return last.getTime() - last.getUTCDay() * 86_400_000;
+  };
+  return ms >= lastSunday(2) && ms < lastSunday(9) ? 2 * HOUR : HOUR;
+}
+
+t.test('utcOffsetMs stays right past its cache bound (every hour of 12 years)', async (t) => {
+  const from = Date.parse('2030-01-01T00:00:00Z');
+  const hours = 12 * 366 * 24; // more than the 100 000 hours the cache holds
+  const wrong: string[] = [];
+  for (let h = 0; h < hours; h++) {
+    const x = from + h * HOUR + 1_234;
+    if (utcOffsetMs(new Date(x)) !== euOffset(x)) wrong.push(new Date(x).toISOString());
+  }
+  t.same(wrong, [], 'each hour as the EU rule has it');
+  for (const iso of ['2030-06-01T12:00:00Z', '2041-12-01T12:00:00Z', '2026-03-29T01:00:00Z'])
+    t.equal(
+      utcOffsetMs(new Date(iso)),
+      referenceOf(new Date(iso)).offset,
+      `${iso} after the cache started over`,
+    );
+});
+
+t.test('startOfLocalDay stays right past its cache bound (every day of 280 years)', async (t) => {
+  const wrong: string[] = [];
+  let date = d('1800-01-01');
+  for (let i = 0; i < 280 * 366; i++) {
+    const start = startOfLocalDay(date);
+    if (localDateOf(start) !== date || localDateOf(new Date(start.getTime() - 1)) !== addDays(date, -1))
+      wrong.push(date);
+    date = addDays(date, 1);
+  }
+  t.same(wrong, [], 'each the first instant of its date');
+  t.equal(
+    startOfLocalDay(d('2026-03-29')).toISOString(),
+    '2026-03-28T23:00:00.000Z',
+    'after it started over',
+  );
+  const a = startOfLocalDay(d('2026-07-01'));
+  a.setTime(0);
+  t.equal(
+    startOfLocalDay(d('2026-07-01')).toISOString(),
+    '2026-06-30T22:00:00.000Z',
+    'a caller may change its Date',
+  );
+});
+
 t.test('startOfLocalDay is 00:00 Stockholm time, also on the days the clocks change', async (t) => {
   const start = (s: string) => startOfLocalDay(d(s)).toISOString();
   t.equal(start('2026-01-15'), '2026-01-14T23:00:00.000Z');

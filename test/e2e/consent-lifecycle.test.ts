@@ -5,7 +5,7 @@
 // samtycken" → the status API says `withdrawn` in the next request → staff see it → every captured mail
 // carries no personal data and no attachment.
 import { spawnSync } from 'node:child_process';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createApiClient } from '../../src/identity/api-clients.ts';
 import { createSession } from '../../src/identity/sessions.ts';
 import { clearCapturedMail, listCapturedMail } from '../../src/notify/capture.ts';
@@ -20,9 +20,19 @@ const ORGANISATION_WORDS = ['Björkskolan', 'Hälsocentralen', 'Norrby', 'Exempe
 
 const haveTool = (tool: string): boolean => spawnSync('which', [tool]).status === 0;
 
-t.test('request → three signatures on the phone → active → withdrawn in Mina samtycken', async (t) => {
-  clearCapturedMail();
-  clearCapturedSms();
+type Role = 'guardian1' | 'guardian2' | 'youth';
+const FAMILY: Record<Role, { person: string; email: string; place: string }> = {
+  guardian1: { person: 'anna-lindqvist', email: GUARDIAN_EMAIL['anna-lindqvist']!, place: 'Norrby' },
+  guardian2: { person: 'erik-lindqvist', email: GUARDIAN_EMAIL['erik-lindqvist']!, place: 'Skellefteå' },
+  youth: { person: 'saga-lindqvist', email: 'saga@hem.example', place: 'Umeå' },
+};
+
+/**
+ * The app on a real port with a staff member's session (Karin Holm at Björkskolan, as her login makes it)
+ * and another HLT system of the same organisation with a client token; `request()` asks for consent through
+ * the staff API and gives each role's mailed link; `signOnPhone` is one signer's whole visit.
+ */
+async function harness(t: Test) {
   const s = await startSignerApp(t);
   const api = async (
     method: 'GET' | 'POST',
@@ -37,9 +47,6 @@ t.test('request → three signatures on the phone → active → withdrawn in Mi
     });
     return { status: res.status, headers: res.headers, bytes: new Uint8Array(await res.arrayBuffer()) };
   };
-  const json = (bytes: Uint8Array) => JSON.parse(Buffer.from(bytes).toString('utf8'));
-
-  // Staff (Karin Holm at Björkskolan), with a session as her login makes it.
   const { id: sessionId, session } = await createSession(
     s.db,
     {
@@ -55,7 +62,6 @@ t.test('request → three signatures on the phone → active → withdrawn in Mi
     { now: new Date(), absoluteHours: 8 },
   );
   const staff = { cookie: `samtycke=${sessionId}`, 'x-csrf-token': session.csrfToken };
-  // Another HLT system of the same organisation, asking for status with a client token.
   const { client, secret } = await createApiClient(s.db, {
     organisationId: s.organisationId,
     name: 'Elevhälsans journal',
@@ -70,55 +76,98 @@ t.test('request → three signatures on the phone → active → withdrawn in Mi
     },
     body: 'grant_type=client_credentials',
   });
-  t.equal(tokenRes.status, 200);
+  t.equal(tokenRes.status, 200, 'a client token');
   const bearer = {
     authorization: `Bearer ${((await tokenRes.json()) as { access_token: string }).access_token}`,
   };
 
-  // 1. The request, through the staff API.
-  const created = await api('POST', '/api/v1/consent-requests', staff, familyRequest(s, 'lindqvist'));
-  t.equal(created.status, 201, 'created through POST /api/v1/consent-requests');
-  const consentId = json(created.bytes).id as string;
-  await drainJobs(s.app);
-  const linkFor = (email: string): string => {
-    const mail = listCapturedMail().find((m) => m.to === email);
-    const link = mail && /\/s\/([A-Za-z0-9_-]{43})/.exec(mail.text);
-    if (!link) throw new Error(`no invitation mailed to ${email}`);
-    return `/s/${link[1]}`;
-  };
-  const links = {
-    youth: linkFor('saga@hem.example'),
-    guardian1: linkFor(GUARDIAN_EMAIL['anna-lindqvist']!),
-    guardian2: linkFor(GUARDIAN_EMAIL['erik-lindqvist']!),
+  /** A request through POST /api/v1/consent-requests; the invitation link each role was mailed. */
+  const request = async (): Promise<{ consentId: string; links: Record<Role, string> }> => {
+    // What is still queued from an earlier request is sent first, so the capture holds only this one's.
+    await drainJobs(s.app);
+    clearCapturedMail();
+    const created = await api('POST', '/api/v1/consent-requests', staff, familyRequest(s, 'lindqvist'));
+    t.equal(created.status, 201, 'created through POST /api/v1/consent-requests');
+    const consentId = json(created.bytes).id as string;
+    await drainJobs(s.app);
+    const linkFor = (email: string): string => {
+      const mail = listCapturedMail().find((m) => m.to === email);
+      const link = mail && /\/s\/([A-Za-z0-9_-]{43})/.exec(mail.text);
+      if (!link) throw new Error(`no invitation mailed to ${email}`);
+      return `/s/${link[1]}`;
+    };
+    const links = {
+      guardian1: linkFor(FAMILY.guardian1.email),
+      guardian2: linkFor(FAMILY.guardian2.email),
+      youth: linkFor(FAMILY.youth.email),
+    };
+    return { consentId, links };
   };
 
-  const statusNow = async () => {
+  const statusOf = async (consentId: string) => {
     const res = await api('GET', `/api/v1/consents/${consentId}/status`, bearer);
     t.equal(res.status, 200);
     return json(res.bytes) as { status: string; validFrom: string | null; validUntil: string | null };
   };
-  t.equal((await statusNow()).status, 'pending');
 
-  // 2. Each signer opens the mailed link on the phone, logs in, reads and signs. Free order.
-  const order = [
-    ['youth', 'saga-lindqvist', 'Umeå'],
-    ['guardian1', 'anna-lindqvist', 'Norrby'],
-    ['guardian2', 'erik-lindqvist', 'Skellefteå'],
-  ] as const;
-  for (const [role, key, place] of order) {
+  /** One signer opens the mailed link on the phone, logs in, reads and signs; the receipt page. */
+  const signOnPhone = async (link: string, role: Role) => {
     const b = s.browser();
-    const invitation = await b.get(links[role]);
+    const invitation = await b.get(link);
     t.equal(invitation.status, 200, `${role}: the invitation`);
     t.same(personalDataIn(invitation.body, people), [], `${role}: no personal data before login`);
     const loginHref = /href="(\/auth\/login\?[^"]+)"/.exec(invitation.body)![1]!;
-    const login = await b.login(loginHref, { person: key });
-    t.equal(login.location, `${links[role]}/granska`);
+    const login = await b.login(loginHref, { person: FAMILY[role].person });
+    t.equal(login.location, `${link}/granska`);
     const review = await b.get(login.location!);
     t.equal(review.status, 200, `${role}: the review`);
-    const signed = await b.post(`${links[role]}/signera`, { _csrf: csrfOf(review.body), ort: place });
+    const signed = await b.post(`${link}/signera`, { _csrf: csrfOf(review.body), ort: FAMILY[role].place });
     t.equal(signed.status, 200, `${role}: signed`);
     t.match(signed.body, /Du har skrivit under/);
-    if (role === 'guardian2') t.match(signed.body, /Samtycket gäller från/, 'the last signature: in force');
+    return signed.body;
+  };
+
+  return { s, api, staff, bearer, request, statusOf, signOnPhone };
+}
+
+const json = (bytes: Uint8Array) => JSON.parse(Buffer.from(bytes).toString('utf8'));
+
+/** pdfsig on the document: every signature valid and trusted; the fields, and the one covering it all. */
+function pdfsigCheck(t: Test, bytes: Uint8Array): { fields: string[]; whole?: string } | undefined {
+  const missing = PDFSIG_TOOLS.filter((tool) => !haveTool(tool));
+  if (missing.length > 0) {
+    if (process.env.SAMTYCKE_REQUIRE_PDF_TOOLS === '1')
+      t.fail(`pdfsig check: missing ${missing.join(', ')}; SAMTYCKE_REQUIRE_PDF_TOOLS=1`);
+    else
+      t.comment(
+        `pdfsig check skipped: missing ${missing.join(', ')} (set SAMTYCKE_REQUIRE_PDF_TOOLS=1 to fail)`,
+      );
+    return undefined;
+  }
+  const report = pdfsig(bytes, [DEV_ROOT_PEM]);
+  for (const sig of report.signatures) {
+    t.ok(sig.signatureValid, `pdfsig: ${sig.field} valid`, { output: sig.text });
+    t.ok(sig.certificateTrusted, `pdfsig: ${sig.field} trusted`, { output: sig.text });
+  }
+  const whole = report.signatures.find((x) => x.totalDocumentSigned)?.field;
+  return { fields: report.signatures.map((x) => x.field).sort(), ...(whole ? { whole } : {}) };
+}
+
+t.test('request → three signatures on the phone → active → withdrawn in Mina samtycken', async (t) => {
+  clearCapturedMail();
+  clearCapturedSms();
+  const { s, api, staff, bearer, request, statusOf, signOnPhone } = await harness(t);
+
+  // 1. The request, through the staff API.
+  const { consentId, links } = await request();
+  const statusNow = () => statusOf(consentId);
+  t.equal((await statusNow()).status, 'pending');
+
+  // 2. Each signer opens the mailed link on the phone, logs in, reads and signs. Free order: this one
+  // youth → guardian 1 → guardian 2 (every other order is the next test).
+  for (const role of ['youth', 'guardian1', 'guardian2'] as const) {
+    const receipt = await signOnPhone(links[role], role);
+    if (role === 'guardian2') t.match(receipt, /Samtycket gäller från/, 'the last signature: in force');
     else t.equal((await statusNow()).status, 'pending', `after ${role}: still pending`);
   }
 
@@ -132,21 +181,10 @@ t.test('request → three signatures on the phone → active → withdrawn in Mi
   t.equal(doc.status, 200);
   t.equal(doc.headers.get('content-type'), 'application/pdf');
   t.equal(doc.headers.get('cache-control'), 'no-store');
-  const missing = PDFSIG_TOOLS.filter((tool) => !haveTool(tool));
-  if (missing.length === 0) {
-    const report = pdfsig(doc.bytes, [DEV_ROOT_PEM]);
-    t.equal(report.signatures.length, 3, 'three signatures', { output: report.output });
-    for (const sig of report.signatures) {
-      t.ok(sig.signatureValid, `pdfsig: ${sig.field} valid`, { output: sig.text });
-      t.ok(sig.certificateTrusted, `pdfsig: ${sig.field} trusted`, { output: sig.text });
-    }
-    t.same(report.signatures.map((x) => x.field).sort(), ['guardian1', 'guardian2', 'youth']);
-  } else if (process.env.SAMTYCKE_REQUIRE_PDF_TOOLS === '1') {
-    t.fail(`pdfsig check: missing ${missing.join(', ')}; SAMTYCKE_REQUIRE_PDF_TOOLS=1`);
-  } else {
-    t.comment(
-      `pdfsig check skipped: missing ${missing.join(', ')} (set SAMTYCKE_REQUIRE_PDF_TOOLS=1 to fail)`,
-    );
+  const checked = pdfsigCheck(t, doc.bytes);
+  if (checked) {
+    t.same(checked.fields, ['guardian1', 'guardian2', 'youth'], 'three signatures');
+    t.equal(checked.whole, 'guardian2', 'the last signature covers the whole document');
   }
 
   // 5. Guardian 2 withdraws in "Mina samtycken" (a fresh login is a fresh identification).
@@ -194,4 +232,33 @@ t.test('request → three signatures on the phone → active → withdrawn in Mi
   }
   for (const sms of listCapturedSms())
     t.same(personalDataIn(sms.text, people), [], 'no personal data in SMS');
+});
+
+t.test('signing order is free: every other order of guardian 1, guardian 2 and the youth', async (t) => {
+  const { api, bearer, request, statusOf, signOnPhone } = await harness(t);
+  const orders: Role[][] = [
+    ['guardian1', 'guardian2', 'youth'],
+    ['guardian1', 'youth', 'guardian2'],
+    ['guardian2', 'guardian1', 'youth'],
+    ['guardian2', 'youth', 'guardian1'],
+    ['youth', 'guardian2', 'guardian1'],
+  ];
+  for (const order of orders) {
+    const name = order.join(' → ');
+    const { consentId, links } = await request();
+    for (const [i, role] of order.entries()) {
+      const receipt = await signOnPhone(links[role], role);
+      const last = i === order.length - 1;
+      const now = await statusOf(consentId);
+      t.equal(now.status, last ? 'active' : 'pending', `${name}: after ${role}, ${now.status}`);
+      if (last) t.match(receipt, /Samtycket gäller från/, `${name}: the receipt says it is in force`);
+    }
+    const doc = await api('GET', `/api/v1/consents/${consentId}/document`, bearer);
+    t.equal(doc.status, 200, `${name}: the document`);
+    const checked = pdfsigCheck(t, doc.bytes);
+    if (checked) {
+      t.same(checked.fields, ['guardian1', 'guardian2', 'youth'], `${name}: three valid signatures`);
+      t.equal(checked.whole, order.at(-1), `${name}: the last signer's signature covers the whole document`);
+    }
+  }
 });

@@ -23,6 +23,7 @@ import {
   renewConsent,
   withdrawConsent,
 } from '../../consents/index.ts';
+import type { ConsentStatusResult } from '../../consents/consent-status.ts';
 import type { OrganisationActor } from '../../consents/context.ts';
 import { validationFailed } from '../../consents/validation.ts';
 import type { DocumentKind } from '../../db/schema.ts';
@@ -421,10 +422,22 @@ export default async function consentRoutes(app: App) {
 
   // --- Status for other HLT systems ----------------------------------------------------------------------
 
+  // The consent's facts are read while the caller is still being resolved (both are one short query,
+  // batched with the other requests of the same turn), so a status check waits for one round trip, not two,
+  // before its audit row. Nothing read is used or shown until the caller is authorized.
+  const statusReads = new WeakMap<FastifyRequest, Promise<ConsentStatusResult>>();
+
   app.get(
     '/api/v1/consents/:id/status',
     {
       config: STATUS,
+      onRequest: (request, _reply, done) => {
+        const read = refOf((request.params as { id: string }).id);
+        // Settled here too: a caller turned away before the handler must not leave a rejection unheard.
+        read.catch(() => {});
+        statusReads.set(request, read);
+        done();
+      },
       schema: {
         tags: ['status'],
         summary: 'Whether a consent is in force, right now',
@@ -438,7 +451,7 @@ export default async function consentRoutes(app: App) {
     },
     async (request, reply) => {
       const caller = callerOf(request);
-      const s = await refOf(request.params.id);
+      const s = await (statusReads.get(request) ?? refOf(request.params.id));
       authorizeOn(caller, 'status', s);
       await appendAuditEvent(app.db, {
         consentId: s.id,
