@@ -12,7 +12,7 @@ import { addYears, eighteenthBirthday, localDateOf, startOfLocalDay } from '../.
 import type { SignerRole } from '../../src/domain/roles.ts';
 import { createApiClient, getApiClient } from '../../src/identity/api-clients.ts';
 import { createSession } from '../../src/identity/sessions.ts';
-import { bornToTurn, childBorn, signerActor } from '../consents/fixtures/consents.ts';
+import { addTeamPartner, bornToTurn, childBorn, signerActor } from '../consents/fixtures/consents.ts';
 import { familyRequest, type SignerApp, startSignerApp, textOf } from '../http/fixtures/signer.ts';
 import { person } from '../identity/fixtures/app.ts';
 
@@ -21,17 +21,7 @@ async function start(t: Test) {
   const clock = fixedClock(new Date());
   const s = await startSignerApp(t, { clock, jobs: false });
   // A health centre in the same HLT team, with its own system asking for status.
-  const hc = await s.db
-    .insertInto('organisations')
-    .values({
-      name: 'Hälsocentralen Norrby',
-      type: 'health_care',
-      municipality: 'Exempelby kommun',
-      hlt_area: 'Exempelby',
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  await s.db.insertInto('team_members').values({ team_id: s.teamId, organisation_id: hc.id }).execute();
+  const partnerId = await addTeamPartner(s.db, s.teamId);
   const clients = {
     own: await createApiClient(s.db, {
       organisationId: s.organisationId,
@@ -40,7 +30,7 @@ async function start(t: Test) {
       contactName: 'Kontakt Person',
     }),
     partner: await createApiClient(s.db, {
-      organisationId: hc.id,
+      organisationId: partnerId,
       name: 'Journalsystem HC',
       scopes: ['consent:status', 'consent:read'],
       contactName: 'Kontakt HC',
