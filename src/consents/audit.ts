@@ -5,6 +5,7 @@
 import { type Selectable, sql } from 'kysely';
 import { Batcher, BatchItemError, compiledOnce, perOwner } from '../db/batch.ts';
 import type { Db, DbOrTx } from '../db/index.ts';
+import { WriteBehind } from '../db/write-behind.ts';
 import type { AuditActorType, AuditEventTable, SignerRoleColumn } from '../db/schema.ts';
 import { maskPersonalData } from '../http/logging.ts';
 import type { Actor } from './context.ts';
@@ -170,8 +171,28 @@ export async function appendAuditEvent(db: DbOrTx, event: AuditEventInput): Prom
   else await auditWrites(db as Db).load(record);
 }
 
-/** The consent's timeline, oldest first. */
+const writesBehind = perOwner(
+  (db: Db) =>
+    new WriteBehind<AuditRecord>(db, {
+      name: 'audit_events',
+      statement: (records) => insertManyQuery.compile(db, JSON.stringify(records)),
+    }),
+);
+
+/**
+ * Appends the event of a look-up whose answer carries no personal data (a status check by id), behind the
+ * answer: this resolves once the row is sent to PostgreSQL, which then commits it even if this process
+ * dies, and does not wait for the commit (db/write-behind.ts). Look-ups that reveal personal data (by
+ * child, downloads) use `appendAuditEvent`, whose answer waits for the commit. `listAuditEvents` and a
+ * graceful shutdown wait for the rows still on their way.
+ */
+export async function appendAuditEventBehind(db: Db, event: AuditEventInput): Promise<void> {
+  await writesBehind(db).write(auditRecord(event));
+}
+
+/** The consent's timeline, oldest first, with every look-up this instance has already answered. */
 export async function listAuditEvents(db: DbOrTx, consentId: string): Promise<AuditEvent[]> {
+  if (!db.isTransaction) await writesBehind(db as Db).settled();
   const rows = await db
     .selectFrom('audit_events')
     .selectAll()

@@ -1,7 +1,7 @@
 // The consent lifecycle: one function per use case, and the reads. Routes call these with
 // `consentContext(app)`, an actor, and input; authorisation is the policy module's (identity issue).
 export { cancelConsent } from './cancel-consent.ts';
-export { getConsentStatus } from './consent-status.ts';
+export { getConsentStatus, recordStatusCheck } from './consent-status.ts';
 export { type Actor, consentContext, type SignerActor, type SigningContext, SYSTEM } from './context.ts';
 export { createConsentRequest } from './create-consent-request.ts';
 export { declineConsent } from './decline-consent.ts';

@@ -137,9 +137,12 @@ export function loaderById<R>(
 export function compiledOnce<P extends unknown[], R>(
   build: (db: Db, ...params: P) => Compilable<R>,
   placeholders: P,
-): (db: DbOrTx, ...params: P) => Promise<QueryResult<R>> {
+): ((db: DbOrTx, ...params: P) => Promise<QueryResult<R>>) & {
+  /** The statement with these parameters, to send some other way (write-behind.ts). */
+  compile: (db: DbOrTx, ...params: P) => CompiledQuery<R>;
+} {
   let compiled: CompiledQuery<R> | undefined;
-  return async (db, ...params) => {
+  const compile = (db: DbOrTx, ...params: P): CompiledQuery<R> => {
     if (!compiled) {
       const made = build(db as Db, ...placeholders).compile();
       const same =
@@ -149,6 +152,8 @@ export function compiledOnce<P extends unknown[], R>(
       prepareStatement(made.sql);
       compiled = made;
     }
-    return db.executeQuery<R>({ ...compiled, parameters: params });
+    return { ...compiled, parameters: params };
   };
+  const run = async (db: DbOrTx, ...params: P) => db.executeQuery<R>(compile(db, ...params));
+  return Object.assign(run, { compile });
 }

@@ -1,6 +1,7 @@
 // Database access: one Kysely instance over a pg pool. Repositories take `db` (or a transaction) as
 // their first argument; see src/db/*.repository.ts.
 import {
+  type CompiledQuery,
   Kysely,
   PostgresDialect,
   type PostgresPool,
@@ -29,22 +30,52 @@ export function prepareStatement(sqlText: string): void {
   if (!preparedNames.has(sqlText)) preparedNames.set(sqlText, `samtycke_${preparedNames.size + 1}`);
 }
 
+/** Runs `text` on `client`, by name where it is registered. */
+function runOn(client: pg.PoolClient, text: string, values: readonly unknown[]) {
+  const name = preparedNames.get(text);
+  return name ? client.query({ name, text, values: [...values] }) : client.query(text, [...values]);
+}
+
 /** The pool as Kysely sees it, with registered statements sent by name. */
 function preparingPool(pool: pg.Pool): PostgresPool {
   return {
     async connect() {
       const client = await pool.connect();
-      const query = (text: unknown, values?: readonly unknown[]) => {
-        const name = typeof text === 'string' ? preparedNames.get(text) : undefined;
-        if (name) return client.query({ name, text: text as string, values: [...(values ?? [])] });
-        return typeof text === 'string'
-          ? client.query(text, values ? [...values] : [])
-          : client.query(text as never);
-      };
+      const query = (text: unknown, values?: readonly unknown[]) =>
+        typeof text === 'string' ? runOn(client, text, values ?? []) : client.query(text as never);
       return { query, release: () => client.release() } as unknown as PostgresPoolClient;
     },
     end: () => pool.end(),
   };
+}
+
+const pools = new WeakMap<Db, pg.Pool>();
+
+/**
+ * Sends `query` on a pooled connection and resolves as soon as it is written to that connection, before
+ * PostgreSQL answers; `result` settles with the answer. pg writes a query to the socket within the
+ * `client.query` call when the connection is idle, as one from the pool is (it corks and uncorks the
+ * stream around the protocol messages), so once this resolves the statement is in PostgreSQL's hands:
+ * it is executed and committed even if this process dies the next instant. For write-behind (write-behind.ts).
+ */
+export async function sendQuery(db: Db, query: CompiledQuery): Promise<{ result: Promise<pg.QueryResult> }> {
+  const pool = pools.get(db);
+  if (!pool) throw new Error('sendQuery: not a database made by createDb');
+  const client = await pool.connect();
+  let result: Promise<pg.QueryResult>;
+  try {
+    result = runOn(client, query.sql, query.parameters);
+  } catch (error) {
+    client.release();
+    throw error;
+  }
+  // A connection that failed other than by PostgreSQL's answer is not reused (pg-pool itself drops one
+  // the server closed).
+  result.then(
+    () => client.release(),
+    (error: unknown) => client.release(!(error instanceof pg.DatabaseError)),
+  );
+  return { result };
 }
 
 export function createDb(connectionString: string, options: { max?: number; applicationName?: string } = {}) {
@@ -57,7 +88,9 @@ export function createDb(connectionString: string, options: { max?: number; appl
   });
   // An idle client losing its connection (database restart) must not crash the process.
   pool.on('error', () => {});
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
+  pools.set(db, pool);
+  return db;
 }
 
 /** Create database `name` on the server if it does not exist (development and tests). */

@@ -1,6 +1,7 @@
 // The database as a Fastify plugin: one Kysely instance for the app, destroyed when the app closes.
 import fp from 'fastify-plugin';
 import { createDb, type Db } from './index.ts';
+import { onWriteBehindDropped, settleWriteBehind } from './write-behind.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -12,7 +13,12 @@ export default fp<{ connectionString: string }>(
   async (app, opts) => {
     const db = createDb(opts.connectionString, { max: 20 });
     app.decorate('db', db);
+    onWriteBehindDropped(db, (dropped) =>
+      app.log.error({ errorCode: 'write_behind_dropped', ...dropped }, 'rows written behind were lost'),
+    );
     app.addHook('onClose', async () => {
+      // Rows written behind an answer (status-check audit rows) are committed before the pool goes.
+      await settleWriteBehind(db);
       await db.destroy();
     });
   },

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { listAuditEvents } from '../../src/consents/audit.ts';
-import { getConsentStatus } from '../../src/consents/consent-status.ts';
+import { getConsentStatus, recordStatusCheck } from '../../src/consents/consent-status.ts';
 import { createConsentRequest } from '../../src/consents/create-consent-request.ts';
 import { downloadConsentDocument } from '../../src/consents/download-document.ts';
 import { endConsent } from '../../src/consents/end-consent.ts';
@@ -266,8 +266,9 @@ t.test('list: scope, status filter as statusAt computes it, keyset pages newest 
 t.test('status checks and look-ups by child are audited; downloads too', async (t) => {
   const s = await setup(t);
   const created = await activeNguyen(s);
-  const status = await getConsentStatus(s.ctx, created.id, { actor: s.client, requestId: 'req-1' });
+  const status = await getConsentStatus(s.ctx, created.id);
   t.match(status, { id: created.id, status: 'active', organisationId: s.organisationId, teamId: s.teamId });
+  await recordStatusCheck(s.db, status, s.client, 'req-1');
   const found = await findConsentsByChild(s.ctx, s.client, {
     childPersonalNumber: s.person('minh-nguyen').personalNumber,
     scope: { organisationIds: [s.organisationId] },

@@ -6,7 +6,7 @@
 // the policy lets the caller see them.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import { appendAuditEvent, listAuditEvents } from '../../consents/audit.ts';
+import { listAuditEvents } from '../../consents/audit.ts';
 import type { ConsentRequestResult } from '../../consents/create-consent-request.ts';
 import type { ConsentDetails } from '../../consents/get-consent.ts';
 import {
@@ -19,6 +19,7 @@ import {
   getConsent,
   getConsentStatus,
   listConsents,
+  recordStatusCheck,
   remindSigners,
   renewConsent,
   withdrawConsent,
@@ -453,14 +454,7 @@ export default async function consentRoutes(app: App) {
       const caller = callerOf(request);
       const s = await (statusReads.get(request) ?? refOf(request.params.id));
       authorizeOn(caller, 'status', s);
-      await appendAuditEvent(app.db, {
-        consentId: s.id,
-        action: 'status_checked',
-        actor: actorOf(caller, s),
-        at: s.checkedAt,
-        requestId: request.id,
-        details: { status: s.status },
-      });
+      await recordStatusCheck(app.db, s, actorOf(caller, s), request.id);
       noStore(reply);
       return statusOut(s);
     },
