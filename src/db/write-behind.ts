@@ -11,7 +11,8 @@
 //   again, with backoff; one that PostgreSQL refuses outright is split so that only the refused rows are
 //   lost, and those are reported (count and SQLSTATE, never their content). A retry after a commit whose
 //   acknowledgement was lost can store a row twice: a duplicate audit row is better than a missing one.
-// - Bounded: with more than `maxUncommitted` rows still uncommitted (PostgreSQL slow or away), `write`
+// - Bounded: at most `maxInFlight` statements (connections) at once; rows beyond wait unsent, with their
+//   callers. With more than `maxUncommitted` rows still uncommitted (PostgreSQL slow or away), `write`
 //   refuses with `service_unavailable` rather than queue without end.
 // - `settled()` waits until every row written so far is committed or reported; the db plugin calls
 //   `settleWriteBehind` before it closes the pool, so a graceful shutdown loses nothing.
@@ -28,6 +29,11 @@ export interface WriteBehindOptions<R> {
   statement: (rows: readonly R[]) => CompiledQuery;
   /** Rows per statement at most (default 32, as the read batches: batch.ts). */
   maxBatch?: number;
+  /**
+   * Statements under way at once (default 4): connections the writer may hold, so that a slow commit
+   * never takes the pool from the reads. Rows beyond wait, unsent, and so do their callers.
+   */
+  maxInFlight?: number;
   /** Rows not yet committed beyond which `write` refuses (default 2,000). */
   maxUncommitted?: number;
   /** Sends of one statement at most (default 8: about 6 s with the default delay). */
@@ -86,6 +92,7 @@ export class WriteBehind<R> {
   readonly #name: string;
   readonly #statement: (rows: readonly R[]) => CompiledQuery;
   readonly #maxBatch: number;
+  readonly #maxInFlight: number;
   readonly #maxUncommitted: number;
   readonly #attempts: number;
   readonly #retryDelayMs: number;
@@ -101,6 +108,7 @@ export class WriteBehind<R> {
     this.#name = options.name;
     this.#statement = options.statement;
     this.#maxBatch = options.maxBatch ?? 32;
+    this.#maxInFlight = options.maxInFlight ?? 4;
     this.#maxUncommitted = options.maxUncommitted ?? 2_000;
     this.#attempts = options.attempts ?? 8;
     this.#retryDelayMs = options.retryDelayMs ?? 50;
@@ -136,18 +144,19 @@ export class WriteBehind<R> {
   async settled(): Promise<void> {
     while (this.#waiting.length > 0 || this.#tasks.size > 0) {
       this.#flush();
-      await Promise.all([...this.#tasks]);
+      await Promise.race([...this.#tasks]);
     }
   }
 
   #flush(): void {
     this.#scheduled = false;
-    while (this.#waiting.length > 0) {
+    while (this.#waiting.length > 0 && this.#tasks.size < this.#maxInFlight) {
       const batch = this.#waiting.splice(0, this.#maxBatch);
       this.#uncommitted += batch.length;
       const task = this.#run(batch).finally(() => {
         this.#uncommitted -= batch.length;
         this.#tasks.delete(task);
+        this.#flush();
       });
       this.#tasks.add(task);
     }

@@ -196,6 +196,32 @@ t.test(
   },
 );
 
+t.test(
+  'at most maxInFlight statements hold a connection; the rows beyond wait unsent, with their callers',
+  async (t) => {
+    const { url, db } = await scratch(t);
+    const writer = new WriteBehind<Row>(db, {
+      name: 'wb_rows',
+      statement: insertRows(db),
+      maxBatch: 1,
+      maxInFlight: 1,
+    });
+    const lock = await blockInserts(t, url, 'wb_rows');
+    await writer.write({ id: 1, note: 'a' });
+    let secondSent = false;
+    const second = writer.write({ id: 2, note: 'b' }).then(() => (secondSent = true));
+    await until(t, 'the first waits at the database', async () => (await lock.waiting()).length === 1);
+    await new Promise((r) => setTimeout(r, 100));
+    t.notOk(secondSent, 'the second is not sent while the first holds the only slot');
+    t.equal((await lock.waiting()).length, 1, 'one statement at the database');
+    t.equal(writer.uncommitted, 2);
+    await lock.release();
+    await second;
+    await writer.settled();
+    t.equal(await countRows(url, 'SELECT count(*) AS n FROM wb_rows'), 2);
+  },
+);
+
 t.test('a row that cannot be sent (no database) fails its caller; nothing stays pending', async (t) => {
   const db = openDb(t, 'postgres://postgres@127.0.0.1:1/nowhere');
   const writer = new WriteBehind<Row>(db, { name: 'wb_rows', statement: insertRows(db) });

@@ -424,8 +424,9 @@ export default async function consentRoutes(app: App) {
   // --- Status for other HLT systems ----------------------------------------------------------------------
 
   // The consent's facts are read while the caller is still being resolved (both are one short query,
-  // batched with the other requests of the same turn), so a status check waits for one round trip, not two,
-  // before its audit row. Nothing read is used or shown until the caller is authorized.
+  // batched with the other requests of the same turn), so a status check waits for one round trip, not two;
+  // its audit row is then sent and committed behind the answer (`recordStatusCheck`). Nothing read is used
+  // or shown until the caller is authorized.
   const statusReads = new WeakMap<FastifyRequest, Promise<ConsentStatusResult>>();
 
   app.get(
@@ -433,6 +434,8 @@ export default async function consentRoutes(app: App) {
     {
       config: STATUS,
       onRequest: (request, _reply, done) => {
+        // Without credentials the caller is turned away before the handler: no read for them.
+        if (!request.headers.authorization && !request.headers.cookie) return done();
         const read = refOf((request.params as { id: string }).id);
         // Settled here too: a caller turned away before the handler must not leave a rejection unheard.
         read.catch(() => {});
@@ -447,7 +450,8 @@ export default async function consentRoutes(app: App) {
           'withdrawal or at 00:00 on the expiry day. The requesting organisation and the other ' +
           'organisations of its HLT team. Each look-up is an audit event.',
         params: consentParams,
-        response: { 200: consentStatusSchema, ...errors },
+        // 503: too many audit rows of status checks not yet committed (db/write-behind.ts).
+        response: { 200: consentStatusSchema, ...errors, 503: problemSchema },
       },
     },
     async (request, reply) => {
