@@ -29,7 +29,8 @@ export const FONT_RESOURCE_NAME: Readonly<Record<FontWeight, string>> = {
 /**
  * Unicode ranges kept in the font files: Basic Latin, Latin-1, Latin Extended-A, the parts of Latin
  * Extended-B that living languages' names use (Ə ə, Ơ ơ Ư ư, pinyin Ǎ…ǜ, Sami Ǥ ǥ Ǧ ǧ Ǩ ǩ Ʒ ʒ Ǯ ǯ,
- * Ǻ ǻ Ǽ ǽ Ǿ ǿ, Romanian Ș ș Ț ț), spacing modifiers (ˇ ˘ ˝ …), ẞ, general punctuation
+ * Ǻ ǻ Ǽ ǽ Ǿ ǿ, Romanian Ș ș Ț ț), spacing modifiers (ˇ ˘ ˝ …), Latin Extended Additional (Vietnamese
+ * Nguyễn Trần Đức, Welsh ẁ ẃ ẅ, ẞ; about 8.7 KB per file), general punctuation
  * (– — ‘ ’ “ ” • … ‰ ‹ ›), €, ™ and minus. The rest of Latin Extended-B (African and phonetic letters,
  * digraph ligatures) would add a quarter to the file size.
  */
@@ -50,7 +51,7 @@ export const FONT_UNICODE_RANGES = [
   'U+0259',
   'U+0292',
   'U+02B9-02DD',
-  'U+1E9E',
+  'U+1E00-1EFF',
   'U+2010-2027',
   'U+2030',
   'U+2032-2033',

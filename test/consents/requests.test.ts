@@ -157,8 +157,8 @@ t.test(
     t.same(
       renewed.signers.map((x) => [x.role, x.name]),
       [
-        ['guardian1', 'Mai Nguyen'],
-        ['youth', 'Minh Nguyen'],
+        ['guardian1', 'Mai Nguyễn'],
+        ['youth', 'Minh Nguyễn'],
       ],
     );
     t.ok(

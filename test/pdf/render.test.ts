@@ -32,7 +32,12 @@ import {
   toolTest,
 } from './fixtures/pdf-tools.ts';
 
-const soleWithYouth: ConsentFormData = { ...soleGuardian, youthSigns: true };
+// A Vietnamese name: Latin Extended Additional (ễ, ị, Á with NFC precomposed forms).
+const soleWithYouth: ConsentFormData = {
+  ...soleGuardian,
+  youthSigns: true,
+  guardian1: { ...soleGuardian.guardian1, name: 'Nguyễn Thị Ánh Tuyết' },
+};
 const variants = { soleGuardian, soleWithYouth, twoGuardiansAndYouth, longNames } as const;
 const rendered = Object.fromEntries(
   await Promise.all(Object.entries(variants).map(async ([k, v]) => [k, await renderConsentForm(v)] as const)),
@@ -268,6 +273,7 @@ toolTest('sole guardian: ticked box, no second guardian', ['pdftotext'], async (
   t.notMatch(sole, 'Vårdnadshavare 2');
   t.notMatch(sole, 'Berörd ungdom', 'no youth block when the youth does not sign');
   t.match(pdftotext(rendered.soleWithYouth!.bytes), 'Berörd ungdom');
+  t.match(pdftotext(rendered.soleWithYouth!.bytes), 'Nguyễn Thị Ánh Tuyết', 'Vietnamese letters print');
   t.notMatch(pdftotext(two.bytes), /X\s+Jag är ensam vårdnadshavare/, 'unticked with two guardians');
 });
 
