@@ -187,8 +187,9 @@ export class WriteBehind<R> {
     for (let attempt = 1; error !== undefined; attempt++) {
       if (!isPassing(error)) {
         if (rows.length === 1) return this.#drop(1, error);
-        // Refused outright: each row alone, so that only the rows at fault are lost.
-        await Promise.all(rows.map((row) => this.#commit([row], this.#resend([row]))));
+        // Refused outright: each row alone, so that only the rows at fault are lost. One after the
+        // other, on this batch's one connection slot (a bug's path, not a hot one).
+        for (const row of rows) await this.#commit([row], this.#resend([row]));
         return;
       }
       if (attempt >= this.#attempts) return this.#drop(rows.length, error);
