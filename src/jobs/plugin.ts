@@ -40,7 +40,15 @@ export default fp<JobsPluginOptions>(
       if (!stopped) app.log.error({ err }, 'job queue error');
     });
     await boss.start();
-    for (const def of definitions) await boss.createQueue(def.name);
+    for (const def of definitions) {
+      // 'short': at most one job per singleton key waiting in a queue, so two instances sweeping at once
+      // queue each item once (pg-boss's default policy ignores singleton keys). A job already being worked
+      // does not block a new one; the send ledger (notifications_sent) and the handled-at marks make that
+      // one a no-op. Queues made before this policy are moved to it.
+      await boss.createQueue(def.name, { name: def.name, policy: 'short' });
+      if ((await boss.getQueue(def.name))?.policy !== 'short')
+        await boss.updateQueue(def.name, { name: def.name, policy: 'short' });
+    }
 
     const send: JobContext['send'] = async (name, data, options = {}) => {
       const def = byName.get(name);

@@ -4,7 +4,16 @@ import { createConsentRequest } from '../../src/consents/create-consent-request.
 import { signConsent } from '../../src/consents/sign-consent.ts';
 import { addDays, localDateOf, startOfLocalDay } from '../../src/domain/dates.ts';
 import { clearCapturedMail, listCapturedMail } from '../../src/notify/capture.ts';
-import { drainJobs, nguyenRequest, type Setup, setup, signerActor } from '../consents/fixtures/consents.ts';
+import {
+  drainJobs,
+  idle,
+  lindqvistRequest,
+  nguyenRequest,
+  type Setup,
+  setup,
+  signerActor,
+} from '../consents/fixtures/consents.ts';
+import { build } from '../helper.ts';
 
 const JOBS = ['consent-lapse', 'consent-ending-soon', 'notify'];
 
@@ -92,6 +101,46 @@ t.test('ending soon (30 days before) to the requester, then expired to everyone'
   t.same(
     events.filter((e) => e.action === 'expired').map((e) => e.at),
     [consent.validUntil],
+  );
+});
+
+t.test('two instances with workers sweep at once: each lapse and each notice happens once', async (t) => {
+  clearCapturedMail();
+  const env = { RUN_JOBS: 'true' };
+  const s = await setup(t, { env });
+  const two = await build(t, { jobs: true, env, clock: s.clock, databaseUrl: s.databaseUrl });
+  const consent = await active(s);
+  const pending = await createConsentRequest(s.ctx, s.staff, lindqvistRequest(s));
+  await idle(s.db);
+  clearCapturedMail();
+
+  // A day in the ending-soon window of the active consent, long after the pending request lapsed.
+  const noticeFrom = startOfLocalDay(addDays(localDateOf(consent.validUntil), -30));
+  s.clock.set(new Date(noticeFrom.getTime() + 8 * 3_600_000));
+  const sweeps = (await Promise.all([
+    s.app.jobs.runNow('consent-time-events', {}),
+    two.app.jobs.runNow('consent-time-events', {}),
+  ])) as { lapsed: number; endingSoon: number }[];
+  const lapsed = sweeps.reduce((n, r) => n + r.lapsed, 0);
+  const endingSoon = sweeps.reduce((n, r) => n + r.endingSoon, 0);
+  t.ok(lapsed >= 1 && endingSoon >= 1, 'the sweeps queued both items');
+  await idle(s.db);
+
+  const lapses = (await listAuditEvents(s.db, pending.id)).filter((e) => e.action === 'request_expired');
+  t.equal(lapses.length, 1, 'the request lapsed once');
+  const perMail = new Map<string, number>();
+  for (const m of listCapturedMail())
+    perMail.set(`${m.to} ${m.subject}`, (perMail.get(`${m.to} ${m.subject}`) ?? 0) + 1);
+  t.ok(perMail.size >= 2, 'the lapse and the ending-soon notice were sent');
+  t.same(
+    [...perMail.values()].filter((n) => n > 1),
+    [],
+    'no one got the same message twice',
+  );
+  t.equal(
+    listCapturedMail().filter((m) => m.text.includes('om 30 dagar')).length,
+    1,
+    'one ending-soon notice, to the requester',
   );
 });
 

@@ -54,3 +54,20 @@ t.test('with RUN_JOBS on, a queued job is worked by pg-boss and the schedule is 
     'scheduled daily',
   );
 });
+
+t.test("queues take one waiting job per singleton key ('short'), also queues made before that", async (t) => {
+  const first = await build(t, { jobs: true });
+  // A queue as an earlier version made it: pg-boss's default policy, which ignores singleton keys.
+  await first.app.jobs.boss.updateQueue('notify', { name: 'notify', policy: 'standard' });
+  await first.app.close();
+  const { app } = await build(t, { jobs: true, databaseUrl: first.databaseUrl });
+  t.equal((await app.jobs.boss.getQueue('notify'))?.policy, 'short', 'moved to the policy');
+  const queued = [
+    await app.jobs.send('housekeeping', { batchSize: 5 }, { singletonKey: 'k' }),
+    await app.jobs.send('housekeeping', { batchSize: 5 }, { singletonKey: 'k' }),
+    await app.jobs.send('housekeeping', { batchSize: 5 }, { singletonKey: 'other' }),
+  ];
+  t.ok(queued[0], 'the first is queued');
+  t.equal(queued[1], null, 'a second with the same key is not, while the first waits');
+  t.ok(queued[2], 'another key is');
+});
