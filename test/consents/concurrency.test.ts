@@ -80,6 +80,11 @@ t.test(`sign, withdraw and end fired together, ${ROUNDS} rounds: one order, no b
       signatures === 3 ? 1 : 0,
       'completed once when, and only when, all signed first',
     );
+    const over = events.findIndex((e) => e.action === 'withdrawn' || e.action === 'ended');
+    t.ok(
+      over >= 0 && events.slice(over + 1).every((e) => e.action !== 'signed' && e.action !== 'completed'),
+      `round ${round}: no signature after the consent was over`,
+    );
     outcomes.set(status.status, (outcomes.get(status.status) ?? 0) + 1);
     signed += signatures;
   }

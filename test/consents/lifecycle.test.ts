@@ -173,6 +173,28 @@ t.test('place is required, and signing needs a fresh identification', async (t) 
   );
 });
 
+t.test('a stored revision whose bytes no longer match its SHA-256 is never signed onto', async (t) => {
+  const s = await setup(t);
+  const created = await createConsentRequest(s.ctx, s.staff, lindqvistRequest(s));
+  await signAs(s, created.id, 'guardian1', 'anna-lindqvist');
+  // The bytes of the latest revision are changed behind the service's back (one byte in the middle).
+  const latest = await latestDocument(s.db, created.id, 'form');
+  const tampered = Buffer.from(latest!.bytes);
+  tampered[Math.floor(tampered.length / 2)]! ^= 0xff;
+  await s.db
+    .updateTable('consent_documents')
+    .set({ pdf: tampered })
+    .where('consent_id', '=', created.id)
+    .where('kind', '=', 'form')
+    .where('revision', '=', latest!.revision)
+    .execute();
+  await t.rejects(signAs(s, created.id, 'guardian2', 'erik-lindqvist'), { code: 'document_mismatch' });
+  const after = await latestDocument(s.db, created.id, 'form');
+  t.equal(after!.revision, latest!.revision, 'nothing was appended');
+  const events = await listAuditEvents(s.db, created.id);
+  t.equal(events.filter((e) => e.action === 'signed').length, 1, 'and nothing recorded');
+});
+
 t.test('the wrong person is refused, revealing nothing, and it is audited', async (t) => {
   const s = await setup(t);
   const created = await createConsentRequest(s.ctx, s.staff, lindqvistRequest(s));

@@ -1,6 +1,9 @@
 // The consent API over HTTP (app.inject): create → details → list → remind → cancel / end / withdrawal →
 // downloads → events → status → search, with an API client token and with a staff session.
 import t from 'tap';
+import { fixedClock } from '../../src/clock.ts';
+import { createConsentRequest } from '../../src/consents/create-consent-request.ts';
+import { addDays, localDateOf } from '../../src/domain/dates.ts';
 import { lindqvistRequest } from '../consents/fixtures/consents.ts';
 import { type ApiSetup, apiSetup } from './fixtures/api.ts';
 
@@ -85,6 +88,23 @@ t.test('create, read, list, remind and cancel as an API client', async (t) => {
 
   const cancelled = await s.call('ownClient', 'GET', '/api/v1/consents?status=cancelled');
   t.equal(cancelled.json().items.length, 1, 'the status filter');
+
+  const events = await s.call('ownClient', 'GET', `/api/v1/consents/${c.id}/events`);
+  t.same(
+    events
+      .json()
+      .events.filter((e: { action: string }) => ['reminded', 'cancelled'].includes(e.action))
+      .map((e: { action: string; actor: { type: string; organisationId: string } }) => [
+        e.action,
+        e.actor.type,
+        e.actor.organisationId,
+      ]),
+    [
+      ['reminded', 'api_client', s.organisationId],
+      ['cancelled', 'api_client', s.organisationId],
+    ],
+    'each act in the audit trail: who, for which organisation; the refused ones not',
+  );
 });
 
 t.test('bad input is a clear 4xx problem, never a 500', async (t) => {
@@ -317,6 +337,11 @@ t.test('end support, renew, and the list with paging, filters and names', async 
   });
   t.equal(end.statusCode, 200, end.body);
   t.equal(end.json().status, 'ended');
+  const endedEvents = (await s.call('ownStaff', 'GET', `/api/v1/consents/${second}/events`))
+    .json()
+    .events.filter((e: { action: string }) => e.action === 'ended');
+  t.match(endedEvents, [{ actor: { type: 'staff', id: s.staffId, organisationId: s.organisationId } }]);
+  t.equal(endedEvents.length, 1, 'ended: one audit event, by the staff member');
 
   const renew = await s.call('ownStaff', 'POST', `/api/v1/consents/${second}/renew`, {});
   t.equal(renew.statusCode, 201, renew.body);
@@ -342,17 +367,34 @@ t.test('end support, renew, and the list with paging, filters and names', async 
   t.equal(ended.json().items.length, 3);
   const byTeam = await s.call('ownStaff', 'GET', `/api/v1/consents?teamId=${s.otherTeamId}`);
   t.same(byTeam.json().items, []);
-  const today = s.clock.now().toISOString().slice(0, 10);
-  const byDate = await s.call(
-    'ownStaff',
-    'GET',
-    `/api/v1/consents?requestedFrom=${today}&requestedTo=${today}`,
+  // Dates are Stockholm days: three requests on one day, one made three days later (by the use case on
+  // a clock of its own: the sessions and tokens here live on the app's clock).
+  const firstDay = localDateOf(s.clock.now());
+  const laterClock = fixedClock(new Date(s.clock.now().getTime() + 3 * 86_400_000));
+  const later = (await createConsentRequest({ ...s.ctx, clock: laterClock }, s.staff, lindqvistRequest(s)))
+    .id;
+  const laterDay = localDateOf(laterClock.now());
+  const byDate = async (query: string) => {
+    const res = await s.call('ownStaff', 'GET', `/api/v1/consents?${query}`);
+    t.equal(res.statusCode, 200, res.body);
+    return res.json().items.map((i: { id: string }) => i.id);
+  };
+  t.same(
+    await byDate(`requestedFrom=${firstDay}&requestedTo=${firstDay}`),
+    [renew.json().id, second, first],
+    'one day: only that day',
   );
-  t.equal(byDate.statusCode, 200);
+  t.same(await byDate(`requestedFrom=${laterDay}`), [later], 'from a day on');
+  t.same(
+    await byDate(`requestedTo=${addDays(laterDay, -1)}`),
+    [renew.json().id, second, first],
+    'up to a day',
+  );
+  t.same(await byDate(`requestedFrom=${addDays(firstDay, 1)}&requestedTo=${addDays(laterDay, -1)}`), []);
 
   const team = await s.call('teamStaff', 'GET', '/api/v1/consents');
   t.equal(team.statusCode, 200);
-  t.equal(team.json().items.length, 3, 'the team sees the status of its consents');
+  t.equal(team.json().items.length, 4, 'the team sees the status of its consents');
   t.ok(
     team
       .json()

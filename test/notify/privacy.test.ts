@@ -3,6 +3,7 @@
 import t from 'tap';
 import { listAuditEvents } from '../../src/consents/audit.ts';
 import { createConsentRequest } from '../../src/consents/create-consent-request.ts';
+import { declineConsent } from '../../src/consents/decline-consent.ts';
 import { resolveInvitation } from '../../src/consents/invitations.ts';
 import { signConsent } from '../../src/consents/sign-consent.ts';
 import { withdrawConsent } from '../../src/consents/withdraw-consent.ts';
@@ -144,6 +145,48 @@ t.test('invitations, signed by all, withdrawn: links only, each message once', a
   const events = await listAuditEvents(s.db, created.id);
   t.equal(events.filter((e) => e.action === 'notification_sent').length, mails.length + sms.length);
 });
+
+t.test(
+  'declined: the requester and the other signers are told once, the one who declined is not',
+  async (t) => {
+    const s = await setup(t);
+    const created = await createConsentRequest(s.ctx, s.staff, lindqvistRequest(s));
+    await drainJobs(s.app);
+    clearCapturedMail();
+    clearCapturedSms();
+    await declineConsent(s.ctx, signerActor('guardian2', s.person('erik-lindqvist'), s.clock), {
+      consentId: created.id,
+      reason: 'Vi vill inte just nu.',
+    });
+    await drainJobs(s.app);
+    const mails = listCapturedMail();
+    t.same(
+      mails
+        .filter((m) => m.subject === 'Förfrågan om samtycke har avböjts')
+        .map((m) => m.to)
+        .sort(),
+      ['anna@hem.example', 'saga@hem.example'],
+      'the other signers',
+    );
+    t.same(
+      mails.filter((m) => m.subject === 'En förfrågan om samtycke har avböjts').map((m) => m.to),
+      ['karin.holm@exempelby.example'],
+      'the requester',
+    );
+    t.equal(mails.length, 3, 'nothing else, nothing twice, nothing to Erik');
+    t.same(
+      listCapturedSms().map((m) => m.to),
+      ['070-111 11 11'],
+      'Anna by SMS too',
+    );
+    for (const m of mails) {
+      const visible = `${m.subject}\n${m.text}`;
+      t.same(personalDataIn(m.raw, s.people), [], `no names or numbers: ${m.subject}`);
+      t.notMatch(visible, /inte just nu/, 'not the reason given');
+      t.equal(m.attachments, 0);
+    }
+  },
+);
 
 t.test(
   'a message that no longer holds is not sent: an invitation to someone who already signed',
