@@ -6,6 +6,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import t from 'tap';
 import { parse } from 'yaml';
 import { openApiFile } from '../../src/cli/openapi.ts';
+import { localDateOf } from '../../src/domain/dates.ts';
 import { lindqvistRequest } from '../consents/fixtures/consents.ts';
 import { apiSetup } from './fixtures/api.ts';
 
@@ -110,6 +111,28 @@ t.test('real answers validate against the documented response schemas', async (t
   validate('post', '/api/v1/consents/{id}/end', 200, ended.json());
   const renewed = await s.call('ownStaff', 'POST', `/api/v1/consents/${active}/renew`, {});
   validate('post', '/api/v1/consents/{id}/renew', 201, renewed.json());
+  // A withdrawal registered by staff, then every act that conflicts with a withdrawn consent (409).
+  const withdrawn = await s.createConsent();
+  await s.signAll(withdrawn);
+  const today = localDateOf(s.clock.now());
+  const withdrawal = await s.call('ownStaff', 'POST', `/api/v1/consents/${withdrawn}/withdrawals`, {
+    role: 'guardian2',
+    channel: 'phone',
+    date: today,
+  });
+  validate('post', '/api/v1/consents/{id}/withdrawals', 200, withdrawal.json());
+  const conflicts: [string, unknown][] = [
+    ['withdrawals', { role: 'guardian1', channel: 'letter', date: today }],
+    ['end', { date: today }],
+    ['remind', undefined],
+    ['cancel', undefined],
+    ['renew', {}],
+  ];
+  for (const [act, body] of conflicts) {
+    const res = await s.call('ownStaff', 'POST', `/api/v1/consents/${withdrawn}/${act}`, body);
+    t.equal(res.statusCode, 409, `${act} on a withdrawn consent`);
+    validate('post', `/api/v1/consents/{id}/${act}`, 409, res.json());
+  }
   const unauthorized = await s.call('anonymous', 'GET', `/api/v1/consents/${active}/status`);
   validate('get', '/api/v1/consents/{id}/status', 401, unauthorized.json());
 

@@ -1,7 +1,7 @@
 // The signer's pages over real HTTP, with the development IdP: invitation, review, sign, decline,
 // "Mina samtycken" and withdrawal, and the refusals (wrong person, used/expired/unknown link, CSRF).
 import { writeFileSync } from 'node:fs';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { listAuditEvents } from '../../src/consents/audit.ts';
 import { getConsent } from '../../src/consents/index.ts';
 import { personalDataIn } from '../consents/fixtures/consents.ts';
@@ -15,10 +15,23 @@ import {
   textOf,
 } from './fixtures/signer.ts';
 
-/** SAMTYCKE_SAVE_PAGES=dir keeps each page's HTML there, to read them. */
-function keep(name: string, html: string): void {
+/**
+ * Every page the signer sees, checked alike: plain server-rendered HTML for a phone (viewport), no
+ * JavaScript, nothing loaded from elsewhere, the strict CSP, never cached. SAMTYCKE_SAVE_PAGES=dir keeps
+ * each page's HTML there, to read them.
+ */
+function checkPage(t: Test, name: string, res: { body: string; headers: Headers }): void {
   const dir = process.env.SAMTYCKE_SAVE_PAGES;
-  if (dir) writeFileSync(`${dir}/${name}.html`, html);
+  if (dir) writeFileSync(`${dir}/${name}.html`, res.body);
+  t.match(
+    res.body,
+    /<meta name="viewport" content="width=device-width, initial-scale=1">/,
+    `${name}: for phones`,
+  );
+  t.notMatch(res.body, /<script/i, `${name}: no JavaScript`);
+  t.notMatch(res.body, /(src|href|action)="https?:\/\//, `${name}: nothing from elsewhere`);
+  t.match(res.headers.get('content-security-policy') ?? '', /default-src 'none'/, `${name}: strict CSP`);
+  t.equal(res.headers.get('cache-control'), 'no-store', `${name}: not cached`);
 }
 
 /** Every personal number of the test people, in every written form. */
@@ -34,7 +47,7 @@ t.test('invitation → review → sign: no personal data before login, the form 
   const b = s.browser();
 
   const invitation = await b.get(`/s/${tokens.guardian1}`);
-  keep('invitation', invitation.body);
+  checkPage(t, 'invitation', invitation);
   t.equal(invitation.status, 200);
   t.equal(invitation.headers.get('cache-control'), 'no-store');
   t.match(invitation.body, /En förfrågan om samtycke väntar på dig/);
@@ -51,7 +64,7 @@ t.test('invitation → review → sign: no personal data before login, the form 
   const login = await b.login(anonymous.location!, { person: 'anna-lindqvist' });
   t.equal(login.location, `/s/${tokens.guardian1}/granska`);
   const review = await b.get(login.location!);
-  keep('review', review.body);
+  checkPage(t, 'review', review);
   t.equal(review.status, 200);
   const text = textOf(review.body);
   t.match(text, /Vad betyder det att samtycka/);
@@ -79,14 +92,14 @@ t.test('invitation → review → sign: no personal data before login, the form 
   // Place is required.
   const csrf = csrfOf(review.body);
   const noPlace = await b.post(`/s/${tokens.guardian1}/signera`, { _csrf: csrf, ort: '  ' });
-  keep('review-errors', noPlace.body);
+  checkPage(t, 'review-errors', noPlace);
   t.equal(noPlace.status, 400);
   t.match(noPlace.body, /class="error-summary"/);
   t.match(noPlace.body, /<a href="#ort">Ange ort\.<\/a>/);
   t.equal(await status(s, consentId), 'pending');
 
   const signed = await b.post(`/s/${tokens.guardian1}/signera`, { _csrf: csrf, ort: 'Norrby' });
-  keep('signed', signed.body);
+  checkPage(t, 'signed', signed);
   t.equal(signed.status, 200);
   t.match(signed.body, /Du har skrivit under/);
   t.match(signed.body, /börjar gälla när alla/);
@@ -97,7 +110,7 @@ t.test('invitation → review → sign: no personal data before login, the form 
 
   // The link is used now.
   const used = await b.get(`/s/${tokens.guardian1}`);
-  keep('used', used.body);
+  checkPage(t, 'used', used);
   t.equal(used.status, 410);
   t.match(used.headers.get('content-type'), /text\/html/);
   t.match(used.body, /Du har redan svarat/);
@@ -108,7 +121,7 @@ t.test('someone else opens the link: a page that reveals nothing, and an audit e
   const { consentId, tokens } = await requestConsent(s, 'lindqvist');
   const b = await loggedIn(s, 'erik-lindqvist', `/s/${tokens.guardian1}/granska`);
   const page = await b.get(`/s/${tokens.guardian1}/granska`);
-  keep('wrong-person', page.body);
+  checkPage(t, 'wrong-person', page);
   t.equal(page.status, 403);
   t.match(page.body, /Förfrågan gäller någon annan/);
   t.same(personalDataIn(page.body, people), [], 'no names or numbers of the request');
@@ -133,7 +146,7 @@ t.test('unknown, used and expired links: clear pages that reveal nothing', async
   const { tokens } = await requestConsent(s, 'lindqvist');
   const b = s.browser();
   const unknown = await b.get(`/s/${'A'.repeat(43)}`);
-  keep('unknown', unknown.body);
+  checkPage(t, 'unknown', unknown);
   t.equal(unknown.status, 404);
   t.match(unknown.body, /Länken finns inte/);
   t.equal((await b.get('/s/kort')).status, 404, 'a malformed token too');
@@ -144,7 +157,7 @@ t.test('unknown, used and expired links: clear pages that reveal nothing', async
     .set({ expires_at: new Date(Date.now() - 1000) })
     .execute();
   const expired = await b.get(`/s/${tokens.guardian2}`);
-  keep('expired', expired.body);
+  checkPage(t, 'expired', expired);
   t.equal(expired.status, 410);
   t.match(expired.body, /Förfrågan gäller inte längre/);
   for (const page of [unknown, expired]) {
@@ -163,14 +176,14 @@ t.test('a sole guardian confirms being the sole guardian; the consent is then in
   t.notMatch(textOf(review.body), /Vårdnadshavare 2/, 'no second guardian on a sole guardian’s form');
   const csrf = csrfOf(review.body);
   const unconfirmed = await b.post(`/s/${tokens.guardian1}/signera`, { _csrf: csrf, ort: 'Norrby' });
-  keep('sole-unconfirmed', unconfirmed.body);
+  checkPage(t, 'sole-unconfirmed', unconfirmed);
   t.equal(unconfirmed.status, 400);
   t.match(unconfirmed.body, /<a href="#ensam">Bekräfta att du är ensam vårdnadshavare\.<\/a>/);
   t.match(unconfirmed.body, /id="ort" name="ort" value="Norrby"/, 'what was entered stays');
   t.equal(await status(s, consentId), 'pending');
 
   const signed = await b.post(`/s/${tokens.guardian1}/signera`, { _csrf: csrf, ort: 'Norrby', ensam: 'ja' });
-  keep('signed-complete', signed.body);
+  checkPage(t, 'signed-complete', signed);
   t.equal(signed.status, 200);
   t.match(signed.body, /Samtycket gäller från/);
   t.equal(await status(s, consentId), 'active');
@@ -184,7 +197,7 @@ t.test('signing needs a fresh identification, and comes back to the sign form', 
   const review = await b.get(`/s/${tokens.guardian2}/granska`);
   const csrf = csrfOf(review.body);
   const stale = await b.post(`/s/${tokens.guardian2}/signera`, { _csrf: csrf, ort: 'Umeå' });
-  keep('fresh', stale.body);
+  checkPage(t, 'fresh', stale);
   t.equal(stale.status, 401);
   t.match(stale.body, /<form method="post" action="\/auth\/fresh">/);
   t.match(stale.body, /Legitimera dig och signera/);
@@ -200,7 +213,7 @@ t.test('signing needs a fresh identification, and comes back to the sign form', 
   t.equal(fresh.status, 303);
   t.equal(fresh.location, returnTo);
   const form = await b.get(returnTo);
-  keep('sign-after-fresh', form.body);
+  checkPage(t, 'sign-after-fresh', form);
   t.equal(form.status, 200);
   t.match(form.body, /Du har legitimerat dig/);
   t.match(form.body, /id="ort" name="ort" value="Umeå"/);
@@ -217,7 +230,7 @@ t.test('decline with a reason ends the request for everyone', async (t) => {
   const review = await b.get(`/s/${tokens.youth}/granska`);
   t.match(review.body, new RegExp(`href="/s/${tokens.youth}/avboj"`));
   const page = await b.get(`/s/${tokens.youth}/avboj`);
-  keep('decline', page.body);
+  checkPage(t, 'decline', page);
   t.equal(page.status, 200);
   t.match(page.body, /<label for="anledning">/);
   const tooLong = await b.post(`/s/${tokens.youth}/avboj`, {
@@ -230,7 +243,7 @@ t.test('decline with a reason ends the request for everyone', async (t) => {
     _csrf: csrfOf(page.body),
     anledning: 'Jag vill prata med mamma först.',
   });
-  keep('declined', declined.body);
+  checkPage(t, 'declined', declined);
   t.equal(declined.status, 200);
   t.match(declined.body, /Du har avböjt/);
   const details = await getConsent(s.app, consentId);
@@ -260,7 +273,7 @@ t.test('Mina samtycken: login first, the list, download, withdraw with a fresh i
   // Another day, a new login, no longer fresh for acts.
   const b = await loggedIn(s, 'anna-lindqvist', '/mina-samtycken', true);
   const list = await b.get('/mina-samtycken');
-  keep('mine', list.body);
+  checkPage(t, 'mine', list);
   t.equal(list.status, 200);
   const text = textOf(list.body);
   t.match(text, /Mina samtycken/);
@@ -284,7 +297,7 @@ t.test('Mina samtycken: login first, the list, download, withdraw with a fresh i
   t.equal((await erik.get(`/mina-samtycken/${consentId}/aterkalla`)).status, 404);
 
   const confirm = await b.get(`/mina-samtycken/${consentId}/aterkalla`);
-  keep('withdraw', confirm.body);
+  checkPage(t, 'withdraw', confirm);
   t.equal(confirm.status, 200);
   t.match(confirm.body, /slutar gälla direkt/);
   const csrf = csrfOf(confirm.body);
@@ -301,7 +314,7 @@ t.test('Mina samtycken: login first, the list, download, withdraw with a fresh i
   const again = await b.get(fresh.location!);
   t.match(again.body, /Du har legitimerat dig/);
   const withdrawn = await b.post(`/mina-samtycken/${consentId}/aterkalla`, { _csrf: csrf });
-  keep('withdrawn', withdrawn.body);
+  checkPage(t, 'withdrawn', withdrawn);
   t.equal(withdrawn.status, 200);
   t.match(withdrawn.body, /Samtycket är återkallat/);
   t.equal(await status(s, consentId), 'withdrawn', 'at once');

@@ -10,7 +10,10 @@ import {
 import { createMailer } from '../../src/notify/mailer.ts';
 import { type Audience, composeMessage, swedishDate } from '../../src/notify/messages.ts';
 import { NOTIFICATION_KINDS } from '../../src/notify/payload.ts';
-import { build } from '../helper.ts';
+import Fastify from 'fastify';
+import fp from 'fastify-plugin';
+import notifyPlugin from '../../src/notify/plugin.ts';
+import { build, freshDatabase, openDb, testConfig } from '../helper.ts';
 
 const LINK = 'http://localhost:3000/s/abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ';
 
@@ -121,6 +124,36 @@ t.test('production refuses the mail capture', async (t) => {
     createMailer({ production: true, mail: { smtpUrl: undefined, from: 'x <x@y.example>' } }),
     /SMTP_URL is required in production/,
   );
+});
+
+t.test('production: no /dev/mail page and no SMS sender', async (t) => {
+  const url = await freshDatabase(t);
+  const db = openDb(t, url);
+  const dev = testConfig(url);
+  // The notify plugin alone, with the settings production would have (loadConfig's refusals of the
+  // other development defaults are tested in test/config.test.ts).
+  const config = {
+    ...dev,
+    mode: 'production' as const,
+    production: true,
+    mail: { ...dev.mail, smtpUrl: 'smtp://127.0.0.1:2525' },
+  };
+  const app = Fastify({ logger: false });
+  app.decorate('config', config);
+  await app.register(
+    fp(
+      async (a) => {
+        a.decorate('db', db);
+      },
+      { name: 'db' },
+    ),
+  );
+  await app.register(notifyPlugin);
+  t.teardown(() => app.close());
+  t.equal((await app.inject('/dev/mail')).statusCode, 404);
+  t.equal(app.notify.sms, undefined, 'SMS needs a provider in production');
+  t.match(app.notify.mailer.description, /^SMTP smtp:\/\/127\.0\.0\.1:2525$/);
+  t.equal(app.notify.mailer.capturing, false);
 });
 
 t.test('/dev/mail lists captured mail in development only', async (t) => {

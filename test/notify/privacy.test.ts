@@ -229,3 +229,37 @@ t.test('a failed send rolls back: the message can be sent on the retry', async (
   t.same(await sendNotification({ ...deps, notifier: s.app.notify }, payload), { sent: true });
   t.equal(listCapturedMail().length, 1);
 });
+
+t.test(
+  'without an SMS sender (production, until a provider is chosen) an SMS is not sent and not recorded',
+  async (t) => {
+    clearCapturedSms();
+    const s = await setup(t);
+    const created = await createConsentRequest(s.ctx, s.staff, lindqvistRequest(s));
+    const deps = { db: s.db, clock: s.clock, config: s.app.config, log: s.app.log };
+    const sms = {
+      kind: 'invitation' as const,
+      consentId: created.id,
+      recipient: { type: 'signer' as const, role: 'guardian1' as const },
+      channel: 'sms' as const,
+      occasion: '',
+    };
+    t.same(
+      await sendNotification({ ...deps, notifier: { mailer: s.app.notify.mailer, sms: undefined } }, sms),
+      {
+        sent: false,
+        reason: 'no_sms_sender',
+      },
+    );
+    t.same(
+      await s.db.selectFrom('notifications_sent').selectAll().execute(),
+      [],
+      'the ledger keeps it sendable',
+    );
+    t.same(
+      await sendNotification({ ...deps, notifier: s.app.notify }, sms),
+      { sent: true },
+      'a sender sends it',
+    );
+  },
+);
