@@ -13,6 +13,7 @@ import {
   onWriteBehindDropped,
   settleWriteBehind,
   WriteBehind,
+  type WriteBehindOptions,
 } from '../../src/db/write-behind.ts';
 import { projectRoot } from '../../src/paths.ts';
 import { apiSetup } from '../http/fixtures/api.ts';
@@ -28,6 +29,10 @@ const insertRows = (db: Db) => (rows: readonly Row[]) =>
       SELECT id, note FROM json_to_recordset(${JSON.stringify(rows)}::json) AS r(id int, note text)`.compile(
     db,
   );
+
+/** A writer of `wb_rows` rows on `db`, with the options a test sets. */
+const rowWriter = (db: Db, options: Partial<WriteBehindOptions<Row>> = {}) =>
+  new WriteBehind<Row>(db, { name: 'wb_rows', statement: insertRows(db), ...options });
 
 async function scratch(t: Test): Promise<{ url: string; db: Db }> {
   const url = await freshDatabase(t);
@@ -94,7 +99,7 @@ t.test(
   'write resolves once the row is at PostgreSQL, before its commit; settled() waits for it',
   async (t) => {
     const { url, db } = await scratch(t);
-    const writer = new WriteBehind<Row>(db, { name: 'wb_rows', statement: insertRows(db) });
+    const writer = rowWriter(db);
     const lock = await blockInserts(t, url, 'wb_rows');
     await writer.write({ id: 1, note: 'a' });
     t.equal(writer.uncommitted, 1, 'not committed yet');
@@ -138,7 +143,7 @@ t.test('a row whose write resolved is committed even if the process is killed at
 
 t.test('a connection lost before the commit: the statement is sent again, the row stored once', async (t) => {
   const { url, db } = await scratch(t);
-  const writer = new WriteBehind<Row>(db, { name: 'wb_rows', statement: insertRows(db), retryDelayMs: 20 });
+  const writer = rowWriter(db, { retryDelayMs: 20 });
   const lock = await blockInserts(t, url, 'wb_rows');
   await writer.write({ id: 1, note: 'a' });
   let pids: number[] = [];
@@ -157,7 +162,7 @@ t.test('rows PostgreSQL refuses are split out and reported; the rest of the batc
   const { db } = await scratch(t);
   const dropped: DroppedRows[] = [];
   onWriteBehindDropped(db, (d) => dropped.push(d));
-  const writer = new WriteBehind<Row>(db, { name: 'wb_rows', statement: insertRows(db) });
+  const writer = rowWriter(db);
   await Promise.all([
     writer.write({ id: 1, note: 'a' }),
     writer.write({ id: 2, note: 'refused' }),
@@ -180,11 +185,7 @@ t.test(
   'bounded: past maxUncommitted, write refuses with service_unavailable until the backlog clears',
   async (t) => {
     const { url, db } = await scratch(t);
-    const writer = new WriteBehind<Row>(db, {
-      name: 'wb_rows',
-      statement: insertRows(db),
-      maxUncommitted: 2,
-    });
+    const writer = rowWriter(db, { maxUncommitted: 2 });
     const lock = await blockInserts(t, url, 'wb_rows');
     await Promise.all([writer.write({ id: 1, note: 'a' }), writer.write({ id: 2, note: 'b' })]);
     await t.rejects(writer.write({ id: 3, note: 'c' }), { code: 'service_unavailable', status: 503 });
@@ -200,12 +201,7 @@ t.test(
   'at most maxInFlight statements hold a connection; the rows beyond wait unsent, with their callers',
   async (t) => {
     const { url, db } = await scratch(t);
-    const writer = new WriteBehind<Row>(db, {
-      name: 'wb_rows',
-      statement: insertRows(db),
-      maxBatch: 1,
-      maxInFlight: 1,
-    });
+    const writer = rowWriter(db, { maxBatch: 1, maxInFlight: 1 });
     const lock = await blockInserts(t, url, 'wb_rows');
     await writer.write({ id: 1, note: 'a' });
     let secondSent = false;
@@ -224,7 +220,7 @@ t.test(
 
 t.test('a row that cannot be sent (no database) fails its caller; nothing stays pending', async (t) => {
   const db = openDb(t, 'postgres://postgres@127.0.0.1:1/nowhere');
-  const writer = new WriteBehind<Row>(db, { name: 'wb_rows', statement: insertRows(db) });
+  const writer = rowWriter(db);
   await t.rejects(writer.write({ id: 1, note: 'a' }), /ECONNREFUSED|connect/);
   t.equal(writer.uncommitted, 0);
   await writer.settled();

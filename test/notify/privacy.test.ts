@@ -8,6 +8,7 @@ import { resolveInvitation } from '../../src/consents/invitations.ts';
 import { signConsent } from '../../src/consents/sign-consent.ts';
 import { withdrawConsent } from '../../src/consents/withdraw-consent.ts';
 import { clearCapturedMail, listCapturedMail } from '../../src/notify/capture.ts';
+import type { Notifier } from '../../src/notify/registry.ts';
 import { sendNotification } from '../../src/notify/send.ts';
 import { clearCapturedSms, listCapturedSms } from '../../src/notify/sms.ts';
 import {
@@ -15,9 +16,19 @@ import {
   GUARDIAN_EMAIL,
   lindqvistRequest,
   personalDataIn,
+  type Setup,
   setup,
   signerActor,
 } from '../consents/fixtures/consents.ts';
+
+/** What `sendNotification` needs, from the test app (its notifier unless a test gives another). */
+const sendDeps = (s: Setup, notifier: Notifier = s.app.notify) => ({
+  db: s.db,
+  clock: s.clock,
+  config: s.app.config,
+  log: s.app.log,
+  notifier,
+});
 
 const ORGANISATION_WORDS = [
   'Björkskolan',
@@ -131,16 +142,13 @@ t.test('invitations, signed by all, withdrawn: links only, each message once', a
   }
 
   // Sending the same message again is impossible: the ledger has it.
-  const again = await sendNotification(
-    { db: s.db, clock: s.clock, config: s.app.config, log: s.app.log, notifier: s.app.notify },
-    {
-      kind: 'withdrawn',
-      consentId: created.id,
-      recipient: { type: 'staff', staffId: s.staffId },
-      channel: 'email',
-      occasion: '',
-    },
-  );
+  const again = await sendNotification(sendDeps(s), {
+    kind: 'withdrawn',
+    consentId: created.id,
+    recipient: { type: 'staff', staffId: s.staffId },
+    channel: 'email',
+    occasion: '',
+  });
   t.same(again, { sent: false, reason: 'already_sent' });
   const events = await listAuditEvents(s.db, created.id);
   t.equal(events.filter((e) => e.action === 'notification_sent').length, mails.length + sms.length);
@@ -222,11 +230,10 @@ t.test('a failed send rolls back: the message can be sent on the retry', async (
     channel: 'email' as const,
     occasion: '',
   };
-  const deps = { db: s.db, clock: s.clock, config: s.app.config, log: s.app.log };
-  await t.rejects(sendNotification({ ...deps, notifier: failing }, payload), /SMTP down/);
+  await t.rejects(sendNotification(sendDeps(s, failing), payload), /SMTP down/);
   const ledger = await s.db.selectFrom('notifications_sent').selectAll().execute();
   t.same(ledger, [], 'nothing recorded');
-  t.same(await sendNotification({ ...deps, notifier: s.app.notify }, payload), { sent: true });
+  t.same(await sendNotification(sendDeps(s), payload), { sent: true });
   t.equal(listCapturedMail().length, 1);
 });
 
@@ -236,7 +243,6 @@ t.test(
     clearCapturedSms();
     const s = await setup(t);
     const created = await createConsentRequest(s.ctx, s.staff, lindqvistRequest(s));
-    const deps = { db: s.db, clock: s.clock, config: s.app.config, log: s.app.log };
     const sms = {
       kind: 'invitation' as const,
       consentId: created.id,
@@ -244,22 +250,15 @@ t.test(
       channel: 'sms' as const,
       occasion: '',
     };
-    t.same(
-      await sendNotification({ ...deps, notifier: { mailer: s.app.notify.mailer, sms: undefined } }, sms),
-      {
-        sent: false,
-        reason: 'no_sms_sender',
-      },
-    );
+    t.same(await sendNotification(sendDeps(s, { mailer: s.app.notify.mailer, sms: undefined }), sms), {
+      sent: false,
+      reason: 'no_sms_sender',
+    });
     t.same(
       await s.db.selectFrom('notifications_sent').selectAll().execute(),
       [],
       'the ledger keeps it sendable',
     );
-    t.same(
-      await sendNotification({ ...deps, notifier: s.app.notify }, sms),
-      { sent: true },
-      'a sender sends it',
-    );
+    t.same(await sendNotification(sendDeps(s), sms), { sent: true }, 'a sender sends it');
   },
 );
