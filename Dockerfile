@@ -1,6 +1,7 @@
 # Samtycke — production image. Multi-stage: compile TypeScript, then a slim runtime with production
-# dependencies only, running as a non-root user, in production mode by default.
-FROM node:20-bookworm-slim AS build
+# dependencies only, running as a non-root user, in production mode by default. Node 22 LTS: Node 20 is past
+# its end of life (development and CI may still use 20.19+, see README).
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -9,7 +10,7 @@ COPY src ./src
 COPY migrations ./migrations
 RUN npm run build
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:22-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     SAMTYCKE_ENV=production \
     PORT=3000 \

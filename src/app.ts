@@ -7,6 +7,7 @@ import type pino from 'pino';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import dbPlugin from './db/plugin.ts';
+import { canonicalHostRedirect } from './http/canonical-host.ts';
 import errorsPlugin from './http/errors.ts';
 import healthRoutes from './http/health.ts';
 import homeRoutes from './http/home.ts';
@@ -75,6 +76,9 @@ export async function buildApp(options: BuildOptions): Promise<App> {
     reply.header('x-request-id', request.id);
     done();
   });
+  // Development: another host name than PUBLIC_BASE_URL's (e.g. 127.0.0.1) is sent there (canonical-host.ts).
+  const toCanonicalHost = canonicalHostRedirect(config);
+  if (toCanonicalHost) app.addHook('onRequest', toCanonicalHost);
   // (pino's loggers have isLevelEnabled; Fastify's type does not say so.)
   if ((app.log as pino.Logger).isLevelEnabled('info'))
     app.addHook('onResponse', async (request, reply) => {
@@ -100,7 +104,11 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   // Before the jobs plugin: its workers start at once and the notify job needs the mailer.
   await app.register(notifyPlugin);
   if (options.jobs ?? true) {
-    await app.register(jobsPlugin, { connectionString: options.databaseUrl, runWorkers: config.runJobs });
+    await app.register(jobsPlugin, {
+      connectionString: options.databaseUrl,
+      runWorkers: config.runJobs,
+      pollingIntervalSeconds: config.jobPollingIntervalSeconds,
+    });
   }
   await app.register(signingPlugin);
   await app.register(openapiPlugin);

@@ -48,6 +48,8 @@ const envSchema = z.object({
   SESSION_SECRET: optional(z.string()),
   LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).default('info'),
   RUN_JOBS: optional(bool).default(true),
+  /** How often an idle job worker looks for work; new messages wake the workers at once (src/jobs/wake.ts). */
+  JOB_POLLING_INTERVAL_SECONDS: optional(int(1, 600)).default(2),
   BODY_LIMIT_BYTES: optional(int(1024, 50 * 1024 * 1024)).default(1024 * 1024),
   REQUEST_TIMEOUT_MS: optional(int(1000, 600_000)).default(30_000),
 
@@ -74,6 +76,7 @@ const envSchema = z.object({
   OIDC_CLAIM_PROFILE: optional(z.enum(CLAIM_PROFILES)).default('swedish-oidc'),
   OIDC_ACR_VALUES: optional(list),
   FRESH_AUTH_MAX_AGE_SECONDS: optional(int(10, 3600)).default(300),
+  OIDC_USER_MESSAGE: optional(bool).default(true),
 
   // Staff login (defaults to the signer provider)
   STAFF_OIDC_ISSUER: optional(url),
@@ -94,6 +97,7 @@ const envSchema = z.object({
 /** Variables of the test runner and CI, not of the service: neither read nor refused. */
 const TOOLING_VARIABLES = new Set([
   'SAMTYCKE_REQUIRE_PDF_TOOLS',
+  'SAMTYCKE_REQUIRE_BROWSER',
   'SAMTYCKE_TEST_SERVER_URL',
   'SAMTYCKE_TEST_TEMPLATE',
 ]);
@@ -135,6 +139,7 @@ function build(env: z.infer<typeof envSchema>) {
     publicBaseUrl,
     logLevel: env.LOG_LEVEL,
     runJobs: env.RUN_JOBS,
+    jobPollingIntervalSeconds: env.JOB_POLLING_INTERVAL_SECONDS,
     bodyLimit: env.BODY_LIMIT_BYTES,
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
     database: {
@@ -178,6 +183,8 @@ function build(env: z.infer<typeof envSchema>) {
         acrValues: env.STAFF_OIDC_ACR_VALUES ?? [],
       },
       freshAuthMaxAgeSeconds: env.FRESH_AUTH_MAX_AGE_SECONDS,
+      /** Send a short text naming the act where the provider supports the Swedish profile's user message. */
+      userMessage: env.OIDC_USER_MESSAGE,
     },
     session: {
       idleMinutes: env.SESSION_IDLE_MINUTES,

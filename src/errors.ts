@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   role_not_in_document: { status: 409, title: 'Dokumentet har ingen sådan underskriftsroll' },
   document_signatures_invalid: { status: 409, title: 'Dokumentets underskrifter går inte att verifiera' },
   document_mismatch: { status: 409, title: 'Dokumentet är inte tjänstens senaste version' },
+  document_changed: { status: 409, title: 'Blanketten har ändrats sedan du läste den' },
   template_not_found: { status: 500, title: 'Blankettmallen saknas' },
   signing_failed: { status: 500, title: 'Underskriften kunde inte skapas' },
   timestamp_failed: { status: 502, title: 'Tidsstämpeln kunde inte hämtas' },

@@ -70,8 +70,17 @@ async function main() {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   try {
-    await app.listen({ port: config.port, host: config.host });
-    log.info({ ms: Date.now() - started, url: config.publicBaseUrl }, 'samtycke is ready');
+    // Fastify's own line names the socket (e.g. http://127.0.0.1:3000), which is not the address to open:
+    // cookies and the OpenID issuer are bound to PUBLIC_BASE_URL's host, so say which one that is.
+    await app.listen({
+      port: config.port,
+      host: config.host,
+      listenTextResolver: (address) => `Server listening at ${address}; open ${config.publicBaseUrl}`,
+    });
+    log.info(
+      { ms: Date.now() - started, url: config.publicBaseUrl },
+      `samtycke is ready: open ${config.publicBaseUrl}`,
+    );
   } catch (err) {
     log.fatal({ err }, 'cannot listen');
     await app.close().catch(() => {});

@@ -89,3 +89,25 @@ t.test('SIGTERM: finishes in-flight requests, stops, exit code 0', async (t) => 
   t.match(run.stdout, /"signal":"SIGTERM"/);
   t.match(run.stdout, /"msg":"stopped"/);
 });
+
+t.test('a configured OpenID provider: the development IdP (oidc-provider) is never loaded', async (t) => {
+  const url = await freshDatabase(t);
+  const configured = await startServer(
+    { DATABASE_URL: url, PORT: '0', RUN_JOBS: 'false', OIDC_ISSUER: 'http://127.0.0.1:9/oidc' },
+    async (port) => {
+      t.equal((await fetch(`http://127.0.0.1:${port}/health/live`)).status, 200);
+      t.equal((await fetch(`http://127.0.0.1:${port}/dev-idp/.well-known/openid-configuration`)).status, 404);
+    },
+  );
+  t.equal(configured.code, 0, configured.stderr);
+  t.notMatch(configured.stdout + configured.stderr, /oidc-provider/, 'no "Unsupported runtime" warning');
+
+  // The control: the development IdP loads it on its first request (and on Node 20 it warns then).
+  const development = await startServer({ DATABASE_URL: url, PORT: '0', RUN_JOBS: 'false' }, async (port) => {
+    const res = await fetch(`http://127.0.0.1:${port}/dev-idp/.well-known/openid-configuration`);
+    t.equal(res.status, 200, 'the development IdP answers');
+  });
+  t.equal(development.code, 0, development.stderr);
+  const lts = process.release.lts;
+  if (lts && lts < 'Jod') t.match(development.stderr, /oidc-provider WARNING: Unsupported runtime/);
+});

@@ -94,10 +94,14 @@ const seedCli: Cli<Record<string, never>> = {
     const result = await seedDevelopment(db, clock.now());
     out(`HLT area ${DEV_HLT_AREA}, ${TEST_MUNICIPALITY}; team ${DEV_TEAM} (${result.teamId})`);
     for (const o of result.organisations) out(`organisation ${o.id}  ${o.type.padEnd(15)}  ${o.name}`);
-    out(`${result.staffIds.length} staff users (admins; log in as them in the development IdP)`);
+    const staffNames = createTestPeople(localDateOf(clock.now()))
+      .people.filter((p) => p.role === 'staff')
+      .map((p) => p.name);
+    out(`${result.staffIds.length} staff users (admins): ${staffNames.join(', ')}`);
     out('API clients (fixed development secrets: development only):');
     for (const c of result.clients)
       out(`  ${c.clientId.padEnd(22)} ${c.secret}${c.created ? '' : '  (existed)'}  ${c.organisation}`);
+    out(`Next: open ${config.publicBaseUrl}/personal and log in as one of the staff users above.`);
   },
 };
 

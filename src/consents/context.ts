@@ -54,6 +54,11 @@ export interface SignerIdentity {
   issuer: string;
   acr?: string | undefined;
   authTime?: Date | undefined;
+  /**
+   * When the act this identification was made for started (its authorization request with prompt=login
+   * and max_age=0). Signing and withdrawing need it, and `authTime` after it (domain/identification.ts).
+   */
+  actStartedAt?: Date | undefined;
 }
 
 export interface SignerActor {

@@ -8,7 +8,14 @@ import type { Tx } from '../db/index.ts';
 import type { ObtainedBy } from '../db/schema.ts';
 import { type ConsentStatus, requestExpiry, statusAt } from '../domain/consent.ts';
 import { localDateOf } from '../domain/dates.ts';
-import { type ConsentPeople, type SignerRole, validateConsentPeople } from '../domain/roles.ts';
+import { PersonalNumber } from '../domain/personal-number.ts';
+import {
+  type ConsentPeople,
+  type SignerRole,
+  validateConsentPeople,
+  youthRequirement,
+} from '../domain/roles.ts';
+import { isUuid } from '../db/uuid.ts';
 import { AppError, isAppError } from '../errors.ts';
 import { invitationLink } from '../notify/links.ts';
 import { queueNotifications } from '../notify/queue.ts';
@@ -37,16 +44,16 @@ const optionalText = (max = 200) =>
       .max(max, { error: `Högst ${max} tecken.` })
       .optional(),
   );
-const phone = z.preprocess(
-  blankToUndefined,
-  z
-    .string()
-    .trim()
-    .regex(/^\+?[0-9][0-9 ()-]{5,24}$/, {
-      error: 'Ange ett mobilnummer med siffror, till exempel 070-123 45 67.',
-    })
-    .optional(),
-);
+const phoneNumber = (error: string) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .trim()
+      .regex(/^\+?[0-9][0-9 ()-]{5,24}$/, { error })
+      .optional(),
+  );
+const phone = phoneNumber('Ange ett mobilnummer med siffror, till exempel 070-123 45 67.');
 const email = z.preprocess(
   blankToUndefined,
   z.email({ error: 'Ange en giltig e-postadress.' }).max(254, { error: 'För lång e-postadress.' }).optional(),
@@ -72,6 +79,8 @@ export const createConsentRequestSchema = z.object({
   youthSigns: z.boolean().optional(),
   /** The youth's phone and/or e-mail, for the invitation when the youth signs. */
   youth: contact.optional(),
+  /** Staff: the phone number printed under "Samtycke inhämtat av" (default: the one on their record). */
+  obtainedByPhone: phoneNumber('Ange ett telefonnummer med siffror, till exempel 090-123 45 67.'),
 });
 
 export type CreateConsentRequestInput = z.input<typeof createConsentRequestSchema> & {
@@ -128,7 +137,20 @@ export async function submitConsentRequest(
 ): Promise<ConsentRequestResult> {
   const now = ctx.clock.now();
   const { idempotencyKey, requestId, ...body } = input;
-  const { data, people } = validateRequest(body, now, ctx.config.rules.youthSignatureAge);
+  const checked = validateRequest(body, now, ctx.config.rules.youthSignatureAge);
+  if (!checked.ok) {
+    // The team is a field too: its problem belongs in the same answer.
+    const { teamId } = body as { teamId?: unknown };
+    if (
+      !checked.errors.some((e) => e.field === 'teamId') &&
+      typeof teamId === 'string' &&
+      isUuid(teamId) &&
+      !(await inTeam(ctx, actor.organisationId, teamId))
+    )
+      checked.errors.push(NOT_IN_TEAM);
+    throw validationFailed(checked.errors);
+  }
+  const { data, people } = checked;
 
   const idempotency = idempotencyKey
     ? idempotencyOf(actor, idempotencyKey, data, options.renewedFrom)
@@ -138,7 +160,7 @@ export async function submitConsentRequest(
     if (replay) return replay;
   }
 
-  const requester = await loadRequester(ctx, actor, data.teamId);
+  const requester = await loadRequester(ctx, actor, data.teamId, data.obtainedByPhone);
   const id = randomUUID();
   const form = await renderForm(id, data, people, requester);
 
@@ -183,44 +205,87 @@ export async function submitConsentRequest(
   return outcome.kind === 'replay' ? replayResult(ctx, outcome.consentId, now) : outcome.result;
 }
 
-function validateRequest(
-  body: unknown,
-  now: Date,
-  youthSignatureAge: number,
-): { data: RequestData; people: ConsentPeople } {
+/** The result of checking a request: the parsed data and people, or every problem found. */
+type Checked = { ok: true; data: RequestData; people: ConsentPeople } | { ok: false; errors: FieldError[] };
+
+/**
+ * Every field's problem in one answer: the schema's (shape, lengths, formats) and the domain's (numbers,
+ * ages, guardians, contacts) together. The domain checks read the raw input leniently, so a bad e-mail
+ * address does not hide a bad checksum until the next round.
+ */
+function validateRequest(body: unknown, now: Date, youthSignatureAge: number): Checked {
   const parsed = createConsentRequestSchema.safeParse(body);
-  if (!parsed.success) throw validationFailed(zodErrors(parsed.error));
-  const data = parsed.data;
-  const errors: FieldError[] = [];
+  const errors: FieldError[] = parsed.success ? [] : zodErrors(parsed.error);
+  const raw = rawRequest(body);
+  const requestDate = localDateOf(now);
   const checked = validateConsentPeople(
     {
-      child: { personalNumber: data.child.personalNumber },
-      guardians: data.guardians.map((g) => ({ personalNumber: g.personalNumber })),
-      soleGuardian: data.soleGuardian,
-      youthSigns: data.youthSigns ?? false,
+      child: { personalNumber: raw.child.personalNumber },
+      guardians: raw.guardians.map((g) => ({ personalNumber: g.personalNumber })),
+      soleGuardian: raw.soleGuardian,
+      youthSigns: raw.youthSigns,
     },
-    { requestDate: localDateOf(now), youthSignatureAge },
+    { requestDate, youthSignatureAge },
   );
   if (!checked.ok)
     errors.push(...checked.problems.map((p) => ({ field: fieldPath(p.path), message: p.message })));
-  data.guardians.forEach((g, i) => {
-    if (!g.phone && !g.email)
+  raw.guardians.forEach((g, i) => {
+    if (i < 2 && !g.phone && !g.email)
       errors.push({
         field: `guardians.${i}.email`,
         message: 'Ange mobilnummer eller e-postadress för inbjudan.',
       });
   });
-  if (checked.ok && checked.value.youthSigns && !data.youth?.phone && !data.youth?.email) {
-    errors.push({
-      field: 'youth.email',
-      message:
-        checked.value.youth === 'required'
-          ? 'Barnet är så gammalt att det ska signera själv. Ange barnets mobilnummer eller e-postadress för inbjudan.'
-          : 'Ange barnets mobilnummer eller e-postadress för inbjudan.',
-    });
+  // Whether the youth signs needs only the child's number, so it is checked whatever else is wrong.
+  const child = PersonalNumber.parse(raw.child.personalNumber, { referenceDate: requestDate });
+  if (child.ok) {
+    const youth = youthRequirement(child.value.birthDate, requestDate, youthSignatureAge);
+    if ((youth === 'required' || raw.youthSigns) && !raw.youth.phone && !raw.youth.email)
+      errors.push({
+        field: 'youth.email',
+        message:
+          youth === 'required'
+            ? 'Barnet är så gammalt att det ska signera själv. Ange barnets mobilnummer eller e-postadress för inbjudan.'
+            : 'Ange barnets mobilnummer eller e-postadress för inbjudan.',
+      });
   }
-  if (errors.length > 0 || !checked.ok) throw validationFailed(errors);
-  return { data, people: checked.value };
+  const unique = firstPerField(errors);
+  if (unique.length > 0 || !parsed.success || !checked.ok) return { ok: false, errors: unique };
+  return { ok: true, data: parsed.data, people: checked.value };
+}
+
+/**
+ * The field problems of a request body, schema and domain together (the team's membership aside). For a
+ * caller that refused the body on its own schema first (the API) and wants every problem in that answer.
+ */
+export function consentRequestFieldErrors(body: unknown, now: Date, youthSignatureAge: number): FieldError[] {
+  const checked = validateRequest(body, now, youthSignatureAge);
+  return checked.ok ? [] : checked.errors;
+}
+
+/** One message per field: the first (the schema's, e.g. "Ange personnummer." rather than "fel format"). */
+export function firstPerField(errors: FieldError[]): FieldError[] {
+  const seen = new Set<string>();
+  return errors.filter((e) => !seen.has(e.field) && seen.add(e.field));
+}
+
+/** The raw input's numbers, flags and contacts, read without trusting its shape. */
+function rawRequest(body: unknown) {
+  const obj = (v: unknown): Record<string, unknown> =>
+    v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+  const str = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
+  const b = obj(body);
+  const contactOf = (v: unknown) => ({ phone: str(obj(v).phone), email: str(obj(v).email) });
+  return {
+    child: { personalNumber: str(obj(b.child).personalNumber) },
+    guardians: (Array.isArray(b.guardians) ? (b.guardians as unknown[]) : []).map((g) => ({
+      personalNumber: str(obj(g).personalNumber),
+      ...contactOf(g),
+    })),
+    soleGuardian: b.soleGuardian === true,
+    youthSigns: b.youthSigns === true,
+    youth: contactOf(b.youth),
+  };
 }
 
 interface Requester {
@@ -228,10 +293,26 @@ interface Requester {
   obtainedBy: ObtainedBy;
 }
 
+const NOT_IN_TEAM: FieldError = {
+  field: 'teamId',
+  message: 'Din organisation ingår inte i det valda HLT-teamet.',
+};
+
+async function inTeam(ctx: ConsentContext, organisationId: string, teamId: string): Promise<boolean> {
+  const member = await ctx.db
+    .selectFrom('team_members')
+    .select('team_id')
+    .where('team_id', '=', teamId)
+    .where('organisation_id', '=', organisationId)
+    .executeTakeFirst();
+  return member !== undefined;
+}
+
 async function loadRequester(
   ctx: ConsentContext,
   actor: OrganisationActor,
   teamId: string,
+  obtainedByPhone: string | undefined,
 ): Promise<Requester> {
   const org = await ctx.db
     .selectFrom('organisations')
@@ -239,16 +320,7 @@ async function loadRequester(
     .where('id', '=', actor.organisationId)
     .executeTakeFirst();
   if (!org) throw new AppError('forbidden', 'Organisationen finns inte.');
-  const member = await ctx.db
-    .selectFrom('team_members')
-    .select('team_id')
-    .where('team_id', '=', teamId)
-    .where('organisation_id', '=', org.id)
-    .executeTakeFirst();
-  if (!member)
-    throw validationFailed([
-      { field: 'teamId', message: 'Din organisation ingår inte i det valda HLT-teamet.' },
-    ]);
+  if (!(await inTeam(ctx, org.id, teamId))) throw validationFailed([NOT_IN_TEAM]);
   let obtainedBy: ObtainedBy;
   if (actor.type === 'staff') {
     const staff = await ctx.db
@@ -258,7 +330,13 @@ async function loadRequester(
       .executeTakeFirst();
     if (!staff || staff.disabled_at)
       throw new AppError('forbidden', 'Personalkontot finns inte eller är avstängt.');
-    obtainedBy = compact({ name: staff.name, title: staff.title, phone: staff.phone, email: staff.email });
+    // The phone the staff member gave on this request, else the one on their staff record.
+    obtainedBy = compact({
+      name: staff.name,
+      title: staff.title,
+      phone: obtainedByPhone ?? staff.phone,
+      email: staff.email,
+    });
   } else {
     const client = await ctx.db
       .selectFrom('api_clients')

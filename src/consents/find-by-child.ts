@@ -22,10 +22,13 @@ export interface FindByChildInput {
   childPersonalNumber: string;
   scope: ConsentScope;
   requestId?: string;
+  /** Include the child's name (the caller still shows it only where the policy lets it read). */
+  includeNames?: boolean;
 }
 
 export interface ChildConsent extends ConsentStatusResult {
   requestedAt: Date;
+  childName?: string;
 }
 
 const LIMIT = 100;
@@ -63,7 +66,11 @@ export async function findConsentsByChild(
   const consents = rows.map((row): ChildConsent => {
     const consent = toConsentRecord(row);
     const status = statusAt(consentFacts(consent, signatures.get(consent.id) ?? []), now);
-    return { ...statusResult(consent, status, now), requestedAt: consent.requestedAt };
+    return {
+      ...statusResult(consent, status, now),
+      requestedAt: consent.requestedAt,
+      ...(input.includeNames ? { childName: consent.child.name } : {}),
+    };
   });
   for (const c of consents) {
     await appendAuditEvent(ctx.db, {

@@ -61,6 +61,18 @@ export interface ConsentDetails {
   documents: { formRevision: number; formSha256: string; receipt: boolean };
   /** Acts and messages, oldest first (status look-ups left out: see listAuditEvents for all). */
   timeline: AuditEvent[];
+  /** The look-ups left out of the timeline, summed up: checks of the status by id, searches by child. */
+  lookups: { statusChecks: LookupSummary; byChild: LookupSummary };
+}
+
+export interface LookupSummary {
+  count: number;
+  lastAt: Date | null;
+}
+
+function summarise(events: AuditEvent[], action: string): LookupSummary {
+  const matching = events.filter((e) => e.action === action);
+  return { count: matching.length, lastAt: matching.at(-1)?.at ?? null };
 }
 
 const NOT_IN_TIMELINE = new Set(['status_checked', 'looked_up_by_child']);
@@ -134,6 +146,10 @@ export async function getConsent(
     renewedBy,
     documents,
     timeline: events.filter((e) => !NOT_IN_TIMELINE.has(e.action)),
+    lookups: {
+      statusChecks: summarise(events, 'status_checked'),
+      byChild: summarise(events, 'looked_up_by_child'),
+    },
   };
 }
 

@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { DbOrTx } from '../db/index.ts';
 import type { InvitationChannel } from '../db/schema.ts';
-import { statusAt } from '../domain/consent.ts';
+import { type StatusReason, statusAt } from '../domain/consent.ts';
 import type { SignerRole } from '../domain/roles.ts';
 import { AppError } from '../errors.ts';
 import { loadConsent } from './consent.repository.ts';
@@ -82,6 +82,21 @@ export interface ResolvedInvitation {
   expiresAt: Date;
 }
 
+/** Why a request no longer waits for signatures, as the person holding its link is told. */
+const ENDED_MESSAGES: Record<StatusReason, string> = {
+  awaiting_signatures: 'Förfrågan gäller inte längre.',
+  all_signed: 'Alla har redan skrivit under. Samtycket finns under Mina samtycken.',
+  declined:
+    'Förfrågan är avslutad, eftersom någon som skulle skriva under har avböjt. Det blir inget samtycke.',
+  cancelled: 'Verksamheten som skickade förfrågan har dragit tillbaka den. Du behöver inte göra något.',
+  request_lifetime_passed:
+    'Tiden för att svara på förfrågan har gått ut. Kontakta den som bad om samtycket om du vill ha en ny förfrågan.',
+  withdrawn: 'Samtycket har återkallats och gäller inte längre.',
+  support_ended: 'Stödet till barnet är avslutat, så förfrågan gäller inte längre.',
+  one_year_passed: 'Samtycket har upphört att gälla.',
+  child_turned_18: 'Samtycket har upphört att gälla, eftersom barnet har fyllt 18 år.',
+};
+
 /**
  * What a link is for. Refuses, without saying anything about the consent: an unknown token
  * (`invitation_not_found`), a role that already signed or declined (`invitation_used`), and a link that
@@ -103,12 +118,16 @@ export async function resolveInvitation(db: DbOrTx, token: string, now: Date): P
   if (!loaded || !signer) throw new AppError('invitation_not_found');
   if (row.used_at || signer.signedAt || signer.declinedAt)
     throw new AppError('invitation_used', 'Du har redan svarat på den här förfrågan.');
+  // What happened to the request comes first: its links were revoked when it ended, and "replaced by a
+  // newer link" would then be untrue. Said without who did what, since anyone may hold a forwarded link.
+  const status = statusAt(loaded.facts, now);
+  if (status.status !== 'pending') throw new AppError('invitation_expired', ENDED_MESSAGES[status.reason]);
   if (row.revoked_at)
     throw new AppError(
       'invitation_expired',
-      'Länken har ersatts av en nyare. Använd den senaste länken du fått.',
+      'Länken har ersatts av en nyare. Använd den senaste länken du fått, eller logga in under Mina samtycken.',
     );
-  if (row.expires_at.getTime() <= now.getTime() || statusAt(loaded.facts, now).status !== 'pending')
-    throw new AppError('invitation_expired', 'Förfrågan gäller inte längre.');
+  if (row.expires_at.getTime() <= now.getTime())
+    throw new AppError('invitation_expired', ENDED_MESSAGES.request_lifetime_passed);
   return { invitationId: row.id, consentId: row.consent_id, role: row.role, expiresAt: row.expires_at };
 }

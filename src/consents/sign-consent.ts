@@ -13,11 +13,16 @@ import { toRequester, toSigners } from '../notify/recipients.ts';
 import { renderReceipt } from '../pdf/receipt.ts';
 import { appendSignature } from '../pdf/sign.ts';
 import { appendAuditEvent } from './audit.ts';
-import { consentFacts, getLoadedConsent, type SignerRecord } from './consent.repository.ts';
+import {
+  consentFacts,
+  getLoadedConsent,
+  type LoadedConsent,
+  type SignerRecord,
+} from './consent.repository.ts';
 import { type SignerActor, type SigningContext, SYSTEM } from './context.ts';
 import { latestFormRevision, storeFormRevision, storeReceipt } from './documents.ts';
 import { markInvitationsUsed, revokeInvitations } from './invitations.ts';
-import { assertFreshIdentification, assertSignerIsOnForm } from './signer-check.ts';
+import { assertIdentifiedForAct, assertSignerIsOnForm } from './signer-check.ts';
 import { parseInput, validationFailed } from './validation.ts';
 
 const signInputSchema = z.object({
@@ -29,6 +34,14 @@ const signInputSchema = z.object({
     .max(100, { error: 'Högst 100 tecken.' }),
   /** The sole guardian confirms being the sole guardian (required then; ignored otherwise). */
   confirmSoleGuardian: z.boolean().optional(),
+  /**
+   * The SHA-256 of the form revision the signer reviewed. When given, the signature is made only on that
+   * revision: if someone else signed in between, the signer must read the form again.
+   */
+  reviewedSha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
   requestId: z.string().max(64).optional(),
 });
 export type SignConsentInput = z.input<typeof signInputSchema>;
@@ -52,17 +65,16 @@ export async function signConsent(
   actor: SignerActor,
   input: SignConsentInput,
 ): Promise<SignConsentResult> {
-  const { consentId, place, confirmSoleGuardian, requestId } = parseInput(signInputSchema, input);
+  const { consentId, place, confirmSoleGuardian, reviewedSha256, requestId } = parseInput(
+    signInputSchema,
+    input,
+  );
   const before = await getLoadedConsent(ctx.db, consentId);
   await assertSignerIsOnForm(ctx, before, actor, 'sign', requestId);
   assertCanSign(before.consent.soleGuardian, before.signers, actor.role);
   assertCanTransition(statusAt(before.facts, ctx.clock.now()).status, 'sign');
-  if (before.consent.soleGuardian && actor.role === 'guardian1' && confirmSoleGuardian !== true) {
-    throw validationFailed([
-      { field: 'confirmSoleGuardian', message: 'Bekräfta att du är ensam vårdnadshavare.' },
-    ]);
-  }
-  assertFreshIdentification(actor, ctx.clock.now(), ctx.config.oidc.freshAuthMaxAgeSeconds);
+  assertSignEntries(before, actor.role, { place, confirmSoleGuardian });
+  assertIdentifiedForAct(actor, ctx.clock.now(), ctx.config.oidc.freshAuthMaxAgeSeconds);
 
   return ctx.db.transaction().execute(async (tx) => {
     const locked = await getLoadedConsent(tx, consentId, { lock: true });
@@ -72,6 +84,11 @@ export async function signConsent(
     assertCanTransition(statusAt(locked.facts, now).status, 'sign');
 
     const latest = await latestFormRevision(tx, consentId);
+    if (reviewedSha256 !== undefined && latest.sha256 !== reviewedSha256)
+      throw new AppError(
+        'document_changed',
+        'Blanketten har ändrats sedan du läste den, till exempel för att någon annan har skrivit under. Läs den igen innan du skriver under.',
+      );
     const appended = await appendSignature(
       {
         pdf: latest.bytes,
@@ -190,6 +207,24 @@ export async function signConsent(
     ]);
     return { ...result, completed: true, validFrom: window.validFrom, validUntil: window.validUntil };
   });
+}
+
+/**
+ * What the signer enters before signing: a place, and the sole guardian's confirmation. Checked before the
+ * act's identification starts (so the person fixes it first) and again when signing.
+ */
+export function assertSignEntries(
+  loaded: LoadedConsent,
+  role: SignerRole,
+  entries: { place: unknown; confirmSoleGuardian?: boolean | undefined },
+): void {
+  const problems: { field: string; message: string }[] = [];
+  const place = signInputSchema.shape.place.safeParse(entries.place);
+  if (!place.success)
+    problems.push({ field: 'place', message: place.error.issues[0]?.message ?? 'Ange ort.' });
+  if (loaded.consent.soleGuardian && role === 'guardian1' && entries.confirmSoleGuardian !== true)
+    problems.push({ field: 'confirmSoleGuardian', message: 'Bekräfta att du är ensam vårdnadshavare.' });
+  if (problems.length > 0) throw validationFailed(problems);
 }
 
 function assertCanSign(soleGuardian: boolean, signers: readonly SignerRecord[], role: SignerRole): void {

@@ -2,6 +2,7 @@
 // e-identification gave must be the one on the form for the role the signer acts in. A mismatch is
 // refused with `wrong_person`, which reveals nothing of the consent, and leaves an audit event.
 import { timingSafeEqual } from 'node:crypto';
+import { actIdentificationProblem } from '../domain/identification.ts';
 import { AppError } from '../errors.ts';
 import { appendAuditEvent } from './audit.ts';
 import type { LoadedConsent, SignerRecord } from './consent.repository.ts';
@@ -34,13 +35,15 @@ export async function assertSignerIsOnForm(
 }
 
 /**
- * Signing and withdrawing need an identification made for the act (identity issue: `prompt=login`,
- * `max_age=0`). The HTTP layer checks it; this is the same check again, next to the act.
+ * Signing and withdrawing need an identification made for the act (`prompt=login`, `max_age=0`, and an
+ * `auth_time` not before the act's start): the identity layer checks it when the provider answers; this
+ * is the same rule again, next to the act, so no caller can act on an older login.
  */
-export function assertFreshIdentification(actor: SignerActor, now: Date, maxAgeSeconds: number): void {
-  const authTime = actor.identity.authTime;
-  const ageMs = authTime instanceof Date ? now.getTime() - authTime.getTime() : Number.POSITIVE_INFINITY;
-  // A minute of clock skew between us and the provider is allowed in the other direction.
-  if (!(ageMs <= maxAgeSeconds * 1000 && ageMs >= -60_000))
-    throw new AppError('fresh_auth_required', 'Legitimera dig på nytt för att fortsätta.');
+export function assertIdentifiedForAct(actor: SignerActor, now: Date, maxActSeconds: number): void {
+  const { authTime, actStartedAt } = actor.identity;
+  if (!(actStartedAt instanceof Date) || actIdentificationProblem(authTime, actStartedAt, now, maxActSeconds))
+    throw new AppError(
+      'fresh_auth_required',
+      'Legitimera dig för just den här handlingen för att fortsätta.',
+    );
 }

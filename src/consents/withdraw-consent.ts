@@ -18,7 +18,7 @@ import { consentFacts, getLoadedConsent } from './consent.repository.ts';
 import type { ConsentContext, OrganisationActor, SignerActor } from './context.ts';
 import { assertStatedDate, localDateInput } from './dates-input.ts';
 import { revokeInvitations } from './invitations.ts';
-import { assertFreshIdentification, assertSignerIsOnForm } from './signer-check.ts';
+import { assertIdentifiedForAct, assertSignerIsOnForm } from './signer-check.ts';
 import { parseInput, validationFailed } from './validation.ts';
 
 const note = z.preprocess(
@@ -75,7 +75,7 @@ export async function withdrawConsent(
   if (actor.type === 'signer') {
     const parsed = parseInput(bySignerSchema, input);
     await assertSignerIsOnForm(ctx, before, actor, 'withdraw', parsed.requestId);
-    assertFreshIdentification(actor, ctx.clock.now(), ctx.config.oidc.freshAuthMaxAgeSeconds);
+    assertIdentifiedForAct(actor, ctx.clock.now(), ctx.config.oidc.freshAuthMaxAgeSeconds);
     w = { consentId: parsed.consentId, role: actor.role, channel: 'service', requestId: parsed.requestId };
   } else {
     const parsed = parseInput(onBehalfSchema, input);

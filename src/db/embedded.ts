@@ -14,6 +14,12 @@ export interface EmbeddedDatabase {
   /** Server URL without a database name; append `/dbname`. */
   serverUrl: string;
   port: number;
+  /**
+   * The pid of the server this process attached to, when another process (e.g. `npm start`) already
+   * runs the cluster; undefined when this process started it.
+   */
+  attachedTo?: number;
+  /** Stops the server if this process started it; leaves a server it attached to running. */
   stop(): Promise<void>;
 }
 
@@ -64,27 +70,62 @@ function processInfo(pid: number): { ppid: number; cmdline: string } | undefined
   }
 }
 
+/** What PostgreSQL writes to postmaster.pid: pid, data folder, start time, port, …, status (line 8). */
+interface PidFile {
+  pid: number;
+  port: number;
+  status: string;
+}
+
+function readPidFile(dataDir: string): PidFile | undefined {
+  try {
+    const lines = readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n');
+    return {
+      pid: Number.parseInt(lines[0] ?? '', 10),
+      port: Number.parseInt(lines[3] ?? '', 10),
+      status: (lines[7] ?? '').trim(),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * A crashed run leaves postmaster.pid behind. If its server still runs but was orphaned (our node
- * process was killed hard), stop it and take over; if another live process owns it, refuse clearly.
+ * Who holds the cluster in `dataDir` now. A crashed run leaves postmaster.pid behind: without a live
+ * process it is removed; a server that still runs but was orphaned (our node process was killed hard) is
+ * stopped so that we take over. A server another live process runs (`npm start` while `npm run seed:dev`
+ * starts) is shared: its pid and port are returned, and the caller attaches to it.
  */
-async function clearStalePidFile(dataDir: string): Promise<void> {
+async function clearStalePidFile(dataDir: string): Promise<{ pid: number; port: number } | undefined> {
   const pidFile = path.join(dataDir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return;
-  const pid = Number.parseInt(readFileSync(pidFile, 'utf8').split('\n')[0] ?? '', 10);
+  const file = readPidFile(dataDir);
+  if (!file) return undefined;
+  const { pid } = file;
   if (Number.isFinite(pid) && pid > 0 && processAlive(pid)) {
     const info = processInfo(pid);
     if (info && info.ppid === 1 && info.cmdline.includes(dataDir)) {
       process.kill(pid, 'SIGINT');
       for (let i = 0; i < 100 && processAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-      if (!processAlive(pid)) return;
+      if (!processAlive(pid)) return undefined;
     }
-    throw new EmbeddedDatabaseError(
-      `The embedded database in ${dataDir} is already in use by another process (pid ${pid}). ` +
-        'Stop that process (another `npm start`?), or set DATABASE_URL to use a PostgreSQL server.',
-    );
+    return { pid, port: await readyPort(dataDir, pid) };
   }
   rmSync(pidFile, { force: true });
+  return undefined;
+}
+
+/** The port of the running server `pid`, once it says it is ready (it may be starting right now). */
+async function readyPort(dataDir: string, pid: number): Promise<number> {
+  for (let i = 0; i < 150; i++) {
+    const file = readPidFile(dataDir);
+    if (file?.pid !== pid || !processAlive(pid)) break;
+    if (file.status === 'ready' && Number.isInteger(file.port) && file.port > 0) return file.port;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new EmbeddedDatabaseError(
+    `The embedded database in ${dataDir} is held by another process (pid ${pid}) that is not ready. ` +
+      'Wait for it to finish starting or stop it, or set DATABASE_URL to use a PostgreSQL server.',
+  );
 }
 
 /**
@@ -106,7 +147,8 @@ async function importEmbeddedPostgres() {
 
 /**
  * Start (and on first use, create) an embedded PostgreSQL cluster in `dataDir`.
- * Data persists across restarts. Port: `preferredPort` when free, else any free port.
+ * Data persists across restarts. Port: `preferredPort` when free, else any free port. When another live
+ * process already runs the cluster, attaches to it instead (see clearStalePidFile).
  */
 export async function startEmbeddedDatabase(options: {
   dataDir: string;
@@ -157,7 +199,17 @@ export async function startEmbeddedDatabase(options: {
       rmSync(dataDir, { recursive: true, force: true });
       await pg.initialise();
     } else {
-      await clearStalePidFile(dataDir);
+      const running = await clearStalePidFile(dataDir);
+      if (running) {
+        // Started by another of our processes (`npm start`): share it rather than refuse, so that
+        // `npm run seed:dev` and the other scripts work while the service runs. Nothing to stop after.
+        return {
+          serverUrl: `postgres://postgres:${DEV_PASSWORD}@127.0.0.1:${running.port}`,
+          port: running.port,
+          attachedTo: running.pid,
+          stop: async () => {},
+        };
+      }
       if (isRoot) {
         // A data folder copied or restored as root must be owned by the user postgres runs as.
         execFileSync('chown', ['-R', 'postgres:postgres', dataDir]);

@@ -102,6 +102,8 @@ export interface LoginAttemptTable {
   fresh: Generated<boolean>;
   return_to: string;
   browser_binding: string;
+  /** The act an identification is for (signing, withdrawing), or null for a plain login. */
+  act: ColumnType<Record<string, unknown> | null, string | null | undefined, never>;
   created_at: CreatedAt;
   expires_at: Timestamp;
   consumed_at: NullableTimestamp;

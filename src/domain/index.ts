@@ -69,3 +69,8 @@ export {
   type YouthRequirement,
   youthRequirement,
 } from './roles.ts';
+export {
+  ACT_CLOCK_SKEW_SECONDS,
+  type ActIdentificationProblem,
+  actIdentificationProblem,
+} from './identification.ts';

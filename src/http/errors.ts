@@ -52,6 +52,13 @@ export function toAppError(error: unknown): AppError {
   return new AppError('internal_error', undefined, { cause: error });
 }
 
+/** A browser navigating to a page (not the API, the token endpoint or the development IdP). */
+function wantsPage(request: FastifyRequest): boolean {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return false;
+  if (/^\/(api|oauth|dev-idp|openapi|docs|health)(\/|\.|$)/.test(request.url)) return false;
+  return (request.headers.accept ?? '').includes('text/html');
+}
+
 export function sendProblem(reply: FastifyReply, error: AppError) {
   const body = problem(error.code, error.expose ? error.message : undefined, error.extra ?? {});
   return reply.code(error.status).type('application/problem+json').send(body);
@@ -66,7 +73,12 @@ export default fp(
       else request.log.info({ errorCode: appError.code, status: appError.status }, 'request rejected');
       return sendProblem(reply, appError);
     });
-    app.setNotFoundHandler((_request, reply) => sendProblem(reply, new AppError('not_found')));
+    app.setNotFoundHandler((request, reply) => {
+      // A person's browser gets a Swedish page; API clients (and anything not asking for HTML) the problem.
+      if (wantsPage(request) && typeof reply.page === 'function')
+        return reply.page('not-found', { title: 'Sidan finns inte' }, 404);
+      return sendProblem(reply, new AppError('not_found'));
+    });
   },
   { name: 'errors' },
 );

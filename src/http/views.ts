@@ -53,7 +53,9 @@ export default fp<{ formTargets?: string[] }>(
       this.code(status)
         .header('content-security-policy', csp)
         .header('cache-control', 'no-store')
-        .header('referrer-policy', 'no-referrer')
+        // Not `no-referrer`: under it browsers send `Origin: null` on our own form posts (Fetch
+        // standard); `same-origin` still keeps every URL from leaving the site.
+        .header('referrer-policy', 'same-origin')
         .header('x-content-type-options', 'nosniff')
         .header('x-frame-options', 'DENY');
       // @fastify/view sends the rendered page itself.

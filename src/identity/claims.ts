@@ -3,6 +3,7 @@
 // Error messages here are shown to the person logging in and logged: they never contain the number or name.
 import type { ClaimProfile } from '../config.ts';
 import { localDateOf } from '../domain/dates.ts';
+import { type ActIdentificationProblem, actIdentificationProblem } from '../domain/identification.ts';
 import { PersonalNumber } from '../domain/personal-number.ts';
 import { AppError } from '../errors.ts';
 
@@ -206,24 +207,28 @@ export function assertAcrAccepted(acr: string | undefined, accepted: readonly st
   }
 }
 
+const ACT_PROBLEM_MESSAGES: Record<ActIdentificationProblem, string> = {
+  no_auth_time:
+    'Legitimeringstjänsten sa inte när du legitimerade dig. Därför kan det inte räknas som din underskrift. Försök igen.',
+  before_act:
+    'Legitimeringstjänsten svarade med en tidigare inloggning i stället för att be dig legitimera dig nu. En underskrift eller återkallelse kräver att du legitimerar dig just för den. Försök igen.',
+  in_future: 'Tiden för din legitimering stämmer inte. Försök igen.',
+  act_too_old: 'Det tog för lång tid. Börja om och legitimera dig igen.',
+};
+
 /**
- * Requires an authentication made for this act: `authTime` no older than `maxAgeSeconds` before `now`
- * (FRESH_AUTH_MAX_AGE_SECONDS) and not in the future, both give or take the clock tolerance (the provider's
- * clock is not ours). OIDC Core 1.0 §3.1.2.1
- * (max_age) and §2 (auth_time).
+ * Requires an authentication made for the act that started at `actStartedAt` (the login attempt made by
+ * "Signera" or "Återkalla", sent with prompt=login and max_age=0): its `auth_time` not before the act's
+ * start (domain/identification.ts), within `maxActSeconds` (FRESH_AUTH_MAX_AGE_SECONDS). OIDC Core 1.0
+ * §3.1.2.1 (max_age) and §2 (auth_time).
  */
-export function assertFreshAuth(
+export function assertIdentifiedForAct(
   authTime: Date | undefined,
+  actStartedAt: Date,
   now: Date,
-  maxAgeSeconds: number,
-  options: { clockToleranceSeconds?: number } = {},
+  maxActSeconds: number,
 ): void {
-  const tolerance = (options.clockToleranceSeconds ?? 30) * 1000;
-  const valid = authTime instanceof Date && !Number.isNaN(authTime.getTime());
-  const age = valid ? now.getTime() - authTime.getTime() : Number.POSITIVE_INFINITY;
-  if (age > maxAgeSeconds * 1000 + tolerance || age < -tolerance) {
-    throw new AppError('fresh_auth_required', 'Legitimera dig på nytt för att fortsätta.', {
-      extra: { maxAgeSeconds },
-    });
-  }
+  const problem = actIdentificationProblem(authTime, actStartedAt, now, maxActSeconds);
+  if (problem)
+    throw new AppError('fresh_auth_required', ACT_PROBLEM_MESSAGES[problem], { extra: { reason: problem } });
 }

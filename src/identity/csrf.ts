@@ -2,8 +2,11 @@
 // - with a session: the synchronizer token stored in the session row;
 // - without one (e.g. a form shown before login): a double-submit cookie, HttpOnly and `__Host-` in
 //   production, whose value the form repeats.
-// Plus defence in depth: a cross-origin `Origin` header is refused. SameSite=Lax on the session cookie
-// already keeps it off cross-site posts; the token is what makes that not the only line.
+// Plus defence in depth from the browser's own headers: `Sec-Fetch-Site` other than `same-origin` and an
+// `Origin` naming another site are refused. `Origin: null` is not refused on its own: browsers send it
+// legitimately (e.g. a same-origin form post from a page whose referrer policy is `no-referrer`, per the
+// Fetch standard's "serialize a request origin"), so the token decides then. SameSite=Lax on the session
+// cookie already keeps it off cross-site posts; the token is what makes that not the only line.
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.ts';
@@ -36,18 +39,6 @@ export function csrfField(request: FastifyRequest): string {
   return `<input type="hidden" name="${CSRF_FIELD}" value="${escapeHtml(csrfToken(request))}">`;
 }
 
-/**
- * The form that sends the person through a fresh identification (`POST /auth/fresh`) and back to
- * `returnTo`: what a page shows when `requireFreshAuth` answered `fresh_auth_required`.
- */
-export function freshAuthForm(request: FastifyRequest, returnTo: string, label = 'Legitimera dig'): string {
-  return `<form method="post" action="/auth/fresh">
-${csrfField(request)}
-<input type="hidden" name="returnTo" value="${escapeHtml(returnTo)}">
-<button type="submit">${escapeHtml(label)}</button>
-</form>`;
-}
-
 /** onSend: writes a double-submit cookie made while rendering this response. */
 export function writeCsrfCookie(request: FastifyRequest, reply: FastifyReply): void {
   const token = pendingCookies.get(request);
@@ -75,8 +66,16 @@ function same(a: string, b: string): boolean {
 
 /** Whether the request's token is the one its session (or its double-submit cookie) holds. */
 export function csrfValid(request: FastifyRequest): boolean {
+  // Fetch Metadata (W3C): sent by current browsers, never forgeable by a page.
+  const site = request.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin') return false;
   const origin = request.headers.origin;
-  if (origin !== undefined && origin !== new URL(request.server.config.publicBaseUrl).origin) return false;
+  if (
+    origin !== undefined &&
+    origin !== 'null' &&
+    origin !== new URL(request.server.config.publicBaseUrl).origin
+  )
+    return false;
   const submitted = submittedToken(request);
   if (!submitted) return false;
   if (request.session) return same(submitted, request.session.csrfToken);

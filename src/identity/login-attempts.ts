@@ -1,6 +1,7 @@
 // Logins in progress, kept server-side (not only in a cookie): state (stored hashed), nonce, PKCE verifier,
-// whether a fresh identification was asked for, where to return, and a hash of a random value held by the
-// browser that started it, so that the callback must come from that same browser. Used once, then kept as
+// whether a fresh identification was asked for, the act it is for (signing, withdrawing: what the person
+// confirmed, never in a URL), where to return, and a hash of a random value held by the browser that
+// started it, so that the callback must come from that same browser. Used once, then kept as
 // consumed until housekeeping removes it; valid for 10 minutes.
 
 import type { DbOrTx } from '../db/index.ts';
@@ -10,9 +11,19 @@ import { sha256 } from './sessions.ts';
 
 export const LOGIN_ATTEMPT_TTL_SECONDS = 600;
 
+/**
+ * The act an identification is made for: a kind the pages registered (`sign`, `withdraw`) and what the
+ * act needs to complete (validated by its handler). Its start is the attempt's `createdAt`.
+ */
+export interface PendingAct {
+  kind: string;
+  data: Record<string, unknown>;
+}
+
 export interface ConsumedLoginAttempt {
   audience: Audience;
   returnTo: string;
+  act: PendingAct | null;
   /** What `completeLogin` needs; `state` is the one from the callback, which matched the stored hash. */
   stored: StoredLoginAttempt;
 }
@@ -20,7 +31,7 @@ export interface ConsumedLoginAttempt {
 export async function saveLoginAttempt(
   db: DbOrTx,
   attempt: LoginAttempt,
-  options: { audience: Audience; returnTo: string; browserBinding: string },
+  options: { audience: Audience; returnTo: string; browserBinding: string; act?: PendingAct },
 ): Promise<void> {
   await db
     .insertInto('login_attempts')
@@ -32,6 +43,7 @@ export async function saveLoginAttempt(
       fresh: attempt.fresh,
       return_to: options.returnTo,
       browser_binding: sha256(options.browserBinding),
+      act: options.act ? JSON.stringify(options.act) : null,
       created_at: attempt.createdAt,
       expires_at: new Date(attempt.createdAt.getTime() + LOGIN_ATTEMPT_TTL_SECONDS * 1000),
     })
@@ -66,6 +78,7 @@ export async function consumeLoginAttempt(
     return {
       audience: row.audience,
       returnTo: row.return_to,
+      act: pendingAct(row.act),
       stored: {
         state,
         nonce: row.nonce,
@@ -84,6 +97,15 @@ export async function consumeLoginAttempt(
   if (existing.consumed_at !== null) return 'consumed';
   if (existing.expires_at.getTime() <= now.getTime()) return 'expired';
   return 'other_browser';
+}
+
+function pendingAct(value: Record<string, unknown> | null): PendingAct | null {
+  if (!value || typeof value.kind !== 'string') return null;
+  const data = value.data;
+  return {
+    kind: value.kind,
+    data: data && typeof data === 'object' ? (data as Record<string, unknown>) : {},
+  };
 }
 
 /** Deletes at most `batchSize` attempts that expired before `before` (housekeeping); answers how many. */

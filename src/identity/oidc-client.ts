@@ -14,7 +14,7 @@ import type { ClaimProfile } from '../config.ts';
 import { AppError } from '../errors.ts';
 import {
   assertAcrAccepted,
-  assertFreshAuth,
+  assertIdentifiedForAct,
   DEFAULT_SCOPES,
   hasProfileClaims,
   hasStaffClaims,
@@ -55,12 +55,20 @@ export interface RelyingPartyOptions {
   allowInsecure?: boolean;
   /** Seconds of clock difference tolerated when checking ID token times (default 30). */
   clockTolerance?: number;
-  /** How old `auth_time` may be for a fresh login (FRESH_AUTH_MAX_AGE_SECONDS, default 300). */
+  /**
+   * How long an act may take from its start (the login attempt) to the identification's return
+   * (FRESH_AUTH_MAX_AGE_SECONDS, default 300); `auth_time` must be after the act's start.
+   */
   freshAuthMaxAgeSeconds?: number;
   /** How long a login attempt may wait for its callback (default 600 seconds). */
   loginAttemptMaxAgeSeconds?: number;
   /** Verify the ID token signature against the provider's JWKS (default true). */
   verifyIdTokenSignature?: boolean;
+  /**
+   * Send the act's user message where the provider announces support for it (OIDC_USER_MESSAGE, default
+   * true).
+   */
+  sendUserMessage?: boolean;
   /** Timeout for each request to the provider, in seconds (default 10). */
   timeoutSeconds?: number;
   /** The fetch used for every request to the provider (an outgoing proxy, extra CA, or a test's network). */
@@ -75,6 +83,11 @@ export interface SignerRelyingPartyOptions extends RelyingPartyOptions {
 export interface BeginLoginOptions {
   /** An identification made for this act (signing, withdrawing): prompt=login and max_age=0. */
   fresh?: boolean;
+  /**
+   * A short text naming the act, shown by the provider during the identification where it announces
+   * support for the Swedish OIDC profile's Client Provided User Message. Never personal data.
+   */
+  userMessage?: string;
 }
 
 /** What the caller stores server-side (login attempt row), looked up by `state` at the callback. */
@@ -182,6 +195,7 @@ async function create<I>(
   }
   if (options.verifyIdTokenSignature ?? true) client.enableNonRepudiationChecks(config);
   const server = config.serverMetadata();
+  const userMessageSupported = (options.sendUserMessage ?? true) && announcesUserMessage(server);
 
   async function beginLogin(o: BeginLoginOptions = {}): Promise<LoginAttempt> {
     const state = client.randomState();
@@ -205,6 +219,8 @@ async function create<I>(
       parameters.prompt = 'login';
       parameters.max_age = '0';
     }
+    if (o.userMessage && userMessageSupported)
+      parameters[USER_MESSAGE_PARAMETER] = userMessageValue(o.userMessage);
     const url = client.buildAuthorizationUrl(config, parameters).href;
     return { url, state, nonce, codeVerifier, fresh, createdAt: clock.now() };
   }
@@ -241,7 +257,7 @@ async function create<I>(
     const checkedAt = clock.now();
     if (attempt.fresh) {
       const authTime = typeof claims.auth_time === 'number' ? new Date(claims.auth_time * 1000) : undefined;
-      assertFreshAuth(authTime, checkedAt, freshMaxAge, { clockToleranceSeconds: clockTolerance });
+      assertIdentifiedForAct(authTime, attempt.createdAt, checkedAt, freshMaxAge);
     }
     return mapper.map(claims, checkedAt);
   }
@@ -285,6 +301,26 @@ function clientAuth(options: RelyingPartyOptions, key: ClientKey | undefined): c
     case 'none':
       return client.None();
   }
+}
+
+/**
+ * Authentication Request Parameter Extensions for the Swedish OpenID Connect Profile, §2.1 and §3.1
+ * (https://www.oidc.se/specifications/request-parameter-extensions.html): the parameter, and the discovery
+ * flag a provider announces it with.
+ */
+export const USER_MESSAGE_PARAMETER = 'https://id.oidc.se/param/userMessage';
+export const USER_MESSAGE_DISCOVERY = 'https://id.oidc.se/disco/userMessageSupported';
+
+function announcesUserMessage(server: client.ServerMetadata): boolean {
+  return (server as Record<string, unknown>)[USER_MESSAGE_DISCOVERY] === true;
+}
+
+/** The parameter's value: JSON with the base64 of the UTF-8 text, per language (`message#sv`), plain text. */
+export function userMessageValue(text: string): string {
+  return JSON.stringify({
+    'message#sv': Buffer.from(text, 'utf8').toString('base64'),
+    mime_type: 'text/plain',
+  });
 }
 
 function sameString(a: string, b: string): boolean {

@@ -3,13 +3,17 @@
 // written without numbers or names.
 import type { FastifyReply } from 'fastify';
 
-/** Nothing but our own inline style; no framing; no referrer (the callback URL carries code and state). */
+/**
+ * Nothing but our own inline style; no framing. Referrer only to ourselves (`same-origin`): the callback URL
+ * carries code and state and must not reach another site, while `no-referrer` would make browsers send
+ * `Origin: null` on our own form posts.
+ */
 export const PAGE_HEADERS = {
   'content-type': 'text/html; charset=utf-8',
   'content-security-policy':
     "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'",
   'cache-control': 'no-store',
-  'referrer-policy': 'no-referrer',
+  'referrer-policy': 'same-origin',
   'x-content-type-options': 'nosniff',
 } as const;
 
@@ -24,7 +28,7 @@ export function escapeHtml(value: unknown): string {
 
 const STYLE = `
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f4f4f2;color:#1d1d1b;line-height:1.5;font-size:1.0625rem}
-main{max-width:40rem;margin:0 auto;padding:1.25rem 1rem 3rem;background:#fff;min-height:100vh;box-sizing:border-box}
+main{max-width:40rem;margin:0 auto;padding:1.25rem 1rem 3rem;background:#fff;min-height:100vh;box-sizing:border-box;overflow-wrap:anywhere;hyphens:auto}
 h1{font-size:1.5rem;margin:.5rem 0 1rem}
 .message{background:#fde8e8;border-left:6px solid #a4161a;padding:.75rem 1rem}
 .info{background:#e8f1fb;border-left:6px solid #0a58ca;padding:.75rem 1rem}

@@ -11,17 +11,17 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Clock } from '../clock.ts';
+import { type Clock, systemClock } from '../clock.ts';
+import { localDateOf } from '../domain/dates.ts';
+import type { ActHandler } from './begin-login.ts';
 import { type ClientKey, loadClientKey } from './client-key.ts';
 import { writeCsrfCookie } from './csrf.ts';
+import { DevIdpProductionError } from './dev-idp/errors.ts';
 import devIdpPlugin from './dev-idp/fastify.ts';
-import {
-  createDevIdp,
-  type DevIdp,
-  type DevIdpClient,
-  type DevIdpOptions,
-  DevIdpProductionError,
-} from './dev-idp/index.ts';
+// Types only: the module itself (and oidc-provider with it) is imported on the development IdP's first
+// request, so a service configured with a real provider never loads it (nor prints its runtime warnings).
+import type { DevIdp, DevIdpClient, DevIdpOptions } from './dev-idp/index.ts';
+import { createTestPeople } from './dev-idp/people.ts';
 import { LOGIN_ATTEMPT_TTL_SECONDS } from './login-attempts.ts';
 import {
   createRelyingParty,
@@ -34,14 +34,9 @@ import {
 import identityRoutes from './routes.ts';
 import { cookieNames, loadSession } from './sessions.ts';
 
-export { csrfField, csrfToken, freshAuthForm, requireCsrf } from './csrf.ts';
-export {
-  type Audience,
-  requireFreshAuth,
-  requireSession,
-  type SessionData,
-  sessionExpired,
-} from './sessions.ts';
+export { type ActHandler, type IdentifiedAct, startActIdentification } from './begin-login.ts';
+export { csrfField, csrfToken, requireCsrf } from './csrf.ts';
+export { type Audience, requireSession, type SessionData, sessionExpired } from './sessions.ts';
 
 export interface IdentityService {
   /** The signers' relying party (discovered on first use, then kept). */
@@ -54,6 +49,11 @@ export interface IdentityService {
   readonly redirectUri: string;
   /** `${PUBLIC_BASE_URL}/auth/logged-out`: register it at the provider for RP-initiated logout. */
   readonly postLogoutRedirectUri: string;
+  /**
+   * What completes each act after its own identification (`startActIdentification`), by kind: the pages
+   * that offer the act register it.
+   */
+  readonly acts: Map<string, ActHandler>;
 }
 
 declare module 'fastify' {
@@ -98,26 +98,37 @@ interface IdentityUrls {
 
 /**
  * A development IdP created on its first request. `issuer`, `mountPath` and `matches` are known at once
- * (they are what the Fastify plugin needs at start); the provider itself comes when a browser or our
- * relying party first asks for it.
+ * (they are what the Fastify plugin needs at start); the provider itself, and the oidc-provider module,
+ * come when a browser or our relying party first asks for it.
  */
 export function lazyDevIdp(options: DevIdpOptions): DevIdp {
   if (options.production !== false) throw new DevIdpProductionError();
   const issuer = new URL(options.issuer).href.replace(/\/+$/, '');
   const mountPath = new URL(issuer).pathname.replace(/\/+$/, '');
   let instance: DevIdp | undefined;
-  const get = (): DevIdp => {
-    instance ??= createDevIdp(options);
-    return instance;
-  };
+  let loading: Promise<DevIdp> | undefined;
+  const load = (): Promise<DevIdp> =>
+    (loading ??= import('./dev-idp/index.ts').then(
+      ({ createDevIdp }) => (instance = createDevIdp(options)),
+      (error: unknown) => {
+        loading = undefined; // the next request tries again
+        throw error;
+      },
+    ));
   return {
     issuer,
     mountPath,
     get provider() {
-      return get().provider;
+      if (!instance) throw new Error('The development IdP is created on its first request; none came yet');
+      return instance.provider;
     },
+    // The same people the provider lists (createDevIdp's default), without loading the provider for them.
     get people() {
-      return get().people;
+      return (
+        instance?.people ??
+        options.people ??
+        createTestPeople(localDateOf((options.clock ?? systemClock).now()))
+      );
     },
     // As createDevIdp's: the mount path itself, or below it.
     matches: (url) =>
@@ -125,8 +136,22 @@ export function lazyDevIdp(options: DevIdpOptions): DevIdp {
       url === mountPath ||
       url.startsWith(`${mountPath}/`) ||
       url.startsWith(`${mountPath}?`),
-    handler: (req, res) => get().handler(req, res),
-    close: async () => instance?.close(),
+    handler: (req, res) => {
+      if (instance) return instance.handler(req, res);
+      load().then(
+        (idp) => idp.handler(req, res),
+        (error: unknown) => {
+          // Development only: say why on the page that asked (there is no logger at this level).
+          res.statusCode = 500;
+          res.setHeader('content-type', 'text/plain; charset=utf-8');
+          res.end(`The development IdP could not start: ${(error as Error).message}`);
+        },
+      );
+    },
+    close: async () => {
+      await loading?.catch(() => undefined);
+      await instance?.close();
+    },
   };
 }
 
@@ -191,6 +216,7 @@ async function identityPlugin(app: FastifyInstance) {
     acrValues: s.acrValues,
     allowInsecure: !config.production,
     freshAuthMaxAgeSeconds: config.oidc.freshAuthMaxAgeSeconds,
+    sendUserMessage: config.oidc.userMessage,
     loginAttemptMaxAgeSeconds: LOGIN_ATTEMPT_TTL_SECONDS,
     clock,
   });
@@ -202,7 +228,13 @@ async function identityPlugin(app: FastifyInstance) {
   );
   const staff = once(() => createStaffRelyingParty(common(staffSettings, staffKey)));
 
-  app.decorate('identity', { signer, staff, devIdp, ...urls } satisfies IdentityService);
+  app.decorate('identity', {
+    signer,
+    staff,
+    devIdp,
+    ...urls,
+    acts: new Map<string, ActHandler>(),
+  } satisfies IdentityService);
   app.decorateRequest('session', null);
   // Callback hooks, not async ones: these run on every request, and most (API calls with a token) carry no
   // session cookie and get no CSRF cookie, so they finish at once without a promise.

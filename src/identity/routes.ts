@@ -2,8 +2,9 @@
 //
 //   GET  /auth/login?returnTo=/path        signer login (guardians, youths)
 //   GET  /auth/staff/login?returnTo=/path  staff login
-//   POST /auth/fresh    (CSRF)             a fresh identification for an act (prompt=login, max_age=0)
-//   GET  /auth/callback                    the provider's answer → session → 303 to returnTo
+//   GET  /auth/callback                    the provider's answer → session → 303 to returnTo, or, for an
+//                                          identification made for an act (begin-login.ts
+//                                          startActIdentification), the act's handler
 //   POST /auth/logout   (CSRF)             ends the session here, then at the provider where it can
 //   GET  /auth/logged-out                  "Du är utloggad" (also where the provider sends the browser back)
 //
@@ -13,38 +14,25 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERROR_CODES } from '../errors.ts';
 import { toAppError } from '../http/errors.ts';
+import { DEFAULT_RETURN, redirectToProvider } from './begin-login.ts';
 import type { Identity, StaffIdentity } from './claims.ts';
 import { csrfValid } from './csrf.ts';
-import {
-  type AttemptProblem,
-  type ConsumedLoginAttempt,
-  consumeLoginAttempt,
-  LOGIN_ATTEMPT_TTL_SECONDS,
-  safeReturnTo,
-  saveLoginAttempt,
-} from './login-attempts.ts';
+import { type AttemptProblem, type ConsumedLoginAttempt, consumeLoginAttempt } from './login-attempts.ts';
 import { errorPage, loggedOutPage, type PageLink, sendPage } from './pages.ts';
 import {
   type Audience,
   clearSessionCookie,
   cookieNames,
-  cookieOptions,
   createSession,
   endSession,
-  randomToken,
   reauthenticateSession,
   setSessionCookie,
 } from './sessions.ts';
 import { resolveStaffLogin } from './staff-login.ts';
 
-/** Where a login returns when no (valid) returnTo was given. */
-export const DEFAULT_RETURN: Readonly<Record<Audience, string>> = {
-  signer: '/mina-samtycken',
-  staff: '/',
-};
+export { DEFAULT_RETURN };
 
 const LOGIN_PATH: Readonly<Record<Audience, string>> = { signer: '/auth/login', staff: '/auth/staff/login' };
-const BINDING = /^[A-Za-z0-9_-]{43}$/;
 const hidden = { schema: { hide: true } } as const;
 
 const ATTEMPT_MESSAGES: Record<AttemptProblem | 'missing', string> = {
@@ -74,51 +62,15 @@ export default async function identityRoutes(app: FastifyInstance) {
   const { config, db, clock } = app;
   const names = cookieNames(config.production);
 
-  /** Starts a login: an attempt row, the browser binding cookie, and the redirect to the provider. */
-  async function startLogin(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    audience: Audience,
-    options: { fresh: boolean; returnTo: unknown; status: 302 | 303 },
-  ) {
-    const returnTo = safeReturnTo(options.returnTo, DEFAULT_RETURN[audience]);
-    const rp = audience === 'signer' ? await app.identity.signer() : await app.identity.staff();
-    const attempt = await rp.beginLogin({ fresh: options.fresh });
-    // One binding per browser: logins in two tabs both finish.
-    const existing = request.cookies[names.login];
-    const binding = existing && BINDING.test(existing) ? existing : randomToken();
-    await saveLoginAttempt(db, attempt, { audience, returnTo, browserBinding: binding });
-    reply.setCookie(names.login, binding, cookieOptions(config.production, LOGIN_ATTEMPT_TTL_SECONDS));
-    return reply.header('cache-control', 'no-store').redirect(attempt.url, options.status);
-  }
-
   for (const audience of ['signer', 'staff'] as const) {
     app.get(LOGIN_PATH[audience], hidden, (request, reply) =>
-      startLogin(request, reply, audience, {
+      redirectToProvider(request, reply, audience, {
         fresh: false,
         returnTo: queryValue(request, 'returnTo'),
         status: 302,
       }),
     );
   }
-
-  app.post('/auth/fresh', hidden, async (request, reply) => {
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    const returnTo = safeReturnTo(body.returnTo, DEFAULT_RETURN.signer);
-    if (!csrfValid(request)) {
-      request.log.info({ errorCode: 'csrf_failed' }, 'fresh identification refused');
-      return sendPage(
-        reply,
-        403,
-        errorPage({
-          title: ERROR_CODES.csrf_failed.title,
-          message: 'Sidan hade hunnit gå ut. Gå tillbaka och försök igen.',
-          links: [{ href: returnTo, label: 'Tillbaka' }],
-        }),
-      );
-    }
-    return startLogin(request, reply, 'signer', { fresh: true, returnTo, status: 303 });
-  });
 
   app.get('/auth/callback', hidden, async (request, reply) => {
     const now = clock.now();
@@ -140,19 +92,27 @@ export default async function identityRoutes(app: FastifyInstance) {
       );
     }
 
-    const { audience, returnTo, stored } = taken;
+    const { audience, returnTo, stored, act } = taken;
     const callbackUrl = new URL(app.identity.redirectUri);
     callbackUrl.search = search;
     try {
       if (audience === 'signer') {
         const rp = await app.identity.signer();
-        await signerLoggedIn(request, reply, await rp.completeLogin(callbackUrl, stored), stored.fresh);
+        const identity = await rp.completeLogin(callbackUrl, stored);
+        if (act) {
+          const handler = app.identity.acts.get(act.kind);
+          if (!handler) throw new AppError('login_state_invalid', ATTEMPT_MESSAGES.unknown);
+          await actIdentified(request, reply, identity);
+          request.log.info({ audience: 'signer', act: act.kind, acr: identity.acr }, 'identified for an act');
+          return await handler(request, reply, { identity, act, actStartedAt: stored.createdAt });
+        }
+        await signerLoggedIn(request, reply, identity, stored.fresh);
       } else {
         const rp = await app.identity.staff();
         await staffLoggedIn(request, reply, await rp.completeLogin(callbackUrl, stored));
       }
     } catch (error) {
-      return loginFailed(request, reply, error, { audience, returnTo });
+      return loginFailed(request, reply, error, { audience, returnTo, act: act !== null });
     }
     return reply.header('cache-control', 'no-store').redirect(returnTo, 303);
   });
@@ -190,6 +150,18 @@ export default async function identityRoutes(app: FastifyInstance) {
     request.log.info({ audience: 'signer', fresh, acr: auth.acr }, 'logged in');
   }
 
+  /**
+   * An identification for an act also serves as the login: the same person's session is renewed, a
+   * missing one is made. Someone else's session is left as it is (the act's handler refuses the act when
+   * the identified person is not the signer).
+   */
+  async function actIdentified(request: FastifyRequest, reply: FastifyReply, identity: Identity) {
+    const current = request.session;
+    if (current && !(current.audience === 'signer' && current.personalNumber === identity.personalNumber))
+      return;
+    await signerLoggedIn(request, reply, identity, true);
+  }
+
   async function staffLoggedIn(request: FastifyRequest, reply: FastifyReply, identity: StaffIdentity) {
     const now = clock.now();
     const staff = await resolveStaffLogin(db, identity, now);
@@ -216,7 +188,7 @@ export default async function identityRoutes(app: FastifyInstance) {
     request: FastifyRequest,
     reply: FastifyReply,
     error: unknown,
-    context: { audience: Audience; returnTo: string },
+    context: { audience: Audience; returnTo: string; act: boolean },
   ) {
     const e = toAppError(error);
     const extra = e.extra ?? {};
@@ -228,9 +200,10 @@ export default async function identityRoutes(app: FastifyInstance) {
     };
     if (e.status >= 500) request.log.error({ ...fields, err: error }, 'login failed');
     else request.log.info(fields, 'login refused');
-    // A stale identification for an act: back to the act's page, which asks again.
+    // An act's identification that failed (cancelled, or answered from an earlier login): back to the
+    // act's page, which asks again.
     const links: PageLink[] =
-      e.code === 'fresh_auth_required'
+      context.act || e.code === 'fresh_auth_required'
         ? [{ href: context.returnTo, label: 'Tillbaka' }]
         : e.code === 'staff_unknown' || e.code === 'staff_disabled'
           ? []

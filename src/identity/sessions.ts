@@ -13,7 +13,6 @@ import type { Config } from '../config.ts';
 import type { DbOrTx } from '../db/index.ts';
 import type { Audience, SessionTable } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
-import { assertFreshAuth } from './claims.ts';
 
 export type { Audience } from '../db/schema.ts';
 
@@ -279,18 +278,6 @@ export function requireSession(request: FastifyRequest, audience?: Audience): Se
   if (!session && sessionExpired(request))
     throw new AppError('session_expired', 'Du har varit inaktiv för länge. Logga in igen.');
   throw new AppError('unauthorized');
-}
-
-/**
- * Requires an identification made for this act (signing, withdrawing): a signer session whose auth_time is
- * within FRESH_AUTH_MAX_AGE_SECONDS. On `fresh_auth_required`, send the person through `POST /auth/fresh`
- * (see `freshAuthForm` in csrf.ts) with this page as `returnTo`.
- */
-export function requireFreshAuth(request: FastifyRequest): SessionData {
-  const session = requireSession(request, 'signer');
-  const { config, clock } = request.server;
-  assertFreshAuth(session.authTime ?? undefined, clock.now(), config.oidc.freshAuthMaxAgeSeconds);
-  return session;
 }
 
 /** Sets the session cookie. */

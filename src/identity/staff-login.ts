@@ -1,7 +1,7 @@
 // Which staff user a staff login is: bound by the provider's issuer + subject; on the first login found by
 // the invited e-mail address (staff_users.email), which the provider must say it has verified, and then
 // bound to that issuer + subject for good. No passwords: the organisation's provider authenticates.
-import type { Db } from '../db/index.ts';
+import type { Db, Tx } from '../db/index.ts';
 import { AppError } from '../errors.ts';
 import type { StaffIdentity } from './claims.ts';
 
@@ -14,6 +14,36 @@ export interface StaffLogin {
 
 const UNKNOWN_MESSAGE =
   'Du har inget konto i Samtycke med den här inloggningen. Be din organisations administratör om en inbjudan.';
+
+// Development only (a login through the built-in development IdP, which production refuses): a newcomer
+// who logs in before `npm run seed:dev` must learn what to run, not to ask an administrator who does not
+// exist.
+const DEV_NO_STAFF_MESSAGE =
+  'Det finns inga personalkonton ännu. I utvecklingsläget skapar kommandot npm run seed:dev ' +
+  'testorganisationerna och deras personal. Kör det i projektmappen (det går bra medan tjänsten är igång) ' +
+  'och logga sedan in igen som någon under rubriken Personal.';
+const DEV_UNKNOWN_MESSAGE =
+  'Den här testpersonen har inget personalkonto. Logga in som någon under rubriken Personal i ' +
+  'utvecklingsinloggningen; saknas deras konton, kör npm run seed:dev i projektmappen och försök igen.';
+
+/** Whether the login came from the built-in development IdP (mounted at `/dev-idp`; refused in production). */
+function fromDevIdp(issuer: string): boolean {
+  try {
+    return new URL(issuer).pathname.replace(/\/+$/, '').endsWith('/dev-idp');
+  } catch {
+    return false;
+  }
+}
+
+/** The `staff_unknown` error, with what to do in development. */
+async function unknownStaff(tx: Tx, identity: StaffIdentity, reason: string): Promise<AppError> {
+  let message = UNKNOWN_MESSAGE;
+  if (fromDevIdp(identity.issuer)) {
+    const any = await tx.selectFrom('staff_users').select('id').limit(1).executeTakeFirst();
+    message = any ? DEV_UNKNOWN_MESSAGE : DEV_NO_STAFF_MESSAGE;
+  }
+  return new AppError('staff_unknown', message, { extra: { reason } });
+}
 
 /** Resolves and records a staff login; throws `staff_unknown` or `staff_disabled` with a message to show. */
 export async function resolveStaffLogin(db: Db, identity: StaffIdentity, now: Date): Promise<StaffLogin> {
@@ -33,7 +63,7 @@ export async function resolveStaffLogin(db: Db, identity: StaffIdentity, now: Da
 
     // First login: only an address the provider has verified may claim an invitation.
     if (identity.email === undefined || identity.emailVerified !== true) {
-      throw new AppError('staff_unknown', UNKNOWN_MESSAGE, { extra: { reason: 'no_verified_email' } });
+      throw await unknownStaff(tx, identity, 'no_verified_email');
     }
     const invited = await tx
       .selectFrom('staff_users')
@@ -41,7 +71,7 @@ export async function resolveStaffLogin(db: Db, identity: StaffIdentity, now: Da
       .where((eb) => eb(eb.fn('lower', ['email']), '=', identity.email!.toLowerCase()))
       .forUpdate()
       .executeTakeFirst();
-    if (!invited) throw new AppError('staff_unknown', UNKNOWN_MESSAGE, { extra: { reason: 'unknown' } });
+    if (!invited) throw await unknownStaff(tx, identity, 'unknown');
     refuseDisabled(invited.disabled_at);
     if (invited.oidc_issuer !== null) {
       // The address belongs to an account already bound to another login: not this one's to take.

@@ -94,6 +94,11 @@ export async function getStaff(db: DbOrTx, id: string): Promise<StaffUser | unde
   return row && toStaff(row);
 }
 
+/** The staff member's own phone number ("Samtycke inhämtat av" on the forms they ask for). */
+export async function setStaffPhone(db: DbOrTx, staffId: string, phone: string): Promise<void> {
+  await db.updateTable('staff_users').set({ phone }).where('id', '=', staffId).execute();
+}
+
 export async function findStaffByEmail(db: DbOrTx, email: string): Promise<StaffUser | undefined> {
   const row = await db
     .selectFrom('staff_users as s')

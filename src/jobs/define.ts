@@ -24,6 +24,8 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType> {
   payload: S;
   /** Cron expression in Europe/Stockholm; scheduled runs are deduplicated by pg-boss across instances. */
   schedule?: { cron: string; data: z.input<S> };
+  /** Workers per instance, each working one job at a time (default 1). */
+  workers?: number;
   handler: (payload: z.output<S>, ctx: JobContext) => Promise<unknown>;
 }
 

@@ -4,6 +4,7 @@ import fp from 'fastify-plugin';
 import PgBoss from 'pg-boss';
 import type { JobContext, JobDefinition } from './define.ts';
 import { jobs as allJobs } from './index.ts';
+import { listenForWakeUps, type WakeListener } from './wake.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -20,6 +21,8 @@ export interface JobsPluginOptions {
   connectionString: string;
   runWorkers: boolean;
   definitions?: JobDefinition[];
+  /** How often an idle worker looks for work, seconds (default 2). Committed work wakes it sooner. */
+  pollingIntervalSeconds?: number;
 }
 
 export default fp<JobsPluginOptions>(
@@ -72,22 +75,49 @@ export default fp<JobsPluginOptions>(
       return def.handler(def.payload.parse(data), context());
     };
 
+    let listener: WakeListener | undefined;
     if (opts.runWorkers) {
+      const workerIds = new Map<string, string[]>();
+      const wake = (queue: string | undefined): void => {
+        for (const [name, ids] of workerIds)
+          if (queue === undefined || queue === name) for (const id of ids) boss.notifyWorker(id);
+      };
       for (const def of definitions) {
-        await boss.work(def.name, { batchSize: 1 }, async ([job]) => {
-          if (!job) return;
-          const payload = def.payload.parse(job.data);
-          return def.handler(payload, { ...context(), log: app.log.child({ job: def.name, jobId: job.id }) });
-        });
+        const ids: string[] = [];
+        workerIds.set(def.name, ids);
+        // Several workers per queue where the definition asks for them: each takes one job at a time (a
+        // job fails or completes on its own, and a slow send holds up only its own worker).
+        for (let i = 0; i < (def.workers ?? 1); i++) {
+          let id = '';
+          id = await boss.work(
+            def.name,
+            { batchSize: 1, pollingIntervalSeconds: opts.pollingIntervalSeconds ?? 2 },
+            async ([job]) => {
+              if (!job) return;
+              // Having found a job, look for the next at once instead of after the polling interval:
+              // a burst is worked through without a pause between jobs; an empty fetch ends the run.
+              boss.notifyWorker(id);
+              const payload = def.payload.parse(job.data);
+              return def.handler(payload, {
+                ...context(),
+                log: app.log.child({ job: def.name, jobId: job.id }),
+              });
+            },
+          );
+          ids.push(id);
+        }
         if (def.schedule) {
           await boss.schedule(def.name, def.schedule.cron, def.payload.parse(def.schedule.data) as object, {
             tz: 'Europe/Stockholm',
           });
         }
       }
+      // Work committed anywhere (this instance or another) wakes this instance's workers of that queue.
+      listener = await listenForWakeUps(opts.connectionString, wake, app.log);
     }
     app.decorate('jobs', { boss, send, runNow });
     app.addHook('onClose', async () => {
+      await listener?.close();
       await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
       stopped = true;
     });

@@ -24,7 +24,9 @@ export async function createMailer(config: Pick<Config, 'mail' | 'production'>):
   let capture: MailCapture | undefined;
   let description: string;
   if (config.mail.smtpUrl) {
-    transport = nodemailer.createTransport(config.mail.smtpUrl);
+    // Pooled: one SMTP connection reused for many messages instead of a connect, handshake and quit per
+    // message, which made a burst of invitations queue behind each other. `?pool=false` in SMTP_URL opts out.
+    transport = nodemailer.createTransport({ url: config.mail.smtpUrl, pool: true });
     const url = new URL(config.mail.smtpUrl);
     description = `SMTP ${url.protocol}//${url.hostname}:${url.port || (url.protocol === 'smtps:' ? 465 : 25)}`;
   } else {
@@ -36,6 +38,8 @@ export async function createMailer(config: Pick<Config, 'mail' | 'production'>):
       port: capture.port,
       secure: false,
       ignoreTLS: true,
+      // Pooled, as SMTP_URL is above.
+      pool: true,
     });
     description = `development mail capture on 127.0.0.1:${capture.port}`;
   }

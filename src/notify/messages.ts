@@ -54,6 +54,18 @@ type Compose = (data: MessageData) => ComposedMessage;
 
 const body = (...paragraphs: string[]): string => `${paragraphs.filter(Boolean).join('\n\n')}\n`;
 
+/**
+ * The service's own address, for those wary of links: the request is also under Mina samtycken after
+ * logging in there. (The link's origin is the service's: PUBLIC_BASE_URL.)
+ */
+const ownAddress = (d: MessageData): string => {
+  try {
+    return `Vill du hellre inte öppna en länk? Gå då själv till ${new URL(d.link).origin}/mina-samtycken och logga in med e-legitimation. Där finns förfrågan också.`;
+  } catch {
+    return '';
+  }
+};
+
 const SIGNER: Record<NotificationKind, Compose | undefined> = {
   invitation: (d) => ({
     subject: 'Du har fått en förfrågan om samtycke',
@@ -62,6 +74,7 @@ const SIGNER: Record<NotificationKind, Compose | undefined> = {
       'Du har fått en förfrågan om samtycke. Öppna länken, legitimera dig med e-legitimation (till exempel BankID) och läs förfrågan. Sedan väljer du om du vill signera eller avböja.',
       d.link,
       until(d, 'Länken gäller till och med'),
+      ownAddress(d),
       NOT_EXPECTED,
       NO_REPLY,
       SIGNATURE,
@@ -76,6 +89,7 @@ const SIGNER: Record<NotificationKind, Compose | undefined> = {
       d.link,
       until(d, 'Länken gäller till och med'),
       'Tidigare länkar du har fått slutar gälla när den här skickas.',
+      ownAddress(d),
       NOT_EXPECTED,
       NO_REPLY,
       SIGNATURE,

@@ -1,11 +1,13 @@
 // Queueing notifications inside the use case's transaction: pg-boss's `send` accepts `{ db: { executeSql }
 // }`, so the job row is inserted over our Kysely transaction and becomes visible only if the state change
 // commits (and vanishes with it on rollback). No outbox table to drain, no window where a state change is
-// stored but its message is lost, or a message sent for a change that was rolled back.
+// stored but its message is lost, or a message sent for a change that was rolled back. A NOTIFY in the
+// same transaction wakes the workers the moment it commits (src/jobs/wake.ts).
 import { CompiledQuery } from 'kysely';
 import type PgBoss from 'pg-boss';
 import type { JobQueue } from '../consents/context.ts';
 import type { DbOrTx } from '../db/index.ts';
+import { wakeWorkersOnCommit } from '../jobs/wake.ts';
 import { NOTIFY_JOB, type NotificationRequest, notificationKey, notificationPayload } from './payload.ts';
 
 /** pg-boss's database interface over a Kysely connection or transaction. */
@@ -38,5 +40,8 @@ export async function queueNotifications(
     });
     if (id) queued++;
   }
+  // Delivered when `tx` commits, to the workers of every instance: the message goes out now, not at the
+  // next poll. Rolled back, the notification vanishes with the jobs.
+  if (queued > 0) await wakeWorkersOnCommit(tx, NOTIFY_JOB);
   return queued;
 }

@@ -36,19 +36,28 @@ export function titleBlock(c: PdfCanvas, title: string): Block {
   };
 }
 
-/** The heading at the top of the first page: title, subtitle, a short muted intro and an accent rule. */
+/**
+ * The heading at the top of the first page: the document's title when there is one, the heading, a
+ * subtitle, a short muted intro and an accent rule. Without a title it draws exactly what it always drew,
+ * so documents of older template versions render byte for byte as before.
+ */
 export function headingBlock(
   c: PdfCanvas,
   heading: string,
   subheading: string | undefined,
   intro: string,
+  title?: string,
 ): Block {
   const s = styles(c);
   const width = c.contentWidth;
+  // Under a title, the heading steps down to the heading size and the title takes the larger one.
+  const titleStyle: TextStyle = { size: c.layout.fontSize.title ?? s.heading.size, weight: 'bold' };
+  const t = title ? c.wrap(title, width, titleStyle) : [];
   const h = c.wrap(heading, width, s.heading);
   const sub = subheading ? c.wrap(subheading, width, s.subheading) : [];
   const introLines = c.wrap(intro, width, s.body);
   const height =
+    (t.length > 0 ? t.length * lineHeight(titleStyle) + 3 : 0) +
     h.length * lineHeight(s.heading) +
     2 +
     sub.length * lineHeight(s.subheading) +
@@ -59,6 +68,8 @@ export function headingBlock(
     height,
     draw(canvas, top) {
       let y = top;
+      if (t.length > 0)
+        y += canvas.lines(t, canvas.left, y, { ...titleStyle, colour: canvas.colours.accent }) + 3;
       y += canvas.lines(h, canvas.left, y, { ...s.heading, colour: canvas.colours.accent }) + 2;
       y += canvas.lines(sub, canvas.left, y, s.subheading) + 8;
       y += canvas.lines(introLines, canvas.left, y, { ...s.body, colour: canvas.colours.muted });

@@ -9,6 +9,7 @@ import { AppError } from '../errors.ts';
 import { fieldRows, headingBlock, lineHeight, PAD, paragraphBlocks, section, styles } from './blocks.ts';
 import { type Block, PdfCanvas, type TextStyle } from './canvas.ts';
 import { FONT_RESOURCE_NAME, fontMetrics, normalizeText } from './fonts.ts';
+import { consentHeading } from './heading.ts';
 import { fillPlaceholders, fitText } from './layout.ts';
 import { applyPdfA2b } from './pdfa.ts';
 import { type ConsentTemplate, type FormSection, loadTemplate } from './template.ts';
@@ -159,9 +160,9 @@ function assertPrintable(input: Input): void {
 // --- Blocks ---
 
 function headerBlocks({ canvas, template, input }: RenderContext): Block[] {
-  const heading = fillPlaceholders(template.heading, { area: input.area });
+  const { title, heading } = consentHeading(template, input.area);
   return [
-    headingBlock(canvas, heading, template.subheading, template.intro),
+    headingBlock(canvas, heading, template.subheading, template.intro, title),
     PdfCanvas.gap(template.layout.sectionGap),
   ];
 }

@@ -36,6 +36,8 @@ const layoutSchema = z.strictObject({
     left: z.number().min(0),
   }),
   fontSize: z.strictObject({
+    /** The document's title above the heading (templates that have a `title`); default: heading. */
+    title: z.number().positive().optional(),
     heading: z.number().positive(),
     subheading: z.number().positive(),
     sectionTitle: z.number().positive(),
@@ -112,24 +114,39 @@ export type FormSection = z.infer<typeof sectionSchema>;
 
 const SECTION_KINDS = sectionSchema.options.map((o) => o.shape.kind.value);
 
-const consentTemplateSchema = z.strictObject({
-  kind: z.literal('hlt-consent'),
-  version: z.string().regex(VERSION_RE),
-  /** Document title in the PDF metadata; the document id is appended. Never personal data. */
-  documentTitle: text,
-  heading: textWith('area').refine((s) => s.includes('{area}'), 'the heading names the area: needs {area}'),
-  subheading: text,
-  intro: text,
-  missingValue: text,
-  sections: z
-    .array(sectionSchema)
-    .refine(
-      (sections) => SECTION_KINDS.every((k) => sections.filter((s) => s.kind === k).length === 1),
-      `every section kind (${SECTION_KINDS.join(', ')}) exactly once`,
-    ),
-  footer: footerSchema,
-  layout: layoutSchema,
-});
+const consentTemplateSchema = z
+  .strictObject({
+    kind: z.literal('hlt-consent'),
+    version: z.string().regex(VERSION_RE),
+    /** Document title in the PDF metadata; the document id is appended. Never personal data. */
+    documentTitle: text,
+    /** What the document is ("Samtyckesblankett"), printed above the heading. From v3 on. */
+    title: text.optional(),
+    heading: textWith('area').refine((s) => s.includes('{area}'), 'the heading names the area: needs {area}'),
+    /**
+     * The model's own names ("Hälsa, Lärande, Trygghet", "HLT"). When given, they are taken out of the area
+     * before it fills {area}, so an area called "HLT Exempelby" does not make the heading name the model
+     * twice; `headingWithoutArea` is used when nothing of the area is left. From v3 on; v1 and v2 print
+     * the area as it is.
+     */
+    modelNames: z.array(z.string().trim().min(1)).min(1).optional(),
+    headingWithoutArea: text.optional(),
+    subheading: text,
+    intro: text,
+    missingValue: text,
+    sections: z
+      .array(sectionSchema)
+      .refine(
+        (sections) => SECTION_KINDS.every((k) => sections.filter((s) => s.kind === k).length === 1),
+        `every section kind (${SECTION_KINDS.join(', ')}) exactly once`,
+      ),
+    footer: footerSchema,
+    layout: layoutSchema,
+  })
+  .refine((t) => !t.modelNames === !t.headingWithoutArea, {
+    path: ['headingWithoutArea'],
+    message: 'modelNames and headingWithoutArea come together',
+  });
 export type ConsentTemplate = z.infer<typeof consentTemplateSchema>;
 
 const receiptTemplateSchema = z.strictObject({

@@ -8,6 +8,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const benches = [
   { name: 'pdf', file: 'pdf.ts', fn: 'benchPdf' },
   { name: 'status', file: 'status.ts', fn: 'benchStatus' },
+  { name: 'notify', file: 'notify.ts', fn: 'benchNotify' },
 ];
 const only = process.argv.slice(2);
 

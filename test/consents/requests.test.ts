@@ -49,7 +49,11 @@ t.test('validation: every problem, with field paths, and never the number in a m
   }).catch((e) => e);
   t.equal(err.code, 'validation_failed');
   const fields = err.extra.errors.map((e: { field: string }) => e.field).sort();
-  t.same(fields, ['guardians.0.email'], 'shape problems first');
+  t.same(
+    fields,
+    ['child.personalNumber', 'guardians.0.email', 'guardians.1.email', 'guardians.1.personalNumber'],
+    'a malformed e-mail and bad numbers in one answer (no second round)',
+  );
 
   const err2 = await createConsentRequest(s.ctx, s.staff, {
     teamId: s.teamId,
@@ -99,6 +103,32 @@ t.test('validation: every problem, with field paths, and never the number in a m
     0,
     'nothing stored',
   );
+});
+
+t.test('validation: the team and the fields in one answer; the staff phone on the form', async (t) => {
+  const s = await setup(t);
+  const both = await createConsentRequest(s.ctx, s.staff, {
+    ...lindqvistRequest(s),
+    teamId: s.otherTeamId,
+    child: { name: 'Saga Lindqvist', personalNumber: '20990101-1234' },
+    obtainedByPhone: 'ring mig',
+  }).catch((e) => e);
+  t.same(both.extra.errors.map((e: { field: string }) => e.field).sort(), [
+    'child.personalNumber',
+    'obtainedByPhone',
+    'teamId',
+  ]);
+
+  const made = await createConsentRequest(s.ctx, s.staff, {
+    ...lindqvistRequest(s),
+    obtainedByPhone: '090-12 34 56',
+  });
+  const row = await s.db
+    .selectFrom('consents')
+    .select('obtained_by')
+    .where('id', '=', made.id)
+    .executeTakeFirstOrThrow();
+  t.equal((row.obtained_by as { phone?: string }).phone, '090-12 34 56', 'obtainedBy.phone as given');
 });
 
 t.test('Idempotency-Key: same key and body replays the first result; another body conflicts', async (t) => {

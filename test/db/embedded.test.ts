@@ -59,3 +59,23 @@ t.test('a folder it cannot use gives a message that says why and what to do', as
   t.match((err as Error).message, /embedded PostgreSQL could not be created/);
   t.match((err as Error).message, /DATABASE_URL/);
 });
+
+t.test('a cluster another live process runs is shared, not refused ("already in use")', async (t) => {
+  const dir = mkdtempSync(path.join(base, 'embedded-test-'));
+  chmodSync(dir, 0o755);
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dataDir = path.join(dir, 'pg');
+  const owner = await startEmbeddedDatabase({ dataDir });
+  t.teardown(() => owner.stop());
+  const attached = await startEmbeddedDatabase({ dataDir });
+  t.equal(attached.port, owner.port, 'the running server');
+  t.ok(attached.attachedTo, 'attached, not started');
+  t.equal(owner.attachedTo, undefined);
+  await query(`${attached.serverUrl}/postgres`, 'CREATE TABLE shared (v int)');
+  await attached.stop();
+  t.same(
+    await query(`${owner.serverUrl}/postgres`, 'SELECT count(*)::int AS n FROM shared'),
+    [{ n: 0 }],
+    'stopping the attached one leaves the server running',
+  );
+});

@@ -12,7 +12,7 @@ import { clearCapturedMail, listCapturedMail } from '../../src/notify/capture.ts
 import { clearCapturedSms, listCapturedSms } from '../../src/notify/sms.ts';
 import { drainJobs, GUARDIAN_EMAIL, personalDataIn } from '../consents/fixtures/consents.ts';
 import { csrfOf, familyRequest, startSignerApp } from '../http/fixtures/signer.ts';
-import { people } from '../identity/fixtures/app.ts';
+import { hiddenValue, people } from '../identity/fixtures/app.ts';
 import { PDFSIG_TOOLS, pdfsig } from '../pdf/helpers/nss.ts';
 import { DEV_ROOT_PEM } from '../pdf/helpers/signing.ts';
 
@@ -119,12 +119,27 @@ async function harness(t: Test) {
     const loginHref = /href="(\/auth\/login\?[^"]+)"/.exec(invitation.body)![1]!;
     const login = await b.login(loginHref, { person: FAMILY[role].person });
     t.equal(login.location, `${link}/granska`);
-    const review = await b.get(login.location!);
+    const checked = await b.get(login.location!);
+    t.equal(checked.status, 303, `${role}: the person the link is for`);
+    const review = await b.get(checked.location!);
     t.equal(review.status, 200, `${role}: the review`);
-    const signed = await b.post(`${link}/signera`, { _csrf: csrfOf(review.body), ort: FAMILY[role].place });
-    t.equal(signed.status, 200, `${role}: signed`);
-    t.match(signed.body, /Du har skrivit under/);
-    return signed.body;
+    const consentId = /\/mina-samtycken\/([0-9a-f-]{36})\/granska/.exec(checked.location!)![1]!;
+    // Signera: its own identification (prompt=login, max_age=0), then the receipt page.
+    const signed = await b.login(
+      {
+        path: `/mina-samtycken/${consentId}/signera`,
+        form: {
+          _csrf: csrfOf(review.body),
+          version: hiddenValue(review.body, 'version')!,
+          ort: FAMILY[role].place,
+        },
+      },
+      { person: FAMILY[role].person },
+    );
+    t.equal(signed.status, 303, `${role}: signed`);
+    const receipt = await b.get(signed.location!);
+    t.match(receipt.body, /Du har skrivit under/);
+    return receipt.body;
   };
 
   return { s, api, staff, bearer, request, statusOf, signOnPhone };
@@ -187,7 +202,7 @@ t.test('request → three signatures on the phone → active → withdrawn in Mi
     t.equal(checked.whole, 'guardian2', 'the last signature covers the whole document');
   }
 
-  // 5. Guardian 2 withdraws in "Mina samtycken" (a fresh login is a fresh identification).
+  // 5. Guardian 2 withdraws in "Mina samtycken", with the withdrawal's own identification.
   const erik = s.browser();
   const login = await erik.login('/auth/login?returnTo=%2Fmina-samtycken', { person: 'erik-lindqvist' });
   t.equal(login.location, '/mina-samtycken');
@@ -195,9 +210,12 @@ t.test('request → three signatures on the phone → active → withdrawn in Mi
   t.match(mine.body, /gällande/);
   const confirm = await erik.get(`/mina-samtycken/${consentId}/aterkalla`);
   t.equal(confirm.status, 200);
-  const withdrawn = await erik.post(`/mina-samtycken/${consentId}/aterkalla`, {
-    _csrf: csrfOf(confirm.body),
-  });
+  const done = await erik.login(
+    { path: `/mina-samtycken/${consentId}/aterkalla`, form: { _csrf: csrfOf(confirm.body) } },
+    { person: 'erik-lindqvist' },
+  );
+  t.equal(done.status, 303, 'withdrawn after its own identification');
+  const withdrawn = await erik.get(done.location!);
   t.equal(withdrawn.status, 200);
   t.match(withdrawn.body, /Samtycket är återkallat/);
 

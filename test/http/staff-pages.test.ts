@@ -2,6 +2,7 @@
 // messages, the links page (QR + copyable link, once), the consent page, the acts (CSRF), who sees what,
 // and the downloads.
 import tap, { type Test } from 'tap';
+import { appendAuditEvent } from '../../src/consents/audit.ts';
 import { personalNumberForms } from '../consents/fixtures/consents.ts';
 import { Browser } from '../identity/fixtures/app.ts';
 import { csrfOf, staffPages } from './fixtures/staff-pages.ts';
@@ -109,25 +110,29 @@ tap.test('new request: messages next to the fields, a summary, and no number in 
     'guardians.1.name': '',
     'guardians.1.personalNumber': '19991332-1234',
   };
-  // First what the form lacks…
-  const missing = await b.post('/samtycken/ny', typed);
-  t.equal(missing.status, 400);
-  t.match(missing.body, 'class="error-summary"');
-  t.match(missing.body, '<div class="field has-error">\n  <label for="guardians-1-name">');
-  t.match(missing.body, 'href="#guardians-1-name"', 'the summary links to the field');
-  t.match(missing.body, 'aria-invalid="true"');
-  t.match(missing.body, '<title>Fel i formuläret');
-  // …then what the numbers are.
-  const answer = await b.post('/samtycken/ny', { ...typed, 'guardians.1.name': 'Erik Lindqvist' });
+  // Regression (issue 13): what the form lacks and what the numbers are came in two rounds. Now at once.
+  const answer = await b.post('/samtycken/ny', { ...typed, 'guardians.0.phone': 'ring mig' });
   t.equal(answer.status, 400);
-  t.match(answer.body, 'href="#guardians-0-personalNumber"');
-  wellFormed(t, answer.body, 'form with errors');
+  t.match(answer.body, 'class="error-summary"');
+  t.match(answer.body, '<div class="field has-error">\n  <label for="guardians-1-name">');
+  t.match(answer.body, 'href="#guardians-1-name"', 'the summary links to the field');
+  t.match(answer.body, 'aria-invalid="true"');
+  t.match(answer.body, '<title>Fel i formuläret');
+  t.match(answer.body, 'href="#guardians-0-phone"', 'the malformed phone…');
+  t.match(answer.body, 'href="#guardians-0-personalNumber"', '…and the numbers, in the same answer');
   t.match(answer.body, 'href="#guardians-1-personalNumber"');
+  wellFormed(t, answer.body, 'form with errors');
   const messages = errorTexts(answer.body);
-  t.ok(messages.length >= 4, `messages: ${messages.join(' | ')}`);
+  t.ok(messages.length >= 8, `messages: ${messages.join(' | ')}`);
   for (const m of messages) t.notMatch(m, NUMBERS, `no number in "${m}"`);
   t.match(answer.body, `value="${saga.personalNumber}"`, 'what was typed is kept in the input');
   t.match(answer.body, 'value="19991332-1234"');
+  const summary = /<div class="error-summary"[\s\S]*?<\/div>/.exec(answer.body)![0];
+  t.ok(
+    summary.indexOf('#child-') < summary.indexOf('#guardians-0-') &&
+      summary.indexOf('#guardians-0-') < summary.indexOf('#guardians-1-'),
+    'the summary in the order of the form',
+  );
 
   const noTeam = await b.post('/samtycken/ny', { ...typed, teamId: s.otherTeamId });
   t.equal(noTeam.status, 400);
@@ -138,6 +143,79 @@ tap.test('new request: messages next to the fields, a summary, and no number in 
   t.equal(noCsrf.status, 403);
   t.match(noCsrf.body, 'Formuläret har gått ut');
 });
+
+tap.test(
+  'new request: sole guardian ticked with guardian 2 filled in is refused at the tick box',
+  async (t) => {
+    const s = await staffPages(t);
+    const b = await s.loggedIn();
+    const csrf = csrfOf((await b.get('/samtycken/ny')).body);
+    const p = (k: string) => s.setup.person(k);
+    const body = {
+      _csrf: csrf,
+      teamId: s.teamId,
+      'child.name': p('elsa-lindqvist').name,
+      'child.personalNumber': p('elsa-lindqvist').personalNumber,
+      'guardians.0.name': p('anna-lindqvist').name,
+      'guardians.0.personalNumber': p('anna-lindqvist').personalNumber,
+      'guardians.0.email': 'anna@hem.example',
+      soleGuardian: 'ja',
+      'guardians.1.name': p('erik-lindqvist').name,
+      'guardians.1.personalNumber': p('erik-lindqvist').personalNumber,
+    };
+    // Regression (issue 13): guardian 2 was silently dropped and a one-guardian request sent.
+    const refused = await b.post('/samtycken/ny', body);
+    t.equal(refused.status, 400);
+    t.match(
+      refused.body,
+      '<span class="error-text" id="soleGuardian-error">Du har markerat att vårdnadshavare 1',
+    );
+    t.match(refused.body, 'aria-describedby="soleGuardian-error"');
+    t.match(refused.body, 'href="#soleGuardian"');
+    t.match(refused.body, `value="${p('erik-lindqvist').name}"`, 'guardian 2 is kept as typed');
+    t.equal((await s.running.db.selectFrom('consents').select('id').execute()).length, 0, 'nothing was sent');
+    // Emptying guardian 2 makes it a sole-guardian request.
+    const sole = await b.post('/samtycken/ny', {
+      ...body,
+      'guardians.1.name': '',
+      'guardians.1.personalNumber': '',
+    });
+    t.equal(sole.status, 303, sole.body.slice(0, 300));
+  },
+);
+
+tap.test(
+  'new request: the staff member’s phone, prefilled, validated, on the form and remembered',
+  async (t) => {
+    const s = await staffPages(t);
+    const b = await s.loggedIn();
+    let form = await b.get('/samtycken/ny');
+    t.match(form.body, '<label for="obtainedByPhone">Ditt telefonnummer (visas på blanketten)');
+    const p = (k: string) => s.setup.person(k);
+    const body = {
+      _csrf: csrfOf(form.body),
+      teamId: s.teamId,
+      'child.name': p('elsa-lindqvist').name,
+      'child.personalNumber': p('elsa-lindqvist').personalNumber,
+      'guardians.0.name': p('anna-lindqvist').name,
+      'guardians.0.personalNumber': p('anna-lindqvist').personalNumber,
+      'guardians.0.email': 'anna@hem.example',
+      'guardians.1.name': p('erik-lindqvist').name,
+      'guardians.1.personalNumber': p('erik-lindqvist').personalNumber,
+      'guardians.1.email': 'erik@hem.example',
+      rememberPhone: 'ja',
+    };
+    const bad = await b.post('/samtycken/ny', { ...body, obtainedByPhone: 'ring växeln' });
+    t.equal(bad.status, 400);
+    t.match(bad.body, 'id="obtainedByPhone-error">Ange ett telefonnummer med siffror');
+    const made = await b.post('/samtycken/ny', { ...body, obtainedByPhone: '090-17 60 00' });
+    t.equal(made.status, 303, made.body.slice(0, 300));
+    const rows = await s.running.db.selectFrom('consents').select('obtained_by').execute();
+    t.equal((rows[0]!.obtained_by as { phone?: string }).phone, '090-17 60 00');
+    form = await b.get('/samtycken/ny');
+    t.match(form.body, 'id="obtainedByPhone" name="obtainedByPhone" value="090-17 60 00"', 'remembered');
+  },
+);
 
 tap.test(
   'a valid request: the links page with QR codes and copyable links, once; then the consent',
@@ -211,6 +289,26 @@ tap.test(
     t.equal(reminded.status, 303);
     const newLinks = await b.get(reminded.location!);
     t.equal((newLinks.body.match(/<svg /g) ?? []).length, 2, 'new links for the two who have not signed');
+    // Regression (issue 13): the page said the request had been sent.
+    t.match(newLinks.body, 'Påminnelser är skickade');
+    t.notMatch(newLinks.body, 'är skickad.');
+
+    // Regression (issue 13): three red one-click buttons. Now the acts the state allows, each a link to a
+    // confirmation step; pending: cancel and register a withdrawal (ending is the same as cancelling here).
+    page = await b.get(`/samtycken/${pending.id}`);
+    t.match(page.body, `href="/samtycken/${pending.id}/avbryt">Avbryt förfrågan</a>`);
+    t.match(page.body, `href="/samtycken/${pending.id}/aterkalla">Registrera återkallelse</a>`);
+    t.notMatch(page.body, '/avsluta"', 'no end on a pending request');
+    t.notMatch(page.body, '/fornya"', 'no renew while pending');
+    t.notMatch(page.body, 'class="danger"', 'no act on one click');
+    const confirm = await b.get(`/samtycken/${pending.id}/avbryt`);
+    t.equal(confirm.status, 200);
+    wellFormed(t, confirm.body, 'cancel confirmation');
+    t.match(confirm.body, '<h1>Avbryta förfrågan?</h1>');
+    t.match(confirm.body, 'Det går inte att ångra.');
+    t.match(confirm.body, `action="/samtycken/${pending.id}/avbryt"`);
+    t.match(confirm.body, '<button type="submit" class="danger">Ja, avbryt förfrågan</button>');
+    t.match(confirm.body, `href="/samtycken/${pending.id}">Nej, tillbaka till samtycket</a>`);
 
     // Cancel.
     t.equal(
@@ -224,6 +322,8 @@ tap.test(
     t.match(page.body, '<span class="status cancelled">');
     t.match(page.body, 'Förfrågan är avbruten.');
     t.notMatch(page.body, '/avbryt"', 'no cancel once cancelled');
+    const late = await b.get(`/samtycken/${pending.id}/avbryt`);
+    t.equal(late.status, 409, 'the confirmation step of an act no longer allowed');
     const twice = await b.post(`/samtycken/${pending.id}/avbryt`, { _csrf: csrf });
     t.equal(twice.status, 409);
     t.match(twice.body, 'class="notice bad"');
@@ -239,6 +339,14 @@ tap.test(
     page = await b.get(`/samtycken/${active.id}`);
     t.match(page.body, '<span class="status active">');
     t.match(page.body, '<dt>Gäller</dt>');
+    t.match(page.body, `href="/samtycken/${active.id}/avsluta">Avsluta samtycket</a>`);
+    t.match(page.body, `href="/samtycken/${active.id}/aterkalla">`);
+    t.notMatch(page.body, '/avbryt"', 'no cancel once active');
+    t.notMatch(page.body, '/paminn"', 'no reminder once active');
+    page = await b.get(`/samtycken/${active.id}/avsluta`);
+    t.equal(page.status, 200);
+    wellFormed(t, page.body, 'end confirmation');
+    t.match(page.body, 'Samtycket slutar då gälla för alla, direkt.');
     t.equal(
       (await b.post(`/samtycken/${active.id}/avsluta`, { date: '2020-01-01' })).status,
       403,
@@ -263,7 +371,8 @@ tap.test(
     t.equal(ended.status, 303);
     page = await b.get(ended.location!);
     t.match(page.body, '<span class="status ended">');
-    t.match(page.body, 'Samtycket avslutades (Karin Holm)');
+    t.match(page.body, 'Samtycket avslutades: de samordnade insatserna har upphört');
+    t.match(page.body, '(Karin Holm)<br><span class="note">Anteckning: Insatserna klara</span>', 'the note');
 
     // Renew the ended consent: a new request, its links shown.
     const renewed = await b.post(`/samtycken/${active.id}/fornya`, { _csrf: csrf });
@@ -276,7 +385,10 @@ tap.test(
     const toWithdraw = await s.lindqvist('elsa');
     await s.sign(toWithdraw.id, 'guardian1', 'anna-lindqvist');
     await s.sign(toWithdraw.id, 'guardian2', 'erik-lindqvist');
-    page = await b.get(`/samtycken/${toWithdraw.id}`);
+    page = await b.get(`/samtycken/${toWithdraw.id}/aterkalla`);
+    t.equal(page.status, 200);
+    wellFormed(t, page.body, 'withdrawal confirmation');
+    t.match(page.body, 'Samtycket slutar då gälla för alla, direkt.');
     const today = /id="withdraw-date" name="date" value="([^"]+)"/.exec(page.body)![1]!;
     t.equal(
       (
@@ -308,6 +420,10 @@ tap.test(
     page = await b.get(withdrawn.location!);
     t.match(page.body, '<span class="status withdrawn">');
     t.match(page.body, 'Återkallat av vårdnadshavare 2 per telefon');
+    t.match(
+      page.body,
+      `Återkallelse registrerades: vårdnadshavare 2 återkallade per telefon ${today} (Karin Holm)<br><span class="note">Anteckning: Ringde</span>`,
+    );
   },
 );
 
@@ -393,3 +509,103 @@ tap.test('downloads: the form and the receipt as attachments, no-store, and audi
     .execute();
   t.equal(events.length, 2, 'each download is an audit event');
 });
+
+tap.test(
+  'the timeline says which message went to which role by which channel, and explains checks',
+  async (t) => {
+    const s = await staffPages(t);
+    const consent = await s.lindqvist('elsa');
+    const at = s.running.app.clock.now();
+    const system = { type: 'system' as const };
+    for (const [role, channel] of [
+      ['guardian1', 'sms'],
+      ['guardian2', 'email'],
+    ] as const)
+      await appendAuditEvent(s.running.db, {
+        consentId: consent.id,
+        action: 'notification_sent',
+        actor: system,
+        at,
+        details: { kind: 'invitation', channel, recipient: 'signer', role },
+      });
+    await appendAuditEvent(s.running.db, {
+      consentId: consent.id,
+      action: 'status_checked',
+      actor: { type: 'staff', staffId: s.staff.staffId, organisationId: s.organisationId },
+      at,
+      details: { status: 'pending' },
+    });
+    const b = await s.loggedIn();
+    const page = await b.get(`/samtycken/${consent.id}`);
+    // Regression (issue 13): "Meddelande skickades (Tjänsten)", once per message, said nothing.
+    t.notMatch(page.body, 'Meddelande skickades');
+    t.notMatch(page.body, '(Tjänsten)');
+    t.match(page.body, 'Inbjudan att signera skickades till vårdnadshavare 1 med sms</li>');
+    t.match(page.body, 'Inbjudan att signera skickades till vårdnadshavare 2 med e-post</li>');
+    t.notMatch(page.body, '<dt>Kontrollerad</dt>');
+    t.match(page.body, '<dt>Status räknad</dt>');
+    t.match(page.body, 'räknas fram på nytt varje gång sidan visas');
+    t.match(page.body, 'Ett verksamhetssystem har frågat tjänsten om samtyckets status en gång');
+  },
+);
+
+tap.test(
+  'a team partner: limited rows explained, the name while active, and a search by child',
+  async (t) => {
+    const s = await staffPages(t);
+    const consent = await s.lindqvist('saga');
+    await s.running.db
+      .insertInto('team_members')
+      .values({ team_id: s.teamId, organisation_id: s.otherOrganisationId })
+      .execute();
+    const amira = await s.loggedIn('amira-haddad');
+    let list = await amira.get('/personal');
+    // Regression (issue 13): a bare "Visa status" with no word on why the name is missing.
+    t.notMatch(list.body, 'Visa status');
+    t.match(list.body, 'Namnet visas bara medan samtycket gäller');
+    t.notMatch(list.body, 'Saga');
+    let page = await amira.get(`/samtycken/${consent.id}`);
+    t.match(page.body, 'Samtycket har begärts av en annan verksamhet i ditt HLT-team.');
+
+    // The search form posts the number; it never goes into a URL.
+    t.match(list.body, '<form method="post" action="/personal/sok"');
+    const csrf = csrfOf(list.body);
+    const saga = s.setup.person('saga-lindqvist');
+    const bad = await amira.post('/personal/sok', { _csrf: csrf, personalNumber: '20990101-1234' });
+    t.equal(bad.status, 400);
+    t.match(bad.body, 'id="sok-personnummer-error">Personnumret är inte giltigt.');
+    t.equal((await amira.post('/personal/sok', { personalNumber: saga.personalNumber })).status, 403, 'CSRF');
+    let found = await amira.post('/personal/sok', { _csrf: csrf, personalNumber: saga.personalNumber });
+    t.equal(found.status, 200);
+    wellFormed(t, found.body, 'search result');
+    t.match(found.body, `href="/samtycken/${consent.id}"`);
+    t.match(found.body, 'Namnet visas bara medan samtycket gäller');
+    t.notMatch(found.body, 'Saga Lindqvist', 'no name while pending');
+    const lookups = await s.running.db
+      .selectFrom('audit_events')
+      .select(['action', 'actor_type', 'actor_id'])
+      .where('consent_id', '=', consent.id)
+      .where('action', '=', 'looked_up_by_child')
+      .execute();
+    t.equal(lookups.length, 1, 'the search is audited');
+    t.equal(lookups[0]!.actor_type, 'staff');
+
+    for (const [role, who] of [
+      ['guardian1', 'anna-lindqvist'],
+      ['guardian2', 'erik-lindqvist'],
+      ['youth', 'saga-lindqvist'],
+    ] as const)
+      await s.sign(consent.id, role, who);
+    list = await amira.get('/personal');
+    t.match(list.body, 'Saga Lindqvist', 'the name while active');
+    found = await amira.post('/personal/sok', { _csrf: csrf, personalNumber: saga.personalNumber });
+    t.match(found.body, 'Saga Lindqvist');
+    page = await amira.get(`/samtycken/${consent.id}`);
+    t.match(page.body, `href="/samtycken/${consent.id}/dokument"`);
+    const none = await amira.post('/personal/sok', {
+      _csrf: csrf,
+      personalNumber: s.setup.person('anna-lindqvist').personalNumber,
+    });
+    t.match(none.body, 'Inga samtycken hittades för det personnumret.');
+  },
+);

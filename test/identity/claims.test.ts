@@ -5,7 +5,7 @@ import { luhnControlDigit } from '../../src/domain/personal-number.ts';
 import { AppError } from '../../src/errors.ts';
 import {
   assertAcrAccepted,
-  assertFreshAuth,
+  assertIdentifiedForAct,
   DEFAULT_SCOPES,
   hasProfileClaims,
   LOA,
@@ -231,14 +231,17 @@ tap.test('assertAcrAccepted', async (t) => {
   refusal(t, () => assertAcrAccepted(undefined, [LOA.loa3]), 'acr_not_accepted');
 });
 
-tap.test('assertFreshAuth', async (t) => {
-  const ago = (s: number) => new Date(NOW.getTime() - s * 1000);
-  t.doesNotThrow(() => assertFreshAuth(ago(10), NOW, 300));
-  t.doesNotThrow(() => assertFreshAuth(ago(320), NOW, 300), 'within the clock tolerance');
-  t.doesNotThrow(() => assertFreshAuth(ago(-20), NOW, 300), 'slightly in the future (clock skew)');
-  refusal(t, () => assertFreshAuth(ago(331), NOW, 300), 'fresh_auth_required');
-  refusal(t, () => assertFreshAuth(ago(301), NOW, 300, { clockToleranceSeconds: 0 }), 'fresh_auth_required');
-  refusal(t, () => assertFreshAuth(ago(-120), NOW, 300), 'fresh_auth_required');
-  refusal(t, () => assertFreshAuth(undefined, NOW, 300), 'fresh_auth_required');
-  refusal(t, () => assertFreshAuth(new Date(Number.NaN), NOW, 300), 'fresh_auth_required');
+tap.test('assertIdentifiedForAct', async (t) => {
+  const at = (s: number) => new Date(NOW.getTime() + s * 1000);
+  const start = at(-30);
+  t.doesNotThrow(() => assertIdentifiedForAct(at(-10), start, NOW, 300), 'identified after the act started');
+  t.doesNotThrow(() => assertIdentifiedForAct(at(-31), start, NOW, 300), 'a second of provider clock skew');
+  refusal(t, () => assertIdentifiedForAct(at(-120), start, NOW, 300), 'fresh_auth_required');
+  refusal(t, () => assertIdentifiedForAct(undefined, start, NOW, 300), 'fresh_auth_required');
+  refusal(t, () => assertIdentifiedForAct(at(-10), at(-400), NOW, 300), 'fresh_auth_required');
+  try {
+    assertIdentifiedForAct(at(-120), start, NOW, 300);
+  } catch (e) {
+    t.match(e, { extra: { reason: 'before_act' }, message: /tidigare inloggning/ });
+  }
 });

@@ -2,11 +2,10 @@
 // a browser without JavaScript. Each claim profile; configuration (not code) deciding; every refusal a
 // clear page with nothing stored; fresh identification for acts; staff bound by e-mail, then by subject.
 import tap, { type Test } from 'tap';
-import { AppError } from '../../src/errors.ts';
 import { LOA } from '../../src/identity/claims.ts';
 import { startDevIdpServer } from '../../src/identity/dev-idp/index.ts';
 import { safeReturnTo } from '../../src/identity/login-attempts.ts';
-import { csrfField, freshAuthForm, requireCsrf, requireFreshAuth } from '../../src/identity/plugin.ts';
+import { csrfField, requireCsrf, startActIdentification } from '../../src/identity/plugin.ts';
 import type { BuildResult } from '../helper.ts';
 import {
   type Answer,
@@ -34,7 +33,15 @@ function browser(app: RunningApp): Browser {
   return b;
 }
 
-/** Test routes: who is logged in (no personal data), a form with a CSRF token, and an act needing fresh auth. */
+/** Every act the test handler completed: who identified, for which act, started when. */
+const completedActs: {
+  personalNumber: string;
+  data: Record<string, unknown>;
+  startedAt: Date;
+  authTime?: Date;
+}[] = [];
+
+/** Test routes: who is logged in (no personal data), a form with a CSRF token, and an act with its own identification. */
 function testRoutes({ app }: BuildResult) {
   app.get('/test/me', async (request) => {
     const s = request.session;
@@ -45,12 +52,21 @@ function testRoutes({ app }: BuildResult) {
   app.get('/test/form', async (request, reply) =>
     reply.type('text/html').send(`<form>${csrfField(request)}</form>`),
   );
-  app.get('/test/fresh-form', async (request, reply) =>
-    reply.type('text/html').send(freshAuthForm(request, '/test/form', 'Signera med e-legitimation')),
+  app.post('/test/sign', { preHandler: requireCsrf }, async (request, reply) =>
+    startActIdentification(request, reply, {
+      act: { kind: 'test-sign', data: { what: 'the test act' } },
+      returnTo: '/test/form',
+      userMessage: 'Du skriver under i ett test.',
+    }),
   );
-  app.post('/test/sign', { preHandler: requireCsrf }, async (request) => {
-    const session = requireFreshAuth(request);
-    return { signed: true, audience: session.audience };
+  app.identity.acts.set('test-sign', async (_request, reply, identified) => {
+    completedActs.push({
+      personalNumber: identified.identity.personalNumber,
+      data: identified.act.data,
+      startedAt: identified.actStartedAt,
+      ...(identified.identity.authTime ? { authTime: identified.identity.authTime } : {}),
+    });
+    return reply.code(200).send({ signed: true });
   });
 }
 
@@ -334,7 +350,7 @@ tap.test('returnTo: only paths of this service', async (t) => {
 });
 
 tap.test(
-  'fresh identification for an act: stale auth_time refused, a fresh one lets the act through',
+  'an act has its own identification: prompt=login, max_age=0, auth_time after the act started',
   async (t) => {
     const app = await start(t);
     const b = browser(app);
@@ -343,90 +359,65 @@ tap.test(
     const first = await b.login('/auth/login?returnTo=/test/form', { person: mai.key, stale: true });
     t.equal(first.status, 303);
     const token = hiddenValue((await b.get('/test/form')).body, '_csrf')!;
-    const oldCookie = b.cookie('samtycke');
 
-    const stale = await b.post('/test/sign', { _csrf: token });
-    t.equal(stale.status, 401);
-    t.equal(JSON.parse(stale.body).code, 'fresh_auth_required');
-
-    // The page of the act offers a fresh identification, a form that posts to /auth/fresh.
-    const offer = (await b.get('/test/fresh-form')).body;
-    t.match(offer, /<form method="post" action="\/auth\/fresh">/);
-    t.match(offer, /Signera med e-legitimation/);
-    t.equal(hiddenValue(offer, '_csrf'), token);
-    t.equal(hiddenValue(offer, 'returnTo'), '/test/form');
-
-    // The fresh login is CSRF-protected.
-    const noToken = await b.post('/auth/fresh', { returnTo: '/test/form' });
+    // The act is CSRF-protected: nothing goes to the provider without the token.
+    const noToken = await b.post('/test/sign', {});
     t.equal(noToken.status, 403);
-    t.match(noToken.body, /Formuläret har gått ut/);
     t.equal(noToken.location, null);
 
-    // A "fresh" identification whose auth_time is old anyway: refused, nothing changed.
+    // A provider answering from its session (auth_time from before the act): refused, nothing changed.
     const [before] = await sessionRows(app);
-    const staleAgain = await b.login(
-      { path: '/auth/fresh', form: { _csrf: token, returnTo: '/test/form' } },
+    const sso = await b.login(
+      { path: '/test/sign', form: { _csrf: token } },
       { person: mai.key, stale: true },
     );
-    t.equal(staleAgain.loginPages, 1, 'the provider asked again (prompt=login)');
-    await refused(t, app, staleAgain, 401, /Legitimera dig på nytt/, 1);
-    t.match(staleAgain.body, /href="\/test\/form"/, 'back to the act');
-    const [unchanged] = await sessionRows(app);
-    t.same(unchanged, before, 'the session is untouched');
-
-    const fresh = await b.login(
-      { path: '/auth/fresh', form: { _csrf: token, returnTo: '/test/form' } },
-      { person: mai.key },
+    t.equal(sso.loginPages, 1, 'the provider asked again (prompt=login)');
+    await refused(t, app, sso, 401, /svarade med en tidigare inloggning/, 1);
+    t.match(sso.body, /href="\/test\/form"/, 'back to the act');
+    t.same((await sessionRows(app))[0], before, 'the session is untouched');
+    t.equal(completedActs.length, 0, 'the act did not complete');
+    const stored = await app.db.selectFrom('login_attempts').select(['act', 'return_to']).execute();
+    t.ok(
+      stored.some((a) => (a.act as { kind?: string } | null)?.kind === 'test-sign'),
+      'the act travels in the login attempt',
     );
+
+    const fresh = await b.login({ path: '/test/sign', form: { _csrf: token } }, { person: mai.key });
     t.equal(fresh.loginPages, 1);
-    const authorize = new URL(b.locations.find((l) => l.includes('prompt=login'))!);
+    const authorize = new URL(b.locations.filter((l) => l.includes('prompt=login')).at(-1)!);
     t.equal(authorize.searchParams.get('max_age'), '0');
-    t.equal(fresh.status, 303);
-    t.equal(fresh.location, '/test/form');
-    t.equal(sessionCookie(fresh.setCookies).length, 1, 'a new session id');
-    t.not(b.cookie('samtycke'), oldCookie);
+    t.notOk(
+      authorize.searchParams.has('https://id.oidc.se/param/userMessage'),
+      'not announced by this provider',
+    );
+    t.equal(fresh.status, 200);
+    t.same(JSON.parse(fresh.body), { signed: true });
+    t.equal(completedActs.length, 1);
+    const act = completedActs[0]!;
+    t.equal(act.personalNumber, mai.personalNumber);
+    t.same(act.data, { what: 'the test act' });
+    t.ok(
+      act.authTime &&
+        Math.floor(act.authTime.getTime() / 1000) >= Math.floor(act.startedAt.getTime() / 1000) - 1,
+    );
     const rows = await sessionRows(app);
     t.equal(rows.length, 1, 'the same session, re-identified');
     t.ok(rows[0]!.auth_time!.getTime() > before!.auth_time!.getTime() + 5 * 60_000, 'auth_time is now');
     t.equal(rows[0]!.csrf_token, before!.csrf_token, 'open forms stay valid');
-    t.same(rows[0]!.created_at, before!.created_at, 'the absolute timeout still counts from the login');
 
-    const signed = await b.post('/test/sign', { _csrf: token });
-    t.equal(signed.status, 200);
-    t.same(JSON.parse(signed.body), { signed: true, audience: 'signer' });
-
-    // The old id is worth nothing.
-    const thief = browser(app);
-    thief.jar.store([`samtycke=${oldCookie}; Path=/`]);
-    t.equal((await me(thief)).audience, null);
-
-    // Someone else identifying in this browser: the first person's session ends. (A new provider session:
-    // the dev IdP's account switch is a script-submitted page this JavaScript-free browser does not run.)
+    // Someone else identifying for an act in this browser: the act gets who really identified (its
+    // handler refuses a person not on the form); the logged-in person's session is left as it is.
     forgetProviderSession(b);
     const erik = person('erik-lindqvist');
-    const other = await b.login(
-      { path: '/auth/fresh', form: { _csrf: token, returnTo: '/test/me' } },
-      { person: erik.key },
-    );
-    t.equal(other.status, 303);
+    const other = await b.login({ path: '/test/sign', form: { _csrf: token } }, { person: erik.key });
+    t.equal(other.status, 200);
+    t.equal(completedActs.at(-1)!.personalNumber, erik.personalNumber);
     const after = await sessionRows(app);
-    t.equal(after.length, 2);
-    t.ok(after[0]!.ended_at, 'the first session ended');
-    t.equal(after[1]!.personal_number, erik.personalNumber);
-    t.notOk(after[1]!.ended_at);
+    t.equal(after.length, 1);
+    t.equal(after[0]!.personal_number, mai.personalNumber);
+    t.notOk(after[0]!.ended_at);
   },
 );
-
-tap.test('requireFreshAuth without a session, and on a staff session', async (t) => {
-  const { app } = await start(t);
-  const request = { session: null, server: app } as unknown as Parameters<typeof requireFreshAuth>[0];
-  t.throws(() => requireFreshAuth(request), new AppError('unauthorized'));
-  const staffSession = {
-    session: { audience: 'staff', authTime: new Date() },
-    server: app,
-  } as unknown as Parameters<typeof requireFreshAuth>[0];
-  t.throws(() => requireFreshAuth(staffSession), { code: 'unauthorized' });
-});
 
 async function seedStaff(
   app: RunningApp,

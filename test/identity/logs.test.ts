@@ -4,7 +4,7 @@
 // test also checks that no mask (and no censored key) was ever needed: nothing even tried to log them.
 import tap from 'tap';
 import { LOA } from '../../src/identity/claims.ts';
-import { csrfField } from '../../src/identity/plugin.ts';
+import { csrfField, startActIdentification } from '../../src/identity/plugin.ts';
 import { Browser, hiddenValue, person, startApp, withoutRequestId } from './fixtures/app.ts';
 import { leakedNumbers } from './fixtures/flow.ts';
 
@@ -13,6 +13,10 @@ tap.test('a tour through every login path leaves no personal data in URLs, cooki
     env: { OIDC_ACR_VALUES: LOA.loa3 },
     beforeListen: ({ app }) => {
       app.get('/test/form', async (request, reply) => reply.type('text/html').send(csrfField(request)));
+      app.post('/test/act', async (request, reply) =>
+        startActIdentification(request, reply, { act: { kind: 'test', data: {} }, returnTo: '/test/form' }),
+      );
+      app.identity.acts.set('test', async (_request, reply) => reply.redirect('/test/form', 303));
     },
   });
   const { app, db, logs } = running;
@@ -35,7 +39,7 @@ tap.test('a tour through every login path leaves no personal data in URLs, cooki
     303,
   );
   const token = hiddenValue((await b.get('/test/form')).body, '_csrf')!;
-  const fresh = { path: '/auth/fresh', form: { _csrf: token, returnTo: '/test/form' } };
+  const fresh = { path: '/test/act', form: { _csrf: token } };
   t.equal((await b.login(fresh, { person: anna.key, delivery: 'userinfo', stale: true })).status, 401);
   t.equal((await b.login(fresh, { person: anna.key, delivery: 'userinfo' })).status, 303);
 
@@ -113,8 +117,9 @@ tap.test('a tour through every login path leaves no personal data in URLs, cooki
   );
   t.match(summary, [
     'logged in signer',
-    'login refused signer fresh_auth_required',
+    'login refused signer fresh_auth_required before_act',
     'identified again signer',
+    'identified for an act signer',
     'login refused signer identity_invalid invalid_number',
     'login refused signer acr_not_accepted',
     'login refused signer identity_invalid missing_number',

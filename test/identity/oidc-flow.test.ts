@@ -372,10 +372,16 @@ tap.test(
     const staleOrdinary = await login(swedish, { stale: true }, { fresh: false });
     t.ok(await swedish.completeLogin(staleOrdinary.callbackUrl, staleOrdinary.attempt));
 
-    // The allowed age is configuration (FRESH_AUTH_MAX_AGE_SECONDS): 10 minutes lets the stale one through.
+    // Regression: no setting lets an identification from before the act through. (It did: with
+    // FRESH_AUTH_MAX_AGE_SECONDS at 900 a ten-minute-old login signed; a broker's SSO session did the same.)
     const lenient = await createRelyingParty(rpOptions({ freshAuthMaxAgeSeconds: 900 }));
     const staleLenient = await login(lenient, { stale: true }, { fresh: true });
-    t.ok(await lenient.completeLogin(staleLenient.callbackUrl, staleLenient.attempt));
+    const refused = await rejects(
+      t,
+      lenient.completeLogin(staleLenient.callbackUrl, staleLenient.attempt),
+      'fresh_auth_required',
+    );
+    t.equal(refused?.extra?.reason, 'before_act');
   },
 );
 

@@ -41,6 +41,16 @@ t.test('every message: a subject, the link, plain Swedish, nothing of the case',
   t.equal(count, 13, 'invitation and reminder to signers only; ending soon to the organisation only');
   t.notOk(composeMessage('ending_soon', 'signer', { link: LINK }));
   t.notOk(composeMessage('invitation', 'organisation', { link: LINK }));
+  // Someone wary of links can go to the service's own address instead: the invitation and the reminder
+  // say where (the address only: no names, numbers or organisation).
+  for (const kind of ['invitation', 'reminder'] as const) {
+    const m = composeMessage(kind, 'signer', { link: LINK });
+    t.match(
+      m?.text,
+      'Gå då själv till http://localhost:3000/mina-samtycken',
+      `${kind}: the service's own address`,
+    );
+  }
   t.equal(swedishDate('2026-04-09' as LocalDate), '9 april 2026');
   t.match(composeMessage('ending_soon', 'organisation', { link: LINK, daysLeft: 1 })?.text, /om 1 dag\./);
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fontkit from '@cantoo/fontkit';
 import { PDFArray, PDFDict, PDFHexString, PDFName, PDFRawStream } from '@cantoo/pdf-lib';
@@ -235,7 +236,11 @@ toolTest(
     const lines = pdftotext(two.bytes)
       .split('\n')
       .map((l) => l.trim());
-    const order = ['Hälsa, Lärande, Trygghet i Umeå', ...template.sections.map((s) => s.title)];
+    const order = [
+      'Samtyckesblankett',
+      'Hälsa, Lärande, Trygghet (HLT) i Umeå',
+      ...template.sections.map((s) => s.title),
+    ];
     let at = -1;
     for (const title of order) {
       const found = lines.findIndex((l, i) => i > at && l === title);
@@ -246,7 +251,8 @@ toolTest(
     for (const name of ['Jörg Weiß', 'Åsa Øverby-Đorđević', 'Zoltán Erdős Weiß']) t.match(all, name);
     // Sole-guardian fixture: Ł, Ş, Ć.
     const sole = pdftotext(rendered.soleGuardian!.bytes);
-    for (const s of ['Łucja Şahin', 'Ćwik Åström', 'Hälsa, Lärande, Trygghet i Sollefteå']) t.match(sole, s);
+    for (const s of ['Łucja Şahin', 'Ćwik Åström', 'Hälsa, Lärande, Trygghet (HLT) i Sollefteå'])
+      t.match(sole, s);
 
     // Personal identity numbers: printed in full, YYYYMMDD-XXXX, once, in the person's own field.
     for (const pn of ['19790101-9999', '19811224-1234', '20110505-7777']) {
@@ -461,6 +467,91 @@ toolTest('each template version prints its own wording and version', ['pdftotext
   t.match(t1, 'Samtycket gäller i högst ett år från den dag det skrevs under.');
   t.match(t2, 'räknat från dagen för den första underskriften');
   t.notMatch(t1, 'första underskriften', 'v1 keeps its own wording');
+});
+
+toolTest(
+  'v3: title, heading naming the model once, the 18th-birthday limit, the staff phone',
+  ['pdftotext'],
+  async (t) => {
+    const flat = (bytes: Uint8Array) => pdftotext(bytes).replace(/\s+/g, ' ');
+    t.equal(latestTemplateVersion('hlt-consent'), 'v3', 'new consents get v3');
+    for (const area of ['Exempelby', 'HLT Exempelby', 'HLT i Exempelby', 'Exempelby HLT', 'HLT-Exempelby']) {
+      const r = await renderConsentForm({ ...soleGuardian, area });
+      t.equal(r.templateVersion, 'v3');
+      const all = flat(r.bytes);
+      t.match(
+        all,
+        /^Samtyckesblankett Hälsa, Lärande, Trygghet \(HLT\) i Exempelby Samtycke till samverkan/,
+        area,
+      );
+      t.equal(all.split('Hälsa, Lärande, Trygghet').length - 1, 1, `${area}: the model's name once`);
+      t.notMatch(all, /HLT\)? i HLT|HLT HLT/, `${area}: no double HLT`);
+    }
+    const only = flat((await renderConsentForm({ ...soleGuardian, area: 'HLT' })).bytes);
+    t.match(only, /^Samtyckesblankett Hälsa, Lärande, Trygghet \(HLT\) Samtycke till/, 'area "HLT" alone');
+
+    const sole = flat((await renderConsentForm(soleGuardian)).bytes);
+    t.match(
+      sole,
+      'Samtycket gäller i högst ett år, räknat från dagen för den första underskriften. ' +
+        'Det upphör alltid senast den dag barnet fyller 18 år.',
+    );
+    // "Samtycket inhämtades av": the staff member's phone, in its box, when the staff gave one.
+    const obtained = sole.slice(sole.indexOf('Samtycket inhämtades av'));
+    t.match(obtained, /Telefon E-post 0620-68 20 00 karin\.oberg@example\.se/, 'the staff phone is printed');
+    // Without one, the box says "–" like every other field left empty (see the README in the template).
+    const none = flat(two.bytes);
+    t.match(
+      none.slice(none.indexOf('Samtycket inhämtades av')),
+      /Telefon E-post – per\.lindqvist@example\.se/,
+    );
+  },
+);
+
+toolTest('v1 and v2 keep their own wording: no title, the area as it was', ['pdftotext'], async (t) => {
+  for (const v of ['v1', 'v2']) {
+    const all = pdftotext(
+      (await renderConsentForm({ ...soleGuardian, templateVersion: v, area: 'HLT Exempelby' })).bytes,
+    ).replace(/\s+/g, ' ');
+    t.match(all, /^Hälsa, Lärande, Trygghet i HLT Exempelby Samtycke till/, `${v}: heading as before`);
+    t.notMatch(all, 'Samtyckesblankett', `${v}: no title`);
+    t.notMatch(all, '18 år', `${v}: no 18-year sentence`);
+  }
+});
+
+/**
+ * Hashes of the v1 and v2 forms as rendered before v3 existed, with the creation time (the only thing that
+ * differs between two renders) masked. A stored consent names its template version; re-rendering it must
+ * give the same document. If a deliberate change to the renderer moves these, it needs a new version.
+ */
+const OLD_VERSIONS: Record<string, Record<string, string>> = {
+  v1: {
+    soleGuardian: '5ba0f87e75d7756dfe988e27117ba2ca07382b85b1013775a339c0203e68c55a',
+    twoGuardiansAndYouth: '7bac50482b0821ec672a615bae17ebd212e52965f2f20051e6ff15d55705b63f',
+    longNames: '232c38b9f2ebacd7a1ee0ab59b591960402f91148a8cad9a8983b9b366390b25',
+  },
+  v2: {
+    soleGuardian: '04b3b5cf923a323b8351704736909f4480e946fad05d789b88f96169c30c9c31',
+    twoGuardiansAndYouth: '90218c3df6a7735aba1cc9f075d18c61a572d1d0ba9afdb8a9195259e6764ad1',
+    longNames: 'b43eee78dbcd9ea8e3607a02aeddd417b4d7213221aea879fabb005606d5203c',
+  },
+};
+
+t.test('v1 and v2 render byte for byte as before (creation time aside)', async (t) => {
+  const forms = { soleGuardian, twoGuardiansAndYouth, longNames };
+  const masked = (bytes: Uint8Array): string => {
+    const s = Buffer.from(bytes)
+      .toString('latin1')
+      .replace(/D:\d{14}Z/g, 'D:00000000000000Z')
+      .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/g, '0000-00-00T00:00:00Z');
+    return createHash('sha256').update(Buffer.from(s, 'latin1')).digest('hex');
+  };
+  for (const [version, hashes] of Object.entries(OLD_VERSIONS)) {
+    for (const [name, hash] of Object.entries(hashes)) {
+      const r = await renderConsentForm({ ...forms[name as keyof typeof forms], templateVersion: version });
+      t.equal(masked(r.bytes), hash, `${version} ${name}`);
+    }
+  }
 });
 
 t.test('unknown template version → template_not_found', async (t) => {

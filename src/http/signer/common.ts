@@ -1,10 +1,16 @@
 // What the signer pages share: who the signer is (from the session), the way back through the login, the
-// PDF answer, and Swedish dates. No page shows a personal number other than the viewer's own.
+// signer's own consent, the PDF answer, and Swedish dates.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { SignerActor } from '../../consents/index.ts';
+import type { LoadedConsent, SignerRecord } from '../../consents/consent.repository.ts';
+import { getLoadedConsent } from '../../consents/consent.repository.ts';
+import { consentContext, listConsentsForSigner, type SignerActor } from '../../consents/index.ts';
+import type { SignerConsentItem } from '../../consents/list-consents.ts';
 import { localDateOf, TIME_ZONE } from '../../domain/dates.ts';
 import type { SignerRole } from '../../domain/roles.ts';
-import { requireFreshAuth, type SessionData } from '../../identity/plugin.ts';
+import { AppError } from '../../errors.ts';
+import { getOrganisation } from '../../identity/organisations.ts';
+import type { SessionData } from '../../identity/plugin.ts';
+import type { Identity } from '../../identity/claims.ts';
 
 /** The signer session of the request, or null (none, of staff, or without a personal number). */
 export function signerSession(request: FastifyRequest): (SessionData & { personalNumber: string }) | null {
@@ -41,6 +47,66 @@ export function signerActorOf(
   };
 }
 
+/** The person's own consent, as a signer: their list item, the whole consent, and who asked for it. */
+export interface OwnConsent {
+  session: SessionData & { personalNumber: string };
+  item: SignerConsentItem;
+  loaded: LoadedConsent;
+  signer: SignerRecord;
+  organisationName: string;
+  actor: SignerActor;
+}
+
+/**
+ * The consent `id` of the logged-in signer (null: sent through the login, back to `returnTo`). One they
+ * are not a signer of is `not_found`, whoever asks.
+ */
+export async function ownConsent(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  id: string,
+  returnTo: string,
+): Promise<OwnConsent | null> {
+  const session = signerSession(request);
+  if (!session) {
+    await toLogin(reply, returnTo);
+    return null;
+  }
+  const app = request.server;
+  const item = (await listConsentsForSigner(consentContext(app), session.personalNumber)).find(
+    (c) => c.id === id,
+  );
+  if (!item) throw new AppError('not_found', 'Samtycket finns inte bland dina samtycken.');
+  const loaded = await getLoadedConsent(app.db, id);
+  const signer = loaded.signers.find((s) => s.role === item.role);
+  if (!signer) throw new AppError('not_found', 'Samtycket finns inte bland dina samtycken.');
+  const organisation = await getOrganisation(app.db, loaded.consent.organisationId);
+  return {
+    session,
+    item,
+    loaded,
+    signer,
+    organisationName: organisation?.name ?? '',
+    actor: signerActorOf(session, item.role, signer.name),
+  };
+}
+
+/** The signer acting in `role` as this act's own identification said (identity/begin-login.ts). */
+export function actIdentifiedActor(identity: Identity, role: SignerRole, actStartedAt: Date): SignerActor {
+  return {
+    type: 'signer',
+    role,
+    identity: {
+      personalNumber: identity.personalNumber,
+      name: identity.name,
+      issuer: identity.issuer,
+      acr: identity.acr,
+      authTime: identity.authTime,
+      actStartedAt,
+    },
+  };
+}
+
 /** A PDF for the signer's own eyes: inline (view) or attachment (download), never cached. */
 export function sendPdf(
   reply: FastifyReply,
@@ -52,7 +118,7 @@ export function sendPdf(
     .header('content-type', 'application/pdf')
     .header('content-disposition', `${disposition}; filename="${doc.fileName}"`)
     .header('cache-control', 'no-store')
-    .header('referrer-policy', 'no-referrer')
+    .header('referrer-policy', 'same-origin')
     .header('x-content-type-options', 'nosniff')
     .send(Buffer.from(doc.bytes));
 }
@@ -103,13 +169,3 @@ export const ROLE_LABELS_SV: Record<SignerRole, string> = {
   guardian2: 'vårdnadshavare 2',
   youth: 'berörd ungdom',
 };
-
-/** Whether the session's identification is fresh enough for an act (signing, withdrawing) right now. */
-export function isFresh(request: FastifyRequest): boolean {
-  try {
-    requireFreshAuth(request);
-    return true;
-  } catch {
-    return false;
-  }
-}

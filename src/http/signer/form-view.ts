@@ -1,8 +1,9 @@
 // The consent form as HTML, from the same template version (templates/hlt-consent/<version>) the PDF was
-// rendered from, so the page says what the document says. One deliberate difference: a personal number is
-// shown only to its owner (the viewer signing as that person); the others read "visas inte här".
+// rendered from, so the page says what the document says: every personal number included, as on the
+// paper form (a decision of the product: pages say plainly what the PDF shows rather than hide it here).
 import type { LoadedConsent, SignerRecord } from '../../consents/consent.repository.ts';
 import { requiredRoles, type SignerRole } from '../../domain/roles.ts';
+import { consentHeading } from '../../pdf/heading.ts';
 import { fillPlaceholders } from '../../pdf/layout.ts';
 import { formatPersonalNumber } from '../../pdf/render.ts';
 import { type FormSection, loadTemplate } from '../../pdf/template.ts';
@@ -23,22 +24,20 @@ export interface FormViewSection {
 }
 
 export interface FormView {
+  /** The document's title ("Samtyckesblankett"; templates from v3). */
+  title?: string;
   heading: string;
   subheading: string;
   intro: string;
   sections: FormViewSection[];
 }
 
-const HIDDEN_NUMBER = 'Visas inte här';
-
-export function formView(loaded: LoadedConsent, organisationName: string, viewerRole: SignerRole): FormView {
+export function formView(loaded: LoadedConsent, organisationName: string): FormView {
   const { consent, signers } = loaded;
   const template = loadTemplate('hlt-consent', consent.templateVersion);
   const missing = template.missingValue;
   const orValue = (v: string | null | undefined): string => (v && v.trim() !== '' ? v : missing);
   const signerOf = (role: SignerRole): SignerRecord | undefined => signers.find((s) => s.role === role);
-  const number = (pn: string, owner: SignerRole): string =>
-    owner === viewerRole ? formatPersonalNumber(pn) : HIDDEN_NUMBER;
   const roles = requiredRoles(consent);
 
   const guardianFacts = (role: 'guardian1' | 'guardian2', rows: { field: string; label: string }[][]) => {
@@ -49,7 +48,7 @@ export function formView(loaded: LoadedConsent, organisationName: string, viewer
         case 'name':
           return { label, value: g.name };
         case 'personalNumber':
-          return { label, value: number(g.personalNumber, role) };
+          return { label, value: formatPersonalNumber(g.personalNumber) };
         case 'phone':
           return { label, value: orValue(g.phone) };
         default:
@@ -67,7 +66,7 @@ export function formView(loaded: LoadedConsent, organisationName: string, viewer
       case 'child': {
         const values: Record<string, string> = {
           name: consent.child.name,
-          personalNumber: number(consent.child.personalNumber, 'youth'),
+          personalNumber: formatPersonalNumber(consent.child.personalNumber),
           healthCentre: orValue(consent.child.healthCentre),
           school: orValue(consent.child.school),
         };
@@ -120,7 +119,7 @@ export function formView(loaded: LoadedConsent, organisationName: string, viewer
   };
 
   return {
-    heading: fillPlaceholders(template.heading, { area: consent.area }),
+    ...consentHeading(template, consent.area),
     subheading: template.subheading,
     intro: template.intro,
     sections: template.sections.map(section).filter((s): s is FormViewSection => s !== null),

@@ -1,57 +1,37 @@
 // The 'signer-pages' plugin: the guardian's and the youth's pages, server-rendered, Swedish, phone first.
 //
-//   GET  /s/:token                 the invitation: no personal data, how e-identification works
-//   GET  /s/:token/granska         after login: the form as HTML, what consenting means, the sign form
-//   GET  /s/:token/dokument        the form's current revision as an inline PDF
-//   POST /s/:token/signera  (CSRF) sign (fresh identification first); the receipt page
-//   GET  /s/:token/signera         the sign form again, after the fresh identification
-//   GET  /s/:token/avboj           decline: the confirmation page with an optional reason
-//   POST /s/:token/avboj    (CSRF) decline
-//   GET  /mina-samtycken           every consent the person is a signer of
-//   GET  /mina-samtycken/:id/dokument, /kvittens   downloads
-//   GET  /mina-samtycken/:id/aterkalla             withdraw: the confirmation page
-//   POST /mina-samtycken/:id/aterkalla      (CSRF) withdraw (fresh identification first)
+//   GET  /s/:token                               the invitation: no personal data, how it works
+//   GET  /s/:token/granska                       after login: checks the person, then the consent's page
+//   GET  /mina-samtycken                         every consent the person is a signer of
+//   GET  /mina-samtycken/:id/granska             read and sign (sign-routes.ts), also without a link
+//   POST /mina-samtycken/:id/signera      (CSRF) the signature's own identification, then the signature
+//   GET  /mina-samtycken/:id/underskrivet        the receipt page
+//   GET  /mina-samtycken/:id/avboj, POST (CSRF)  decline
+//   GET  /mina-samtycken/:id/dokument, /kvittens downloads
+//   GET  /mina-samtycken/:id/aterkalla           withdraw: the confirmation page (mine-routes.ts)
+//   POST /mina-samtycken/:id/aterkalla    (CSRF) the withdrawal's own identification, then the withdrawal
+//   GET  /mina-samtycken/:id/aterkallat          the confirmation
 //
-// Routes declare `auth: false` on purpose: without a session a page sends the browser through the login
-// (a redirect, not the JSON 401 the caller plugin would answer) and back. Errors here become Swedish pages
-// (templates/pages/signer/error.eta) with the error's status, never JSON.
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+// Signing and withdrawing each start their own authorization request (prompt=login, max_age=0) with the
+// act kept server-side; the act completes in its handler (`app.identity.acts`) only when the provider's
+// auth_time is after the act started. Routes declare `auth: false` on purpose: without a session a page
+// sends the browser through the login (a redirect, not the JSON 401 the caller plugin would answer) and
+// back. Errors here become Swedish pages (render-error.ts), never JSON.
+import type { FastifyError } from 'fastify';
 import fp from 'fastify-plugin';
-import { type AppError, ERROR_CODES } from '../../errors.ts';
-import { toAppError } from '../errors.ts';
 import type { App } from '../types.ts';
 import invitationRoutes from './invitation-routes.ts';
-import myConsentsRoutes from './my-consents-routes.ts';
+import mineRoutes from './mine-routes.ts';
+import { renderSignerError } from './render-error.ts';
+import signRoutes from './sign-routes.ts';
 
-/** The message a person sees: ours for 4xx (written for them), the title only for 5xx. */
-function shownMessage(e: AppError): string {
-  return e.expose ? e.message : ERROR_CODES[e.code].title;
-}
-
-export function renderSignerError(request: FastifyRequest, reply: FastifyReply, error: unknown) {
-  const e = toAppError(error);
-  if (e.status >= 500) request.log.error({ err: error, errorCode: e.code }, 'request failed');
-  else request.log.info({ errorCode: e.code, status: e.status }, 'request rejected');
-  const logoutCsrf = request.session?.csrfToken;
-  if (e.code === 'wrong_person')
-    return reply.page('signer/wrong-person', { title: ERROR_CODES.wrong_person.title, logoutCsrf }, 403);
-  return reply.page(
-    'signer/error',
-    {
-      title: ERROR_CODES[e.code].title,
-      message: shownMessage(e),
-      code: e.code,
-      loggedIn: !!logoutCsrf,
-      logoutCsrf,
-    },
-    e.status,
-  );
-}
+export { renderSignerError };
 
 async function signerPages(app: App) {
   app.setErrorHandler((error: FastifyError, request, reply) => renderSignerError(request, reply, error));
   await app.register(invitationRoutes);
-  await app.register(myConsentsRoutes);
+  await app.register(signRoutes);
+  await app.register(mineRoutes);
 }
 
 export default fp(signerPages, {

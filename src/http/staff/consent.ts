@@ -3,6 +3,8 @@
 // CSRF-protected forms. The requesting organisation sees and may do everything; another organisation of
 // the consent's HLT team sees the status, and the content and document only while the consent is active;
 // anyone else gets the 404 page (policy.ts).
+// GET  /samtycken/:id/{avbryt,aterkalla,avsluta} — the step before an act that cannot be undone: a page that
+// says what will happen, with the final button (no JavaScript, so no dialog: a page of its own).
 // POST /samtycken/:id/{paminn,avbryt,aterkalla,avsluta,fornya} — the acts; then 303 (PRG).
 // GET /samtycken/:id/dokument and /kvitto — the signed form and the receipt, as attachments, no-store.
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -19,7 +21,6 @@ import {
 } from '../../consents/index.ts';
 import type { ConsentDetails } from '../../consents/get-consent.ts';
 import { type ConsentAct, canTransition } from '../../domain/consent.ts';
-import { isSignerRole } from '../../domain/roles.ts';
 import { callerOf, type StaffCaller } from '../../identity/caller.ts';
 import { requireCsrf } from '../../identity/csrf.ts';
 import { actingOrganisationId, authorize, type ConsentAction, decide } from '../../identity/policy.ts';
@@ -42,39 +43,55 @@ import {
 } from './common.ts';
 import { organisationNames, staffNames, teamNames } from './directory.ts';
 import { linksPath, setFlashLinks } from './flash-links.ts';
+import { timelineOf } from './timeline.ts';
 
 const STAFF_ONLY = { auth: { staff: true } } as const;
 const params = z.object({ id: z.string() });
 
 type FormName = 'withdraw' | 'end';
+type Confirmable = 'cancel' | FormName;
 interface PageState {
   /** A notice after an act (PRG) or a refusal. */
   notice?: { kind: 'ok' | 'bad'; text: string };
-  /** Field errors of the form that was sent, and what it held. */
-  form?: { name: FormName; errors: Record<string, string>; values: Record<string, string> };
 }
+/** Field errors of the form that was sent, and what it held. */
+interface FormState {
+  errors: Record<string, string>;
+  values: Record<string, string>;
+}
+
+/** Each act that cannot be undone: its path, the policy action, the domain act, and what the page says. */
+const CONFIRM: Record<
+  Confirmable,
+  { path: string; action: ConsentAction; act: ConsentAct; title: string; button: string }
+> = {
+  cancel: {
+    path: 'avbryt',
+    action: 'cancel',
+    act: 'cancel',
+    title: 'Avbryta förfrågan?',
+    button: 'Ja, avbryt förfrågan',
+  },
+  withdraw: {
+    path: 'aterkalla',
+    action: 'register_withdrawal',
+    act: 'withdraw',
+    title: 'Registrera återkallelse',
+    button: 'Registrera återkallelsen',
+  },
+  end: {
+    path: 'avsluta',
+    action: 'end',
+    act: 'end',
+    title: 'Avsluta samtycket',
+    button: 'Avsluta samtycket',
+  },
+};
 
 const DONE: Record<string, string> = {
   avbruten: 'Förfrågan är avbruten. De tillfrågade kan inte längre signera.',
   aterkallad: 'Återkallelsen är registrerad. Samtycket gäller inte längre.',
   avslutad: 'Samtycket är avslutat: de samordnade insatserna har upphört.',
-};
-
-const ACTION_LABELS: Record<string, string> = {
-  consent_requested: 'Förfrågan skapades',
-  consent_renewed: 'Förnyades med en ny förfrågan',
-  signed: 'Signerade',
-  completed: 'Alla hade signerat – samtycket började gälla',
-  declined: 'Avböjde',
-  withdrawn: 'Samtycket återkallades',
-  ended: 'Samtycket avslutades',
-  cancelled: 'Förfrågan avbröts',
-  reminded: 'Påminnelse skickades',
-  request_expired: 'Förfrågan förföll',
-  expired: 'Samtycket gick ut',
-  wrong_person: 'Fel person försökte öppna en länk',
-  notification_sent: 'Meddelande skickades',
-  document_downloaded: 'Dokument laddades ner',
 };
 
 /** The consent, if the caller may know of it at all (else `not_found`, as if it did not exist). */
@@ -92,6 +109,39 @@ async function load(
 function actorFor(caller: StaffCaller, consent: ConsentDetails) {
   const organisationId = actingOrganisationId(caller, consent) ?? consent.organisationId;
   return { type: 'staff' as const, staffId: caller.staffId, organisationId };
+}
+
+type Acts = Record<'remind' | 'cancel' | 'withdraw' | 'end' | 'renew', boolean>;
+
+/**
+ * The acts the page offers: those the domain's transition rules allow in the consent's state
+ * (`canTransition`) and the policy allows the caller. One exception: on a request still waiting for
+ * signatures, ending the support and cancelling stop it alike for the signers, so the page offers the
+ * one word for it ("Avbryt förfrågan"); the API still takes an end.
+ */
+function allowedActions(can: (act: ConsentAct, action: ConsentAction) => boolean): Acts {
+  const cancel = can('cancel', 'cancel');
+  return {
+    remind: can('remind', 'remind'),
+    cancel,
+    withdraw: can('withdraw', 'register_withdrawal'),
+    end: !cancel && can('end', 'end'),
+    renew: can('renew', 'renew'),
+  };
+}
+
+/** The status look-ups by other systems and searches, which the timeline leaves out, in a sentence each. */
+function lookupTexts(consent: ConsentDetails): string[] {
+  const { statusChecks, byChild } = consent.lookups;
+  const times = (n: number) => (n === 1 ? 'en gång' : `${n} gånger`);
+  return [
+    statusChecks.count > 0
+      ? `Ett verksamhetssystem har frågat tjänsten om samtyckets status ${times(statusChecks.count)}, senast ${fmtDateTime(statusChecks.lastAt)}.`
+      : null,
+    byChild.count > 0
+      ? `Samtycket har hittats vid sökning på barnets personnummer ${times(byChild.count)}, senast ${fmtDateTime(byChild.lastAt)}.`
+      : null,
+  ].filter((x): x is string => x !== null);
 }
 
 async function consentPage(
@@ -117,14 +167,6 @@ async function consentPage(
         )
       : Promise.resolve(new Map<string, string>()),
   ]);
-  const who = (e: ConsentDetails['timeline'][number]): string => {
-    const a = e.actor;
-    if (a.type === 'signer' && a.role && isSignerRole(a.role)) return ROLE_LABELS[a.role];
-    if (a.type === 'staff') return (a.id && staff.get(a.id)) || 'Personal';
-    if (a.type === 'api_client') return 'Verksamhetssystem';
-    return 'Tjänsten';
-  };
-  const now = app.clock.now();
   const id = consent.id;
   const base = `/samtycken/${id}`;
   const withdrawal = consent.withdrawal;
@@ -150,7 +192,6 @@ async function consentPage(
       read,
       full,
       notice: state.notice,
-      form: state.form,
       c: {
         childName: consent.child.name,
         healthCentre: consent.child.healthCentre,
@@ -174,6 +215,7 @@ async function consentPage(
         renewedFrom: consent.renewedFrom ? `/samtycken/${consent.renewedFrom}` : null,
         renewedBy: consent.renewedBy.map((r) => `/samtycken/${r}`),
         checkedAt: fmtDateTime(consent.checkedAt),
+        lookups: full ? lookupTexts(consent) : [],
       },
       signers: consent.signers.map((s) => ({
         role: s.role,
@@ -185,28 +227,53 @@ async function consentPage(
         place: s.place,
         reminded: fmtDateTime(s.lastRemindedAt),
       })),
-      timeline: full
-        ? consent.timeline.map((e) => ({
-            at: fmtDateTime(e.at),
-            what: ACTION_LABELS[e.action] ?? e.action,
-            who: who(e),
-          }))
-        : [],
-      actions: {
-        remind: can('remind', 'remind'),
-        cancel: can('cancel', 'cancel'),
-        withdraw: can('withdraw', 'register_withdrawal'),
-        end: can('end', 'end'),
-        renew: can('renew', 'renew'),
-      },
+      timeline: full ? timelineOf(consent, staff) : [],
+      actions: allowedActions(can),
       downloads: {
         form: may('document') && consent.documents.formRevision >= 0,
         receipt: may('document') && consent.documents.receipt,
       },
-      today: today(now),
-      channels: (['phone', 'in_person', 'letter'] as const).map((c) => ({
-        value: c,
-        label: CHANNEL_LABELS[c],
+    },
+    status,
+  );
+}
+
+/** The step before an act that cannot be undone: what will happen, the act's fields, the final button. */
+async function confirmPage(
+  app: App,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  consent: ConsentDetails,
+  kind: Confirmable,
+  form: FormState = { errors: {}, values: {} },
+  status = 200,
+) {
+  const c = CONFIRM[kind];
+  const errorList = Object.entries(form.errors).map(([field, message]) => ({
+    href: `#${kind}-${field}`,
+    message,
+  }));
+  return reply.page(
+    'staff/confirm',
+    {
+      ...staffFrame(request, errorList.length ? `Fel i formuläret – ${c.title}` : c.title),
+      csrf: request.session?.csrfToken ?? '',
+      kind,
+      heading: c.title,
+      button: c.button,
+      action: `/samtycken/${consent.id}/${c.path}`,
+      back: `/samtycken/${consent.id}`,
+      childName: consent.child.name,
+      pending: consent.status === 'pending',
+      signed: consent.signers.filter((s) => s.state === 'signed').length,
+      signers: consent.signers.map((s) => ({ role: s.role, roleLabel: ROLE_LABELS[s.role], name: s.name })),
+      errors: form.errors,
+      errorList,
+      values: form.values,
+      today: today(app.clock.now()),
+      channels: (['phone', 'in_person', 'letter'] as const).map((ch) => ({
+        value: ch,
+        label: CHANNEL_LABELS[ch].charAt(0).toUpperCase() + CHANNEL_LABELS[ch].slice(1),
       })),
     },
     status,
@@ -225,6 +292,28 @@ export default async function consentRoutes(app: App) {
       ...(DONE[done] ? { notice: { kind: 'ok' as const, text: DONE[done] } } : {}),
     });
   });
+
+  for (const kind of Object.keys(CONFIRM) as Confirmable[]) {
+    const c = CONFIRM[kind];
+    app.get(`/samtycken/:id/${c.path}`, route, async (request, reply) => {
+      const { caller, consent } = await load(app, request);
+      authorize(caller, c.action, consent);
+      // Reached from an old page or a bookmark after the state moved on: say so on the consent page.
+      if (!canTransition(consent.status, c.act))
+        return consentPage(
+          app,
+          request,
+          reply,
+          caller,
+          consent,
+          {
+            notice: { kind: 'bad', text: 'Det går inte längre: samtycket har ändrats sedan sidan visades.' },
+          },
+          409,
+        );
+      return confirmPage(app, request, reply, consent, kind);
+    });
+  }
 
   /** Runs an act; a refusal by the state rules or the form's validation re-renders the page with it. */
   async function act(
@@ -253,18 +342,7 @@ export default async function consentRoutes(app: App) {
         const values: Record<string, string> = {};
         for (const f of ['role', 'channel', 'date', 'note']) values[f] = text(request.body, f);
         const { byField } = fieldErrors(e);
-        return consentPage(
-          app,
-          request,
-          reply,
-          caller,
-          consent,
-          {
-            notice: { kind: 'bad', text: 'Uppgifterna behöver rättas. Se formuläret nedan.' },
-            form: { name: formName, errors: byField, values },
-          },
-          400,
-        );
+        return confirmPage(app, request, reply, consent, formName, { errors: byField, values }, 400);
       }
       throw e;
     }
@@ -276,7 +354,7 @@ export default async function consentRoutes(app: App) {
         consentId: consent.id,
         requestId: request.id,
       });
-      setFlashLinks(request, reply, consent.id, caller.staffId, result.signers);
+      setFlashLinks(request, reply, consent.id, caller.staffId, result.signers, 'reminder');
       return reply.redirect(linksPath(consent.id), 303);
     }),
   );
@@ -333,7 +411,7 @@ export default async function consentRoutes(app: App) {
         consentId: consent.id,
         requestId: request.id,
       });
-      setFlashLinks(request, reply, result.id, caller.staffId, result.signers);
+      setFlashLinks(request, reply, result.id, caller.staffId, result.signers, 'renewal');
       return reply.redirect(linksPath(result.id), 303);
     }),
   );

@@ -14,10 +14,14 @@ export interface FlashLink {
   expiresAt: string;
 }
 
+/** The act that made the links, so the page says what just happened. */
+export type LinksOccasion = 'request' | 'reminder' | 'renewal';
+
 interface Payload {
   consentId: string;
   staffId: string;
   exp: number;
+  occasion: LinksOccasion;
   links: FlashLink[];
 }
 
@@ -52,12 +56,14 @@ export function setFlashLinks(
   consentId: string,
   staffId: string,
   links: { role: SignerRole; invitation?: { url: string; expiresAt: Date } }[],
+  occasion: LinksOccasion = 'request',
 ): void {
   const { config, clock } = request.server;
   const payload: Payload = {
     consentId,
     staffId,
     exp: clock.now().getTime() + MAX_AGE_SECONDS * 1000,
+    occasion,
     links: links.flatMap((s) =>
       s.invitation
         ? [{ role: s.role, url: s.invitation.url, expiresAt: s.invitation.expiresAt.toISOString() }]
@@ -78,7 +84,7 @@ export function takeFlashLinks(
   reply: FastifyReply,
   consentId: string,
   staffId: string,
-): FlashLink[] | null {
+): { occasion: LinksOccasion; links: FlashLink[] } | null {
   const { config, clock } = request.server;
   const value = request.cookies[cookieName(config)];
   if (!value) return null;
@@ -92,7 +98,7 @@ export function takeFlashLinks(
     const payload = JSON.parse(text) as Payload;
     if (payload.consentId !== consentId || payload.staffId !== staffId) return null;
     if (payload.exp < clock.now().getTime()) return null;
-    return payload.links;
+    return { occasion: payload.occasion ?? 'request', links: payload.links };
   } catch {
     return null;
   }

@@ -1,8 +1,10 @@
 // The `staff-pages` plugin: server-rendered pages for staff (Swedish, no JavaScript). Routes:
 //   GET  /personal                        start: log in, or the list of consents (list.ts)
 //   GET  /samtycken/ny, POST              new request form (new-request.ts)
+//   GET  /personal/sok, POST              search by the child's personal number, in a POST body (search.ts)
 //   GET  /samtycken/:id/lankar            the invitation links just made, once (new-request.ts)
 //   GET  /samtycken/:id                   the consent page; POST …/{paminn,avbryt,aterkalla,avsluta,fornya};
+//   GET  …/{avbryt,aterkalla,avsluta}      the confirmation step before an act that cannot be undone;
 //   GET  …/dokument, …/kvitto             downloads (consent.ts)
 // Encapsulated: its error handler answers these routes with HTML pages instead of problem+json.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
@@ -14,6 +16,7 @@ import { staffFrame } from './common.ts';
 import consentRoutes from './consent.ts';
 import listRoutes, { LOGIN_HREF, loginPage } from './list.ts';
 import newRequestRoutes from './new-request.ts';
+import searchRoutes from './search.ts';
 
 function errorPage(request: FastifyRequest, reply: FastifyReply, error: AppError) {
   if (error.code === 'unauthorized' || error.code === 'session_expired') {
@@ -52,6 +55,7 @@ async function staffPages(app: App) {
   await app.register(listRoutes);
   await app.register(newRequestRoutes);
   await app.register(consentRoutes);
+  await app.register(searchRoutes);
 }
 
 export default fp(staffPages, {

@@ -8,9 +8,10 @@ import { CONSENT_STATUSES, type ConsentStatus } from '../../domain/consent.ts';
 import { isLocalDate, type LocalDate } from '../../domain/dates.ts';
 import type { StaffCaller } from '../../identity/caller.ts';
 import { sessionExpired } from '../../identity/sessions.ts';
-import { consentVisibility, decide, relationTo } from '../../identity/policy.ts';
+import { consentVisibility } from '../../identity/policy.ts';
 import type { App } from '../types.ts';
-import { fieldErrors, fmtDate, isValidationError, lastDay, statusLabel, staffFrame, text } from './common.ts';
+import { fieldErrors, isValidationError, statusLabel, staffFrame, text } from './common.ts';
+import { consentRow } from './search.ts';
 import { organisationNames, teamNames } from './directory.ts';
 
 export const LOGIN_HREF = '/auth/staff/login?returnTo=%2Fpersonal';
@@ -100,21 +101,10 @@ async function listPage(app: App, request: FastifyRequest, reply: FastifyReply, 
     ]),
   ]);
   const rows = page.items.map((item) => {
-    const ref = { organisationId: item.organisationId, teamId: item.teamId, status: item.status };
-    const mayRead = decide(caller, 'read', ref) === 'allow';
     const signed = item.signers.filter((s) => s.state === 'signed').length;
     return {
-      id: item.id,
-      href: `/samtycken/${item.id}`,
-      requestedAt: fmtDate(item.requestedAt),
-      child: mayRead ? (item.childName ?? '') : null,
-      own: relationTo(caller, ref) === 'requesting',
-      organisation: orgs.get(item.organisationId) ?? '',
-      team: teams.get(item.teamId) ?? '',
-      status: item.status,
-      statusLabel: statusLabel(item.status),
+      ...consentRow(caller, item, { orgs, teams }),
       signatures: `${signed} av ${item.signers.length}`,
-      validUntil: item.status === 'active' ? lastDay(item.validUntil) : '',
     };
   });
   const keep = new URLSearchParams();
@@ -128,6 +118,7 @@ async function listPage(app: App, request: FastifyRequest, reply: FastifyReply, 
 
   return reply.page('staff/list', {
     ...staffFrame(request, 'Samtycken', '/personal'),
+    csrf: request.session?.csrfToken ?? '',
     rows,
     filters,
     errors,

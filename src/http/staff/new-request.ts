@@ -11,6 +11,7 @@ import { zodErrors } from '../../consents/validation.ts';
 import { callerOf, type StaffCaller } from '../../identity/caller.ts';
 import { requireCsrf } from '../../identity/csrf.ts';
 import { authorize } from '../../identity/policy.ts';
+import { getStaff, setStaffPhone } from '../../identity/staff.ts';
 import type { App } from '../types.ts';
 import {
   fieldErrors,
@@ -42,16 +43,22 @@ const TEXT_FIELDS = [
   'guardians.1.email',
   'youth.phone',
   'youth.email',
+  'obtainedByPhone',
   'teamId',
 ] as const;
 
+/** Where a problem shows in form order; `soleGuardian` (the tick box) sits after guardian 1. */
+const FORM_ORDER: readonly string[] = [...TEXT_FIELDS.slice(0, 8), 'soleGuardian', ...TEXT_FIELDS.slice(8)];
+
 /** Field paths shown on the form; errors elsewhere go to the summary only. */
-const ON_FORM = new Set<string>(TEXT_FIELDS);
+const ON_FORM = new Set<string>(FORM_ORDER);
 
 export interface RequestForm {
   values: Record<string, string>;
   soleGuardian: boolean;
   youthSigns: boolean;
+  /** Keep the phone number given as the staff member's own for the next request. */
+  rememberPhone: boolean;
 }
 
 function readForm(body: unknown): RequestForm {
@@ -61,7 +68,30 @@ function readForm(body: unknown): RequestForm {
     values,
     soleGuardian: text(body, 'soleGuardian') !== '',
     youthSigns: text(body, 'youthSigns') !== '',
+    rememberPhone: text(body, 'rememberPhone') !== '',
   };
+}
+
+/**
+ * The use case's problems as the form shows them: guardian 2 given with "ensam vårdnadshavare" ticked is
+ * told at the tick box, in words that say what to do; the list in the order of the form.
+ */
+function onForm(errors: { field: string; message: string }[]) {
+  const shown = errors.map((e) =>
+    e.field === 'guardians.1' && errors.every((x) => x.field !== 'soleGuardian')
+      ? {
+          field: 'soleGuardian',
+          message:
+            'Du har markerat att vårdnadshavare 1 är ensam vårdnadshavare men också fyllt i vårdnadshavare 2. ' +
+            'Ta bort markeringen, eller töm fälten för vårdnadshavare 2.',
+        }
+      : { field: e.field, message: safeMessage(e.message) },
+  );
+  const rank = (f: string) => {
+    const i = FORM_ORDER.indexOf(f);
+    return i < 0 ? FORM_ORDER.length : i;
+  };
+  return shown.sort((a, b) => rank(a.field) - rank(b.field));
 }
 
 /** The teams the caller may request for, each with the organisation the request is made as. */
@@ -97,6 +127,7 @@ async function formPage(
 ) {
   const caller = callerOf(request) as StaffCaller;
   const teams = await teamChoices(app, caller);
+  errors = onForm(errors);
   const byField: Record<string, string> = {};
   for (const e of errors) byField[e.field] ??= e.message;
   // A lone team is chosen for the staff member.
@@ -124,7 +155,14 @@ async function formPage(
   );
 }
 
-/** The form as the use case's input. A second guardian left empty is still asked for unless sole. */
+const filled = (form: RequestForm, prefix: string) =>
+  Object.entries(form.values).some(([k, v]) => k.startsWith(prefix) && v !== '');
+
+/**
+ * The form as the use case's input. A second guardian left empty is still asked for unless sole; one that
+ * was filled in is sent even when sole, so that the use case refuses the contradiction instead of the page
+ * silently dropping what was typed.
+ */
 function toInput(form: RequestForm) {
   const v = form.values;
   const guardian = (i: 0 | 1) => ({
@@ -142,10 +180,12 @@ function toInput(form: RequestForm) {
       healthCentre: v['child.healthCentre'] ?? '',
       school: v['child.school'] ?? '',
     },
-    guardians: form.soleGuardian ? [guardian(0)] : [guardian(0), guardian(1)],
+    guardians:
+      form.soleGuardian && !filled(form, 'guardians.1.') ? [guardian(0)] : [guardian(0), guardian(1)],
     soleGuardian: form.soleGuardian,
     youthSigns: form.youthSigns,
     ...(youth.phone || youth.email ? { youth } : {}),
+    obtainedByPhone: v.obtainedByPhone ?? '',
   };
 }
 
@@ -156,9 +196,17 @@ const safeMessage = (m: string) => (NUMBER_LIKE.test(m) ? 'Kontrollera uppgiften
 export default async function newRequestRoutes(app: App) {
   const ctx = consentContext(app);
 
-  app.get('/samtycken/ny', { schema: { hide: true }, config: STAFF_ONLY }, async (request, reply) =>
-    formPage(app, request, reply, { values: {}, soleGuardian: false, youthSigns: false }),
-  );
+  app.get('/samtycken/ny', { schema: { hide: true }, config: STAFF_ONLY }, async (request, reply) => {
+    const caller = callerOf(request) as StaffCaller;
+    // The staff member's stored phone, for "Samtycke inhämtat av" on the form.
+    const phone = (await getStaff(app.db, caller.staffId))?.phone ?? '';
+    return formPage(app, request, reply, {
+      values: { obtainedByPhone: phone },
+      soleGuardian: false,
+      youthSigns: false,
+      rememberPhone: true,
+    });
+  });
 
   app.post(
     '/samtycken/ny',
@@ -174,9 +222,7 @@ export default async function newRequestRoutes(app: App) {
         const rest = parsed.success ? [] : zodErrors(parsed.error);
         return formPage(app, request, reply, form, [
           { field: 'teamId', message: 'Välj HLT-team.' },
-          ...rest
-            .filter((e) => e.field !== 'teamId')
-            .map((e) => ({ field: e.field, message: safeMessage(e.message) })),
+          ...rest.filter((e) => e.field !== 'teamId'),
         ]);
       }
       const actor = { type: 'staff' as const, staffId: caller.staffId, organisationId: team.organisationId };
@@ -186,19 +232,15 @@ export default async function newRequestRoutes(app: App) {
         status: 'pending',
       });
       try {
-        const result = await createConsentRequest(ctx, actor, { ...toInput(form), requestId: request.id });
+        const input = toInput(form);
+        const result = await createConsentRequest(ctx, actor, { ...input, requestId: request.id });
+        if (form.rememberPhone && input.obtainedByPhone)
+          await setStaffPhone(app.db, caller.staffId, input.obtainedByPhone);
         setFlashLinks(request, reply, result.id, caller.staffId, result.signers);
         return reply.redirect(linksPath(result.id), 303);
       } catch (e) {
         if (!isValidationError(e)) throw e;
-        const { list } = fieldErrors(e);
-        return formPage(
-          app,
-          request,
-          reply,
-          form,
-          list.map((x) => ({ field: x.field, message: safeMessage(x.message) })),
-        );
+        return formPage(app, request, reply, form, fieldErrors(e).list);
       }
     },
   );
@@ -211,7 +253,8 @@ export default async function newRequestRoutes(app: App) {
       const { id } = request.params as { id: string };
       const consent = await getConsent(app, id);
       authorize(caller, 'remind', consent);
-      const links = takeFlashLinks(request, reply, id, caller.staffId) ?? [];
+      const flash = takeFlashLinks(request, reply, id, caller.staffId);
+      const links = flash?.links ?? [];
       const signers = await Promise.all(
         links.map(async (l) => ({
           role: ROLE_LABELS[l.role],
@@ -226,6 +269,7 @@ export default async function newRequestRoutes(app: App) {
         ...staffFrame(request, 'Länkar att skriva under'),
         consentHref: `/samtycken/${id}`,
         childName: consent.child.name,
+        occasion: flash?.occasion ?? 'request',
         signers,
       });
     },

@@ -15,6 +15,7 @@ import { createMemoryAdapter } from 'oidc-provider/lib/adapters/memory_adapter.j
 import { type Clock, systemClock } from '../../clock.ts';
 import { localDateOf } from '../../domain/dates.ts';
 import { DEV_IDP_CLAIMS, DevAccounts } from './accounts.ts';
+import { DevIdpProductionError } from './errors.ts';
 import { interactionError, interactionHandler, send } from './interactions.ts';
 import { DEV_ACR_CHOICES, errorPage, loggedOutPage, logoutPage, PAGE_CSP } from './pages.ts';
 import { createTestPeople, type TestPeople } from './people.ts';
@@ -78,12 +79,7 @@ const DEFAULT_TTL: Required<DevIdpTtl> = {
   Grant: 8 * 3600,
 };
 
-export class DevIdpProductionError extends Error {
-  constructor() {
-    super('The development IdP must never run in production: configure OIDC_ISSUER for a real provider.');
-    this.name = 'DevIdpProductionError';
-  }
-}
+export { DevIdpProductionError };
 
 export function createDevIdp(options: DevIdpOptions): DevIdp {
   if (options.production !== false) throw new DevIdpProductionError();
