@@ -11,8 +11,7 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { type Clock, systemClock } from '../clock.ts';
-import { localDateOf } from '../domain/dates.ts';
+import type { Clock } from '../clock.ts';
 import type { ActHandler } from './begin-login.ts';
 import { type ClientKey, loadClientKey } from './client-key.ts';
 import { writeCsrfCookie } from './csrf.ts';
@@ -21,7 +20,6 @@ import devIdpPlugin from './dev-idp/fastify.ts';
 // Types only: the module itself (and oidc-provider with it) is imported on the development IdP's first
 // request, so a service configured with a real provider never loads it (nor prints its runtime warnings).
 import type { DevIdp, DevIdpClient, DevIdpOptions } from './dev-idp/index.ts';
-import { createTestPeople } from './dev-idp/people.ts';
 import { LOGIN_ATTEMPT_TTL_SECONDS } from './login-attempts.ts';
 import {
   createRelyingParty,
@@ -98,37 +96,27 @@ interface IdentityUrls {
 
 /**
  * A development IdP created on its first request. `issuer`, `mountPath` and `matches` are known at once
- * (they are what the Fastify plugin needs at start); the provider itself, and the oidc-provider module,
- * come when a browser or our relying party first asks for it.
+ * (they are what the Fastify plugin needs at start); the provider itself (its keys cost time every app
+ * would pay) comes when a browser or our relying party first asks for it. `create` is `createDevIdp`,
+ * passed in so that oidc-provider is imported only where a development IdP is mounted.
  */
-export function lazyDevIdp(options: DevIdpOptions): DevIdp {
+export function lazyDevIdp(options: DevIdpOptions, create: (o: DevIdpOptions) => DevIdp): DevIdp {
   if (options.production !== false) throw new DevIdpProductionError();
   const issuer = new URL(options.issuer).href.replace(/\/+$/, '');
   const mountPath = new URL(issuer).pathname.replace(/\/+$/, '');
   let instance: DevIdp | undefined;
-  let loading: Promise<DevIdp> | undefined;
-  const load = (): Promise<DevIdp> =>
-    (loading ??= import('./dev-idp/index.ts').then(
-      ({ createDevIdp }) => (instance = createDevIdp(options)),
-      (error: unknown) => {
-        loading = undefined; // the next request tries again
-        throw error;
-      },
-    ));
+  const get = (): DevIdp => {
+    instance ??= create(options);
+    return instance;
+  };
   return {
     issuer,
     mountPath,
     get provider() {
-      if (!instance) throw new Error('The development IdP is created on its first request; none came yet');
-      return instance.provider;
+      return get().provider;
     },
-    // The same people the provider lists (createDevIdp's default), without loading the provider for them.
     get people() {
-      return (
-        instance?.people ??
-        options.people ??
-        createTestPeople(localDateOf((options.clock ?? systemClock).now()))
-      );
+      return get().people;
     },
     // As createDevIdp's: the mount path itself, or below it.
     matches: (url) =>
@@ -136,22 +124,8 @@ export function lazyDevIdp(options: DevIdpOptions): DevIdp {
       url === mountPath ||
       url.startsWith(`${mountPath}/`) ||
       url.startsWith(`${mountPath}?`),
-    handler: (req, res) => {
-      if (instance) return instance.handler(req, res);
-      load().then(
-        (idp) => idp.handler(req, res),
-        (error: unknown) => {
-          // Development only: say why on the page that asked (there is no logger at this level).
-          res.statusCode = 500;
-          res.setHeader('content-type', 'text/plain; charset=utf-8');
-          res.end(`The development IdP could not start: ${(error as Error).message}`);
-        },
-      );
-    },
-    close: async () => {
-      await loading?.catch(() => undefined);
-      await instance?.close();
-    },
+    handler: (req, res) => get().handler(req, res),
+    close: async () => instance?.close(),
   };
 }
 
@@ -200,7 +174,13 @@ async function identityPlugin(app: FastifyInstance) {
       clients.set(signerSettings.clientId, devClient(signerSettings, signerKey, urls));
     if (!staffSettings.issuer && !clients.has(staffSettings.clientId))
       clients.set(staffSettings.clientId, devClient(staffSettings, staffKey, urls));
-    devIdp = lazyDevIdp({ issuer: devIssuer, clients: [...clients.values()], production: false, clock });
+    // Imported here, not at the top: a service configured with real providers never loads oidc-provider
+    // (nor prints its runtime warnings).
+    const { createDevIdp } = await import('./dev-idp/index.ts');
+    devIdp = lazyDevIdp(
+      { issuer: devIssuer, clients: [...clients.values()], production: false, clock },
+      createDevIdp,
+    );
     await app.register(devIdpPlugin, { devIdp });
     app.log.info({ issuer: devIssuer }, 'development IdP mounted');
   }

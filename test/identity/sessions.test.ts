@@ -261,7 +261,10 @@ tap.test('production refuses the development IdP in the plugin too', async (t) =
   const config = { ...testConfig(databaseUrl), production: true };
   await t.rejects(buildApp({ config, databaseUrl, jobs: false }), DevIdpProductionError);
   t.throws(
-    () => lazyDevIdp({ issuer: 'https://samtycke.example/dev-idp', clients: [], production: true }),
+    () =>
+      lazyDevIdp({ issuer: 'https://samtycke.example/dev-idp', clients: [], production: true }, () => {
+        throw new Error('never created');
+      }),
     DevIdpProductionError,
   );
 });
