@@ -207,3 +207,30 @@ function utcMidnightMs(year: number, month: number, day: number): number {
 function pad(n: number, width: number): string {
   return String(n).padStart(width, '0');
 }
+
+/**
+ * The last local day an end instant still covers. Validity, link and request ends are exclusive instants
+ * (00:00 on the day after); people are told the day before ("gäller till och med").
+ */
+export const lastDayBefore = (end: Date): LocalDate => localDateOf(new Date(end.getTime() - 1));
+
+const MONTHS_SV = [
+  'januari',
+  'februari',
+  'mars',
+  'april',
+  'maj',
+  'juni',
+  'juli',
+  'augusti',
+  'september',
+  'oktober',
+  'november',
+  'december',
+] as const;
+
+/** 2026-04-09 → "9 april 2026": how pages, messages and documents write a date in Swedish. */
+export function swedishDate(date: LocalDate): string {
+  const { year, month, day } = partsOf(date);
+  return `${day} ${MONTHS_SV[month - 1]} ${year}`;
+}

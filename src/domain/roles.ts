@@ -174,3 +174,13 @@ function assertThreshold(threshold: number): void {
     throw new RangeError('The youth signature age must be a whole number from 0 to 18');
   }
 }
+
+/** What each role is called in Swedish, as a heading or a label ("Vårdnadshavare 1"). */
+export const ROLE_LABELS_SV: Readonly<Record<SignerRole, string>> = {
+  guardian1: 'Vårdnadshavare 1',
+  guardian2: 'Vårdnadshavare 2',
+  youth: 'Berörd ungdom',
+};
+
+/** The role inside a sentence ("du skriver under som vårdnadshavare 1"). */
+export const roleInSentenceSv = (role: SignerRole): string => ROLE_LABELS_SV[role].toLowerCase();

@@ -1,7 +1,7 @@
 // The texts of every message, in plain Swedish. A message carries a link and nothing else of the case:
 // no names, no personal numbers, no organisation names (an envelope from social services is itself
 // sensitive), never an attachment. What it is about is behind the link, after e-identification or login.
-import type { LocalDate } from '../domain/dates.ts';
+import { type LocalDate, swedishDate } from '../domain/dates.ts';
 import type { NotificationKind } from './payload.ts';
 
 export type Audience = 'signer' | 'organisation';
@@ -26,26 +26,6 @@ export interface ComposedMessage {
 const SIGNATURE = 'Hälsningar\nSamtycke HLT (Hälsa, Lärande, Trygghet)';
 const NO_REPLY = 'Det här meddelandet går inte att svara på.';
 const NOT_EXPECTED = 'Om du inte väntar dig det här meddelandet kan du bortse från det.';
-
-/** 2026-04-09 → "9 april 2026". */
-export function swedishDate(date: LocalDate): string {
-  const months = [
-    'januari',
-    'februari',
-    'mars',
-    'april',
-    'maj',
-    'juni',
-    'juli',
-    'augusti',
-    'september',
-    'oktober',
-    'november',
-    'december',
-  ];
-  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
-  return `${d} ${months[m - 1]} ${y}`;
-}
 
 const until = (data: MessageData, text: string): string =>
   data.lastDay ? `${text} ${swedishDate(data.lastDay)}.` : '';

@@ -12,7 +12,7 @@ import { SYSTEM } from '../consents/context.ts';
 import { issueInvitation } from '../consents/invitations.ts';
 import type { Db, DbOrTx } from '../db/index.ts';
 import { endingSoon, statusAt } from '../domain/consent.ts';
-import { type LocalDate, localDateOf } from '../domain/dates.ts';
+import { type LocalDate, lastDayBefore, localDateOf } from '../domain/dates.ts';
 import { invitationLink, signerOverviewLink, staffConsentLink } from './links.ts';
 import { composeMessage } from './messages.ts';
 import { type NotificationPayload, type Recipient, recipientKey } from './payload.ts';
@@ -125,7 +125,7 @@ export async function sendNotification(deps: SendDeps, p: NotificationPayload): 
         now,
       });
       link = invitationLink(config, invitation.token);
-      lastDay = localDateOf(new Date(consent.requestExpiresAt.getTime() - 1));
+      lastDay = lastDayBefore(consent.requestExpiresAt);
     } else {
       link =
         p.recipient.type === 'signer' ? signerOverviewLink(config) : staffConsentLink(config, consent.id);
@@ -133,7 +133,7 @@ export async function sendNotification(deps: SendDeps, p: NotificationPayload): 
     if (p.kind === 'ending_soon') {
       const until = statusAt(facts, now).validUntil;
       if (until) {
-        lastDay = localDateOf(new Date(until.getTime() - 1));
+        lastDay = lastDayBefore(until);
         // Whole local days from today to the day it no longer holds ('YYYY-MM-DD' parses as UTC midnight).
         daysLeft = Math.round((Date.parse(localDateOf(until)) - Date.parse(localDateOf(now))) / 86_400_000);
       }

@@ -9,12 +9,14 @@ import {
   eighteenthBirthday,
   isLeapYear,
   isLocalDate,
+  lastDayBefore,
   type LocalDate,
   localDate,
   localDateFromParts,
   localDateOf,
   partsOf,
   startOfLocalDay,
+  swedishDate,
   utcOffsetMs,
 } from '../../src/domain/dates.ts';
 
@@ -315,4 +317,24 @@ t.test('property: addYears keeps month and day, except 29 February → 28 Februa
     }),
   );
   t.pass();
+});
+
+t.test('lastDayBefore: the last local day an exclusive end instant covers', async (t) => {
+  t.equal(
+    lastDayBefore(new Date('2027-12-05T23:00:00Z')),
+    '2027-12-05',
+    '00:00 Stockholm on the 6th: the 5th',
+  );
+  t.equal(lastDayBefore(new Date('2027-06-05T22:00:00Z')), '2027-06-05', 'summer time');
+  t.equal(
+    lastDayBefore(new Date('2027-06-05T22:00:00.001Z')),
+    '2027-06-06',
+    'a moment into the day covers it',
+  );
+});
+
+t.test('swedishDate writes a day as people read it', async (t) => {
+  t.equal(swedishDate(localDate('2026-04-09')), '9 april 2026');
+  t.equal(swedishDate(localDate('2026-12-31')), '31 december 2026');
+  t.equal(swedishDate(localDate('2027-01-01')), '1 januari 2027');
 });

@@ -1,6 +1,8 @@
 import t from 'tap';
 import { localDate } from '../../src/domain/dates.ts';
 import {
+  ROLE_LABELS_SV,
+  roleInSentenceSv,
   type ConsentPeopleInput,
   isSignerRole,
   requiredRoles,
@@ -209,4 +211,14 @@ t.test('several problems at once, and none of them repeats a number', async (t) 
 
 t.test('the threshold itself is checked', async (t) => {
   t.throws(() => validate(people(), 19), RangeError);
+});
+
+t.test('role labels: one table, as a label and inside a sentence', async (t) => {
+  t.same(ROLE_LABELS_SV, {
+    guardian1: 'Vårdnadshavare 1',
+    guardian2: 'Vårdnadshavare 2',
+    youth: 'Berörd ungdom',
+  });
+  t.equal(roleInSentenceSv('youth'), 'berörd ungdom');
+  t.equal(roleInSentenceSv('guardian2'), 'vårdnadshavare 2');
 });

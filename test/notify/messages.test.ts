@@ -8,7 +8,8 @@ import {
   startMailCapture,
 } from '../../src/notify/capture.ts';
 import { createMailer } from '../../src/notify/mailer.ts';
-import { type Audience, composeMessage, swedishDate } from '../../src/notify/messages.ts';
+import { swedishDate } from '../../src/domain/dates.ts';
+import { type Audience, composeMessage } from '../../src/notify/messages.ts';
 import { NOTIFICATION_KINDS } from '../../src/notify/payload.ts';
 import Fastify from 'fastify';
 import fp from 'fastify-plugin';

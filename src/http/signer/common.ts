@@ -5,7 +5,7 @@ import type { LoadedConsent, SignerRecord } from '../../consents/consent.reposit
 import { getLoadedConsent } from '../../consents/consent.repository.ts';
 import { consentContext, listConsentsForSigner, type SignerActor } from '../../consents/index.ts';
 import type { SignerConsentItem } from '../../consents/list-consents.ts';
-import { localDateOf, TIME_ZONE } from '../../domain/dates.ts';
+import { lastDayBefore, localDateOf, swedishDate, TIME_ZONE } from '../../domain/dates.ts';
 import type { SignerRole } from '../../domain/roles.ts';
 import { AppError } from '../../errors.ts';
 import { getOrganisation } from '../../identity/organisations.ts';
@@ -123,30 +123,20 @@ export function sendPdf(
     .send(Buffer.from(doc.bytes));
 }
 
-const dayFormat = new Intl.DateTimeFormat('sv-SE', {
-  timeZone: TIME_ZONE,
-  day: 'numeric',
-  month: 'long',
-  year: 'numeric',
-});
 const timeFormat = new Intl.DateTimeFormat('sv-SE', {
   timeZone: TIME_ZONE,
   hour: '2-digit',
   minute: '2-digit',
 });
 
-/** "23 november 2026" (Swedish local date). */
-export const swedishDate = (d: Date): string => dayFormat.format(d);
+/** "23 november 2026": the Swedish local date of an instant. */
+export const swedishDayOf = (d: Date): string => swedishDate(localDateOf(d));
 
 /** "23 november 2026 kl. 14:05". */
-export const swedishDateTime = (d: Date): string => `${dayFormat.format(d)} kl. ${timeFormat.format(d)}`;
+export const swedishDateTime = (d: Date): string => `${swedishDayOf(d)} kl. ${timeFormat.format(d)}`;
 
-/**
- * The last day a consent is in force: `validUntil` is the instant it stops (00:00 on the expiry day), so
- * the last whole day is the one before.
- */
-export const lastValidDay = (validUntil: Date): string =>
-  swedishDate(new Date(`${localDateOf(new Date(validUntil.getTime() - 1))}T12:00:00Z`));
+/** The last day a consent is in force (its `validUntil` is the exclusive end instant). */
+export const lastValidDay = (validUntil: Date): string => swedishDate(lastDayBefore(validUntil));
 
 /** A value from a urlencoded form body. */
 export function formValue(request: FastifyRequest, key: string): string {
@@ -163,9 +153,3 @@ export function queryValue(request: FastifyRequest, key: string): string {
   const value = (query as Record<string, unknown>)[key];
   return typeof value === 'string' ? value : '';
 }
-
-export const ROLE_LABELS_SV: Record<SignerRole, string> = {
-  guardian1: 'vårdnadshavare 1',
-  guardian2: 'vårdnadshavare 2',
-  youth: 'berörd ungdom',
-};

@@ -11,7 +11,7 @@ import {
 } from '../../consents/index.ts';
 import type { SignerConsentItem } from '../../consents/list-consents.ts';
 import { canTransition, STATUS_LABELS_SV } from '../../domain/consent.ts';
-import { SIGNER_ROLES } from '../../domain/roles.ts';
+import { roleInSentenceSv, SIGNER_ROLES } from '../../domain/roles.ts';
 import { AppError } from '../../errors.ts';
 import { csrfField, type IdentifiedAct, requireCsrf, startActIdentification } from '../../identity/plugin.ts';
 import type { App } from '../types.ts';
@@ -19,10 +19,9 @@ import {
   actIdentifiedActor,
   lastValidDay,
   ownConsent,
-  ROLE_LABELS_SV,
   sendPdf,
   signerSession,
-  swedishDate,
+  swedishDayOf,
   toLogin,
 } from './common.ts';
 import { renderSignerError } from './render-error.ts';
@@ -42,11 +41,11 @@ function itemView(c: SignerConsentItem) {
   return {
     id: c.id,
     childName: c.childName,
-    role: ROLE_LABELS_SV[c.role],
+    role: roleInSentenceSv(c.role),
     status: c.status,
     statusLabel: STATUS_LABELS_SV[c.status],
-    requestedAt: swedishDate(c.requestedAt),
-    validFrom: c.validFrom ? swedishDate(c.validFrom) : null,
+    requestedAt: swedishDayOf(c.requestedAt),
+    validFrom: c.validFrom ? swedishDayOf(c.validFrom) : null,
     validUntil: c.validUntil ? lastValidDay(c.validUntil) : null,
     state: c.state,
     answerable: c.status === 'pending' && c.state === 'pending',
@@ -148,7 +147,7 @@ export default async function mineRoutes(app: App) {
     return reply.page('signer/withdrawn', {
       title: 'Samtycket är återkallat',
       logoutCsrf: found.session.csrfToken,
-      withdrawnAt: swedishDate(withdrawnAt),
+      withdrawnAt: swedishDayOf(withdrawnAt),
       childName: found.item.childName,
     });
   });

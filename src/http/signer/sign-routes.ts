@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { consentContext, declineConsent, signConsent } from '../../consents/index.ts';
 import { latestFormSha256 } from '../../consents/documents.ts';
 import { assertSignEntries } from '../../consents/sign-consent.ts';
-import { requiredRoles, SIGNER_ROLES } from '../../domain/roles.ts';
+import { requiredRoles, roleInSentenceSv, SIGNER_ROLES } from '../../domain/roles.ts';
 import { statusAt } from '../../domain/consent.ts';
 import { AppError, isAppError } from '../../errors.ts';
 import { csrfField, type IdentifiedAct, requireCsrf, startActIdentification } from '../../identity/plugin.ts';
@@ -24,8 +24,7 @@ import {
   lastValidDay,
   type OwnConsent,
   ownConsent,
-  ROLE_LABELS_SV,
-  swedishDate,
+  swedishDayOf,
   swedishDateTime,
 } from './common.ts';
 import { formView } from './form-view.ts';
@@ -88,20 +87,22 @@ export default async function signRoutes(app: App) {
         logoutCsrf: o.session.csrfToken,
         csrf: csrfField(request),
         consentId: consent.id,
-        role: ROLE_LABELS_SV[o.item.role],
+        role: roleInSentenceSv(o.item.role),
         organisationName: o.organisationName,
         obtainedBy: consent.obtainedBy,
         signers: roles.map((role) => {
           const s = o.loaded.signers.find((x) => x.role === role);
           return {
-            role: ROLE_LABELS_SV[role],
+            role: roleInSentenceSv(role),
             you: role === o.item.role,
-            state: s?.signedAt ? `har skrivit under ${swedishDate(s.signedAt)}` : 'har inte skrivit under än',
+            state: s?.signedAt
+              ? `har skrivit under ${swedishDayOf(s.signedAt)}`
+              : 'har inte skrivit under än',
           };
         }),
         form: formView(o.loaded, o.organisationName),
         askSoleGuardian: consent.soleGuardian && o.item.role === 'guardian1',
-        today: swedishDate(app.clock.now()),
+        today: swedishDayOf(app.clock.now()),
         version,
         place: (entered.place ?? '').slice(0, 100),
         soleChecked: entered.sole ?? false,
@@ -205,9 +206,9 @@ export default async function signRoutes(app: App) {
       completed: consent.validFrom !== null,
       inForce: status.status === 'active',
       statusLabel: status.status,
-      validFrom: consent.validFrom ? swedishDate(consent.validFrom) : null,
+      validFrom: consent.validFrom ? swedishDayOf(consent.validFrom) : null,
       validUntil: consent.validUntil ? lastValidDay(consent.validUntil) : null,
-      remaining: remaining.map((r) => ROLE_LABELS_SV[r]),
+      remaining: remaining.map((r) => roleInSentenceSv(r)),
       organisationName: o.organisationName,
     });
   });

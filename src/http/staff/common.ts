@@ -4,17 +4,12 @@ import type { FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
 import type { FieldError } from '../../consents/validation.ts';
 import { type ConsentStatus, STATUS_LABELS_SV, type StatusReason } from '../../domain/consent.ts';
-import { addDays, localDateOf, TIME_ZONE } from '../../domain/dates.ts';
-import type { SignerRole } from '../../domain/roles.ts';
+import { addDays, lastDayBefore, localDateOf, TIME_ZONE } from '../../domain/dates.ts';
 import { type AppError, isAppError } from '../../errors.ts';
 import { csrfToken } from '../../identity/csrf.ts';
 import type { PageData } from '../views.ts';
 
-export const ROLE_LABELS: Record<SignerRole, string> = {
-  guardian1: 'Vårdnadshavare 1',
-  guardian2: 'Vårdnadshavare 2',
-  youth: 'Berörd ungdom',
-};
+export { ROLE_LABELS_SV as ROLE_LABELS } from '../../domain/roles.ts';
 
 export const SIGNER_STATE_LABELS = {
   signed: 'Har signerat',
@@ -58,8 +53,7 @@ export const fmtDateTime = (d: Date | null | undefined): string => (d ? dateTime
 /** "2026-11-23", Europe/Stockholm. */
 export const fmtDate = (d: Date | null | undefined): string => (d ? localDateOf(d) : '');
 /** The last day an exclusive end instant still covers ("gäller t.o.m."). */
-export const lastDay = (until: Date | null | undefined): string =>
-  until ? localDateOf(new Date(until.getTime() - 1)) : '';
+export const lastDay = (until: Date | null | undefined): string => (until ? lastDayBefore(until) : '');
 /** Today in Swedish local time, for date inputs. */
 export const today = (now: Date): string => localDateOf(now);
 export const yesterday = (now: Date): string => addDays(localDateOf(now), -1);
