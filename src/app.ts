@@ -15,11 +15,13 @@ import { createLogger, sanitizeUrl } from './http/logging.ts';
 import openapiPlugin from './http/openapi.ts';
 import type { App } from './http/types.ts';
 import viewsPlugin from './http/views.ts';
-import adminRoutes from './identity/admin-routes.ts';
+// (The order of these imports is the order of the schemas in openapi.yaml: zod registers them on load.)
+import adminRoutes from './http/admin/index.ts';
 import consentApiRoutes from './http/api/consents.ts';
 import callerPlugin from './identity/caller.ts';
-import oauthRoutes from './identity/oauth-routes.ts';
+import tokenRoutes from './http/auth/token.ts';
 import identityPlugin from './identity/plugin.ts';
+import authPlugin from './http/auth/index.ts';
 import jobsPlugin from './jobs/plugin.ts';
 import notifyPlugin from './notify/plugin.ts';
 import signingPlugin from './pdf/plugin.ts';
@@ -97,6 +99,8 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   await app.register(dbPlugin, { connectionString: options.databaseUrl });
   // Before any route: its hooks (development IdP, session, CSRF cookie) must apply to every route.
   await app.register(identityPlugin);
+  // Login, callback and logout, and the registry of acts that need their own identification.
+  await app.register(authPlugin);
   // Before any /api route: `config.auth` on every route is enforced and documented by it.
   await app.register(callerPlugin);
   // Pages may post to the identity providers (login, fresh identification, logout redirect there).
@@ -116,7 +120,7 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   await app.register(homeRoutes);
   await app.register(import('./http/signer/index.ts'));
   await app.register(import('./http/staff/index.ts'));
-  await app.register(oauthRoutes);
+  await app.register(tokenRoutes);
   await app.register(adminRoutes);
   await app.register(consentApiRoutes);
   return app;

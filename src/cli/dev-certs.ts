@@ -1,7 +1,7 @@
 // `npm run dev-certs [-- --force] [--dir DIR]`: the development PKI in certs-dev/ — a root CA and a
 // signing CA below it, both marked DEVELOPMENT ONLY in their subject, so that the service can sign in
 // development and tests. The files are committed; production refuses them (src/config.ts refuses the
-// paths, loadLocalSigner reports `isDevelopment` from the subject marker).
+// paths, loadLocalSigningService reports `isDevelopment` from the subject marker).
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';

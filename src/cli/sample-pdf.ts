@@ -1,6 +1,6 @@
 // `npm run sample-pdf -- OUT.pdf`: a completed sample consent, signed by three fictional development
 // signers (guardian 1, guardian 2, the youth) through the production code path — renderConsentForm,
-// then appendSignature once per signer with the configured signer and trust (in development: the
+// then appendSignature once per signer with the configured signing service and trust (in development: the
 // certs-dev/ CAs, trusting certs-dev/dev-root-ca.pem). Also writes the completion receipt to
 // OUT-receipt.pdf. Refuses to run in production mode: fictional people must not be signed by a real CA.
 import { writeFile } from 'node:fs/promises';
@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
 import { luhnControlDigit } from '../domain/personal-number.ts';
 import type { SignerRole } from '../domain/roles.ts';
-import { loadLocalSigner } from '../pdf/local-signer.ts';
+import { loadLocalSigningService } from '../pdf/local-signing-service.ts';
 import { renderReceipt } from '../pdf/receipt.ts';
 import { type ConsentFormData, renderConsentForm } from '../pdf/render.ts';
 import { appendSignature } from '../pdf/sign.ts';
@@ -60,7 +60,7 @@ async function main(): Promise<number> {
     console.error('sample-pdf: refused in production mode (it signs fictional people)');
     return 2;
   }
-  const signer = await loadLocalSigner(config.signing);
+  const signing = await loadLocalSigningService(config.signing);
   const trust = await Trust.load(config.signing.trustAnchorFiles);
 
   const form = await renderConsentForm(SAMPLE_FORM);
@@ -71,7 +71,7 @@ async function main(): Promise<number> {
     const signedAt = new Date();
     const result = await appendSignature(
       { pdf: bytes, expectedSha256: sha256, role, signer: people[role], place: 'Sollefteå', signedAt },
-      { signer, trust, tsaUrl: config.signing.tsaUrl },
+      { signing, trust, tsaUrl: config.signing.tsaUrl },
     );
     bytes = result.bytes;
     sha256 = result.sha256;
@@ -97,7 +97,7 @@ async function main(): Promise<number> {
   const report = await verifyPdf(bytes, { trust });
   console.log(`wrote ${out} (${bytes.length} bytes, ${form.roles.length} signatures, SHA-256 ${sha256})`);
   console.log(`wrote ${receiptFile}`);
-  console.log(`verify: ${report.verdict}${signer.isDevelopment ? ' (development certificates)' : ''}`);
+  console.log(`verify: ${report.verdict}${signing.isDevelopment ? ' (development certificates)' : ''}`);
   return report.verdict === 'valid' ? 0 : 1;
 }
 

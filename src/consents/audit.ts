@@ -7,7 +7,7 @@ import { Batcher, BatchItemError, compiledOnce, perOwner } from '../db/batch.ts'
 import type { Db, DbOrTx } from '../db/index.ts';
 import { WriteBehind } from '../db/write-behind.ts';
 import type { AuditActorType, AuditEventTable, SignerRoleColumn } from '../db/schema.ts';
-import { maskPersonalData } from '../http/logging.ts';
+import { maskPersonalData } from '../domain/personal-data.ts';
 import type { Actor } from './context.ts';
 
 export const AUDIT_ACTIONS = [

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { assertCanTransition, type ConsentStatus, statusAt } from '../domain/consent.ts';
 import { appendAuditEvent } from './audit.ts';
+import { markCancelled } from './consent-changes.repository.ts';
 import { getLoadedConsent } from './consent.repository.ts';
 import type { ConsentContext, OrganisationActor } from './context.ts';
 import { revokeInvitations } from './invitations.ts';
@@ -30,7 +31,7 @@ export async function cancelConsent(
     const locked = await getLoadedConsent(tx, consentId, { lock: true });
     const now = ctx.clock.now();
     assertCanTransition(statusAt(locked.facts, now).status, 'cancel');
-    await tx.updateTable('consents').set({ cancelled_at: now }).where('id', '=', consentId).execute();
+    await markCancelled(tx, consentId, now);
     await revokeInvitations(tx, consentId, now);
     await appendAuditEvent(tx, {
       consentId,

@@ -1,18 +1,13 @@
 // Read: the status of one consent for other HLT systems, computed at the moment of asking from the stored
 // facts (`statusAt`), so it is right the instant after a withdrawal or at 00:00 on the expiry day even
-// if no job ran. One query, shared by the checks made in the same turn. `recordStatusCheck` puts the
-// look-up in the audit trail.
-import { sql } from 'kysely';
-import { jsonArrayFrom } from 'kysely/helpers/postgres';
-import { compiledOnce, loaderById } from '../db/batch.ts';
+// if no job ran. One query, shared by the checks made in the same turn (consent-status.repository.ts).
+// `recordStatusCheck` puts the look-up in the audit trail.
 import type { Db } from '../db/index.ts';
+import { isUuid } from '../db/uuid.ts';
 import { type ConsentStatus, type ConsentStatusAt, type StatusReason, statusAt } from '../domain/consent.ts';
-import { localDate } from '../domain/dates.ts';
-import { requiredRoles, type SignerRole } from '../domain/roles.ts';
 import { AppError } from '../errors.ts';
 import { appendAuditEventBehind } from './audit.ts';
-import { isUuid } from '../db/uuid.ts';
-import { dateText } from './consent.repository.ts';
+import { consentStatusFacts } from './consent-status.repository.ts';
 import type { ConsentContext, OrganisationActor } from './context.ts';
 
 export interface ConsentStatusView {
@@ -30,68 +25,16 @@ export interface ConsentStatusResult extends ConsentStatusView {
   teamId: string;
 }
 
-const statusFactsQuery = compiledOnce(
-  (db: Db, ids: readonly string[]) =>
-    db
-      .selectFrom('consents')
-      .select((eb) => [
-        'consents.id',
-        'consents.organisation_id',
-        'consents.team_id',
-        'consents.requested_at',
-        'consents.request_expires_at',
-        dateText('child_birth_date'),
-        'consents.sole_guardian',
-        'consents.youth_signs',
-        'consents.declined_at',
-        'consents.cancelled_at',
-        'consents.withdrawn_at',
-        'consents.ended_at',
-        jsonArrayFrom(
-          eb
-            .selectFrom('consent_signers')
-            .select(['consent_signers.role', 'consent_signers.signed_at'])
-            .whereRef('consent_signers.consent_id', '=', 'consents.id')
-            .where('consent_signers.signed_at', 'is not', null),
-        ).as('signatures'),
-      ])
-      .where(sql<boolean>`consents.id = any(${ids}::uuid[])`),
-  [[]],
-);
-
-// Status checks come many at a time from other systems: those made in the same turn share one query.
-const statusFacts = loaderById(
-  async (db, ids) => (await statusFactsQuery(db, ids)).rows,
-  (row) => row.id,
-);
-
 export async function getConsentStatus(
   ctx: Pick<ConsentContext, 'db' | 'clock'>,
   consentId: string,
 ): Promise<ConsentStatusResult> {
   if (!isUuid(consentId)) throw new AppError('not_found', 'Samtycket finns inte.');
-  const row = await statusFacts(ctx.db, consentId);
-  if (!row) throw new AppError('not_found', 'Samtycket finns inte.');
+  const found = await consentStatusFacts(ctx.db, consentId);
+  if (!found) throw new AppError('not_found', 'Samtycket finns inte.');
   const now = ctx.clock.now();
-  const status = statusAt(
-    {
-      requestedAt: row.requested_at,
-      requestExpiresAt: row.request_expires_at,
-      childBirthDate: localDate(row.child_birth_date),
-      requiredRoles: requiredRoles({ soleGuardian: row.sole_guardian, youthSigns: row.youth_signs }),
-      // JSON carries timestamps as text.
-      signatures: row.signatures.map((s) => ({
-        role: s.role as SignerRole,
-        signedAt: new Date(s.signed_at as unknown as string),
-      })),
-      declinedAt: row.declined_at,
-      cancelledAt: row.cancelled_at,
-      withdrawnAt: row.withdrawn_at,
-      endedAt: row.ended_at,
-    },
-    now,
-  );
-  return statusResult({ id: row.id, organisationId: row.organisation_id, teamId: row.team_id }, status, now);
+  const status = statusAt(found.facts, now);
+  return statusResult(found, status, now);
 }
 
 /**

@@ -286,3 +286,49 @@ export const notYet =
   (column: 'declined_at' | 'cancelled_at' | 'withdrawn_at' | 'ended_at' | 'completed_at', now: Date) =>
   (eb: ExpressionBuilder<Database, 'consents'>) =>
     eb.or([eb(`consents.${column}`, 'is', null), eb(`consents.${column}`, '>', now)]);
+
+/** A signature on its signer's row (sign-consent.ts; the caller holds the consent's row lock). */
+export async function recordSignature(
+  tx: DbOrTx,
+  consentId: string,
+  role: SignerRole,
+  s: {
+    signedAt: Date;
+    place: string;
+    signedName: string;
+    identityIssuer: string;
+    identityAcr: string | null;
+    identityAuthTime: Date | null;
+    soleGuardianConfirmed: boolean | null;
+    documentRevision: number;
+  },
+): Promise<void> {
+  await tx
+    .updateTable('consent_signers')
+    .set({
+      signed_at: s.signedAt,
+      signed_place: s.place,
+      signed_name: s.signedName,
+      identity_issuer: s.identityIssuer,
+      identity_acr: s.identityAcr,
+      identity_auth_time: s.identityAuthTime,
+      sole_guardian_confirmed: s.soleGuardianConfirmed,
+      document_revision: s.documentRevision,
+    })
+    .where('consent_id', '=', consentId)
+    .where('role', '=', role)
+    .execute();
+}
+
+/** The last required signature: the consent is in force (sign-consent.ts, under the row lock). */
+export async function recordCompletion(
+  tx: DbOrTx,
+  consentId: string,
+  c: { completedAt: Date; validFrom: Date; validUntil: Date },
+): Promise<void> {
+  await tx
+    .updateTable('consents')
+    .set({ completed_at: c.completedAt, valid_from: c.validFrom, valid_until: c.validUntil })
+    .where('id', '=', consentId)
+    .execute();
+}

@@ -7,7 +7,7 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
 import type { SignerRole } from '../domain/roles.ts';
-import type { Signer } from '../pdf/signer.ts';
+import type { SigningService } from '../pdf/signing-service.ts';
 import type { Trust } from '../pdf/trust.ts';
 
 /** The job queue: notifications are queued with `boss.send` inside the use case's transaction. */
@@ -23,9 +23,9 @@ export interface ConsentContext {
   jobs?: JobQueue | undefined;
 }
 
-/** Signing also needs the signer and the trust anchors the earlier signatures must chain to. */
+/** Signing also needs the signing service and the trust anchors the earlier signatures must chain to. */
 export interface SigningContext extends ConsentContext {
-  signer: Signer;
+  signing: SigningService;
   trust: Trust;
   tsaUrl?: string | undefined;
 }
@@ -83,14 +83,14 @@ export function consentContext(app: {
   clock: Clock;
   config: Config;
   jobs?: JobQueue;
-  signing: { signer: Signer; trust: Trust; tsaUrl?: string | undefined };
+  signing: { service: SigningService; trust: Trust; tsaUrl?: string | undefined };
 }): SigningContext {
   return {
     db: app.db,
     clock: app.clock,
     config: app.config,
     jobs: app.jobs,
-    signer: app.signing.signer,
+    signing: app.signing.service,
     trust: app.signing.trust,
     tsaUrl: app.signing.tsaUrl,
   };

@@ -5,9 +5,10 @@
 import { z } from 'zod';
 import { assertCanTransition, type ConsentStatus, statusAt } from '../domain/consent.ts';
 import { AppError } from '../errors.ts';
-import { queueNotifications } from '../notify/queue.ts';
-import { toRequester, toSigners } from '../notify/recipients.ts';
+import { queueNotifications } from './notifications/queue-notifications.ts';
+import { toRequester, toSigners } from './notifications/recipients.ts';
 import { appendAuditEvent } from './audit.ts';
+import { markDeclined } from './consent-changes.repository.ts';
 import { getLoadedConsent, type LoadedConsent } from './consent.repository.ts';
 import type { ConsentContext, SignerActor } from './context.ts';
 import { markInvitationsUsed, revokeInvitations } from './invitations.ts';
@@ -54,17 +55,7 @@ export async function declineConsent(
     const locked = await getLoadedConsent(tx, consentId, { lock: true });
     const now = ctx.clock.now();
     assertCanDecline(locked, actor, now);
-    await tx
-      .updateTable('consents')
-      .set({ declined_at: now, declined_by_role: actor.role })
-      .where('id', '=', consentId)
-      .execute();
-    await tx
-      .updateTable('consent_signers')
-      .set({ declined_at: now, decline_reason: reason ?? null })
-      .where('consent_id', '=', consentId)
-      .where('role', '=', actor.role)
-      .execute();
+    await markDeclined(tx, consentId, { role: actor.role, at: now, reason: reason ?? null });
     await markInvitationsUsed(tx, consentId, actor.role, now);
     await revokeInvitations(tx, consentId, now);
     await appendAuditEvent(tx, {

@@ -131,3 +131,23 @@ export async function documentSummary(
     receipt: rows.some((r) => r.kind === 'receipt'),
   };
 }
+
+/**
+ * The latest form revision's number and SHA-256, without the PDF: what a signature prepared outside the
+ * row lock is checked against once the lock is held (sign-consent.ts).
+ */
+export async function latestFormHead(
+  db: DbOrTx,
+  consentId: string,
+): Promise<{ revision: number; sha256: string }> {
+  const row = await db
+    .selectFrom('consent_documents')
+    .select(['revision', 'sha256'])
+    .where('consent_id', '=', consentId)
+    .where('kind', '=', 'form')
+    .orderBy('revision', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (!row) throw new AppError('not_found', 'The consent has no stored form');
+  return row;
+}

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { assertCanTransition, type ConsentStatus, statusAt, validityWindow } from '../domain/consent.ts';
 import { appendAuditEvent } from './audit.ts';
+import { markEnded } from './consent-changes.repository.ts';
 import { consentFacts, getLoadedConsent } from './consent.repository.ts';
 import type { ConsentContext, OrganisationActor } from './context.ts';
 import { assertStatedDate, localDateInput } from './dates-input.ts';
@@ -50,16 +51,7 @@ export async function endConsent(
     assertCanTransition(wasStatus, 'end');
     const facts = consentFacts({ ...locked.consent, endedAt: now }, locked.signers);
     const window = validityWindow(facts);
-    await tx
-      .updateTable('consents')
-      .set({
-        ended_at: now,
-        end_date: date,
-        end_note: note ?? null,
-        ...(window ? { valid_until: window.validUntil } : {}),
-      })
-      .where('id', '=', consentId)
-      .execute();
+    await markEnded(tx, consentId, { at: now, date, note: note ?? null, validUntil: window?.validUntil });
     await revokeInvitations(tx, consentId, now);
     await appendAuditEvent(tx, {
       consentId,

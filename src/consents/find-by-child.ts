@@ -7,12 +7,8 @@ import { localDateOf } from '../domain/dates.ts';
 import { isUuid } from '../db/uuid.ts';
 import { PersonalNumber } from '../domain/personal-number.ts';
 import { appendAuditEvent } from './audit.ts';
-import {
-  consentFacts,
-  selectConsentColumns,
-  signaturesByConsent,
-  toConsentRecord,
-} from './consent.repository.ts';
+import { consentsOfChild } from './consent-lists.repository.ts';
+import { consentFacts, signaturesByConsent } from './consent.repository.ts';
 import { type ConsentStatusResult, statusResult } from './consent-status.ts';
 import type { ConsentContext, OrganisationActor } from './context.ts';
 import type { ConsentScope } from './list-consents.ts';
@@ -48,23 +44,12 @@ export async function findConsentsByChild(
   const teamIds = (input.scope.teamIds ?? []).filter(isUuid);
   if (organisationIds.length === 0 && teamIds.length === 0) return { checkedAt: now, consents: [] };
 
-  const rows = await selectConsentColumns(ctx.db.selectFrom('consents'))
-    .where('consents.child_personal_number', '=', parsed.value.digits)
-    .where((eb) =>
-      eb.or([
-        ...(organisationIds.length > 0 ? [eb('consents.organisation_id', 'in', organisationIds)] : []),
-        ...(teamIds.length > 0 ? [eb('consents.team_id', 'in', teamIds)] : []),
-      ]),
-    )
-    .orderBy('consents.requested_at', 'desc')
-    .limit(LIMIT)
-    .execute();
+  const found = await consentsOfChild(ctx.db, parsed.value.digits, { organisationIds, teamIds }, LIMIT);
   const signatures = await signaturesByConsent(
     ctx.db,
-    rows.map((r) => r.id),
+    found.map((c) => c.id),
   );
-  const consents = rows.map((row): ChildConsent => {
-    const consent = toConsentRecord(row);
+  const consents = found.map((consent): ChildConsent => {
     const status = statusAt(consentFacts(consent, signatures.get(consent.id) ?? []), now);
     return {
       ...statusResult(consent, status, now),

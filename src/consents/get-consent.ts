@@ -1,12 +1,12 @@
 // Read: one consent in detail, for the requesting organisation (the policy decides who may call this).
 // Status is computed now from the stored facts. Signers with their state, never their numbers; the
 // child without number or birth date; validity; the timeline from the audit trail.
-import type { DbOrTx } from '../db/index.ts';
 import type { ObtainedBy, WithdrawalChannel } from '../db/schema.ts';
 import { type ConsentStatus, type StatusReason, statusAt } from '../domain/consent.ts';
 import type { LocalDate } from '../domain/dates.ts';
 import type { SignerRole } from '../domain/roles.ts';
 import { type AuditEvent, listAuditEvents } from './audit.ts';
+import { renewalIds } from './consent-lists.repository.ts';
 import { getLoadedConsent, type SignerState, signerState } from './consent.repository.ts';
 import type { ConsentContext } from './context.ts';
 import { documentSummary } from './documents.ts';
@@ -87,7 +87,7 @@ export async function getConsent(
   const [documents, events, renewedBy] = await Promise.all([
     documentSummary(ctx.db, consentId),
     listAuditEvents(ctx.db, consentId),
-    renewalsOf(ctx.db, consentId),
+    renewalIds(ctx.db, consentId),
   ]);
   const decliner = signers.find((s) => s.declinedAt);
   return {
@@ -151,14 +151,4 @@ export async function getConsent(
       byChild: summarise(events, 'looked_up_by_child'),
     },
   };
-}
-
-async function renewalsOf(db: DbOrTx, consentId: string): Promise<string[]> {
-  const rows = await db
-    .selectFrom('consents')
-    .select('id')
-    .where('renewed_from', '=', consentId)
-    .orderBy('requested_at', 'asc')
-    .execute();
-  return rows.map((r) => r.id);
 }

@@ -75,6 +75,34 @@ export async function markInvitationsUsed(tx: DbOrTx, consentId: string, role: S
     .execute();
 }
 
+interface StoredInvitation {
+  id: string;
+  consentId: string;
+  role: SignerRole;
+  expiresAt: Date;
+  revokedAt: Date | null;
+  usedAt: Date | null;
+}
+
+/** The link with this raw token (looked up by its hash); undefined when there is none. */
+async function findInvitation(db: DbOrTx, token: string): Promise<StoredInvitation | undefined> {
+  const row = await db
+    .selectFrom('invitations')
+    .select(['id', 'consent_id', 'role', 'expires_at', 'revoked_at', 'used_at'])
+    .where('token_hash', '=', hashToken(token))
+    .executeTakeFirst();
+  return (
+    row && {
+      id: row.id,
+      consentId: row.consent_id,
+      role: row.role,
+      expiresAt: row.expires_at,
+      revokedAt: row.revoked_at,
+      usedAt: row.used_at,
+    }
+  );
+}
+
 export interface ResolvedInvitation {
   invitationId: string;
   consentId: string;
@@ -106,28 +134,24 @@ const ENDED_MESSAGES: Record<StatusReason, string> = {
 export async function resolveInvitation(db: DbOrTx, token: string, now: Date): Promise<ResolvedInvitation> {
   if (typeof token !== 'string' || !TOKEN_SHAPE.test(token))
     throw new AppError('invitation_not_found', 'Länken finns inte. Kontrollera att hela länken kom med.');
-  const row = await db
-    .selectFrom('invitations')
-    .select(['id', 'consent_id', 'role', 'expires_at', 'revoked_at', 'used_at'])
-    .where('token_hash', '=', hashToken(token))
-    .executeTakeFirst();
+  const row = await findInvitation(db, token);
   if (!row)
     throw new AppError('invitation_not_found', 'Länken finns inte. Kontrollera att hela länken kom med.');
-  const loaded = await loadConsent(db, row.consent_id);
+  const loaded = await loadConsent(db, row.consentId);
   const signer = loaded?.signers.find((s) => s.role === row.role);
   if (!loaded || !signer) throw new AppError('invitation_not_found');
-  if (row.used_at || signer.signedAt || signer.declinedAt)
+  if (row.usedAt || signer.signedAt || signer.declinedAt)
     throw new AppError('invitation_used', 'Du har redan svarat på den här förfrågan.');
   // What happened to the request comes first: its links were revoked when it ended, and "replaced by a
   // newer link" would then be untrue. Said without who did what, since anyone may hold a forwarded link.
   const status = statusAt(loaded.facts, now);
   if (status.status !== 'pending') throw new AppError('invitation_expired', ENDED_MESSAGES[status.reason]);
-  if (row.revoked_at)
+  if (row.revokedAt)
     throw new AppError(
       'invitation_expired',
       'Länken har ersatts av en nyare. Använd den senaste länken du fått, eller logga in under Mina samtycken.',
     );
-  if (row.expires_at.getTime() <= now.getTime())
+  if (row.expiresAt.getTime() <= now.getTime())
     throw new AppError('invitation_expired', ENDED_MESSAGES.request_lifetime_passed);
-  return { invitationId: row.id, consentId: row.consent_id, role: row.role, expiresAt: row.expires_at };
+  return { invitationId: row.id, consentId: row.consentId, role: row.role, expiresAt: row.expiresAt };
 }

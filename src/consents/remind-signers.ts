@@ -3,15 +3,16 @@
 // Decision on tokens: links are stored hashed, so an old link cannot be sent again. A reminder issues new
 // ones: a new link for staff to show (returned here, the old staff link is revoked), and the reminder
 // message gets its own new link when it is sent (the job revokes the earlier link of that channel). The
-// raw tokens never reach a job payload or the database. The automatic reminders (jobs/consent-sweeps.ts)
+// raw tokens never reach a job payload or the database. The automatic reminders (consents/remind-due-signers.ts)
 // work the same way without the staff link.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { assertCanTransition, statusAt } from '../domain/consent.ts';
 import { invitationLink } from '../notify/links.ts';
-import { queueNotifications } from '../notify/queue.ts';
-import { toSigners } from '../notify/recipients.ts';
+import { queueNotifications } from './notifications/queue-notifications.ts';
+import { toSigners } from './notifications/recipients.ts';
 import { appendAuditEvent } from './audit.ts';
+import { markReminded } from './consent-changes.repository.ts';
 import { getLoadedConsent, type LoadedConsent, signerState } from './consent.repository.ts';
 import type { ConsentContext, OrganisationActor } from './context.ts';
 import type { RequestedSigner } from './create-consent-request.ts';
@@ -56,14 +57,7 @@ export async function remindSigners(
       links.set(s.role, { url: invitationLink(ctx.config, link.token), expiresAt: link.expiresAt });
     }
     const roles = pending.map((s) => s.role);
-    if (roles.length > 0) {
-      await tx
-        .updateTable('consent_signers')
-        .set({ last_reminded_at: now })
-        .where('consent_id', '=', consentId)
-        .where('role', 'in', roles)
-        .execute();
-    }
+    await markReminded(tx, consentId, roles, now);
     const occasion = `manual:${randomUUID()}`;
     await appendAuditEvent(tx, {
       consentId,

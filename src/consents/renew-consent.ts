@@ -7,14 +7,8 @@ import { z } from 'zod';
 import { assertCanTransition, statusAt } from '../domain/consent.ts';
 import { AppError } from '../errors.ts';
 import { appendAuditEvent } from './audit.ts';
-import {
-  consentFacts,
-  getLoadedConsent,
-  type LoadedConsent,
-  loadSigners,
-  selectConsentColumns,
-  toConsentRecord,
-} from './consent.repository.ts';
+import { renewalsOf } from './consent-lists.repository.ts';
+import { consentFacts, getLoadedConsent, type LoadedConsent, loadSigners } from './consent.repository.ts';
 import type { ConsentContext, OrganisationActor } from './context.ts';
 import {
   type ConsentRequestResult,
@@ -85,11 +79,7 @@ export async function renewConsent(
     async before(tx, now) {
       const locked = await getLoadedConsent(tx, old.consent.id, { lock: true });
       assertCanTransition(statusAt(locked.facts, now).status, 'renew');
-      const renewals = await selectConsentColumns(tx.selectFrom('consents'))
-        .where('consents.renewed_from', '=', old.consent.id)
-        .execute();
-      for (const row of renewals) {
-        const renewal = toConsentRecord(row);
+      for (const renewal of await renewalsOf(tx, old.consent.id)) {
         const status = statusAt(consentFacts(renewal, await loadSigners(tx, renewal.id)), now).status;
         if (status === 'pending' || status === 'active')
           throw new AppError('consent_state_conflict', 'Samtycket har redan förnyats.', {

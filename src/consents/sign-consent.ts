@@ -1,26 +1,35 @@
 // Use case: a guardian or the youth signs. The identified number must be the role's number on the form;
 // a sole guardian confirms being the sole guardian; the place is required and the date is today. The
-// signature is appended to the stored latest revision of the form as an incremental update, inside one
-// transaction that holds the consent's row lock, so concurrent acts serialise and the PDF never branches.
-// The last required signature makes the consent active: its validity is stored, the receipt made, and
-// "signed by all" queued to the signers and the requester.
+// signature is appended to the stored latest revision of the form as an incremental update.
+//
+// The slow work (verifying the earlier signatures, issuing the certificate, the CMS, the time-stamping
+// service's answer — up to 10 s — and, for the last signature, the receipt) is done first, outside any
+// transaction, against the latest revision read then. Then one short transaction locks the consent's row,
+// checks that the state still allows the signature and that the latest revision is still the one signed
+// (and, for the last signature, that the receipt says what the stored facts say), and stores it all:
+// revision, signer row, audit event, and on completion the validity, the receipt and "signed by all" queued.
+// Concurrent acts so still serialise on the row lock and the PDF never branches; a signature whose revision
+// moved meanwhile is made again on the new one (a few times, then a 409). The consent is never active
+// without its receipt: both are stored in the same transaction.
 import { z } from 'zod';
 import { assertCanTransition, type ConsentStatus, statusAt, validityWindow } from '../domain/consent.ts';
 import type { SignerRole } from '../domain/roles.ts';
 import { AppError } from '../errors.ts';
-import { queueNotifications } from '../notify/queue.ts';
-import { toRequester, toSigners } from '../notify/recipients.ts';
-import { renderReceipt } from '../pdf/receipt.ts';
-import { appendSignature } from '../pdf/sign.ts';
+import { queueNotifications } from './notifications/queue-notifications.ts';
+import { toRequester, toSigners } from './notifications/recipients.ts';
+import { type ReceiptData, renderReceipt } from '../pdf/receipt.ts';
+import { type AppendSignatureResult, appendSignature } from '../pdf/sign.ts';
 import { appendAuditEvent } from './audit.ts';
 import {
   consentFacts,
   getLoadedConsent,
   type LoadedConsent,
+  recordCompletion,
+  recordSignature,
   type SignerRecord,
 } from './consent.repository.ts';
 import { type SignerActor, type SigningContext, SYSTEM } from './context.ts';
-import { latestFormRevision, storeFormRevision, storeReceipt } from './documents.ts';
+import { latestFormHead, latestFormRevision, storeFormRevision, storeReceipt } from './documents.ts';
 import { markInvitationsUsed, revokeInvitations } from './invitations.ts';
 import { assertIdentifiedForAct, assertSignerIsOnForm } from './signer-check.ts';
 import { parseInput, validationFailed } from './validation.ts';
@@ -60,75 +69,130 @@ export interface SignConsentResult {
   validUntil?: Date;
 }
 
+/** How many times a signature is made again when other signatures keep landing first. */
+const MAX_ATTEMPTS = 3;
+
+type SignInput = z.output<typeof signInputSchema>;
+
 export async function signConsent(
   ctx: SigningContext,
   actor: SignerActor,
   input: SignConsentInput,
 ): Promise<SignConsentResult> {
-  const { consentId, place, confirmSoleGuardian, reviewedSha256, requestId } = parseInput(
-    signInputSchema,
-    input,
-  );
-  const before = await getLoadedConsent(ctx.db, consentId);
-  await assertSignerIsOnForm(ctx, before, actor, 'sign', requestId);
+  const parsed = parseInput(signInputSchema, input);
+  const before = await getLoadedConsent(ctx.db, parsed.consentId);
+  await assertSignerIsOnForm(ctx, before, actor, 'sign', parsed.requestId);
   assertCanSign(before.consent.soleGuardian, before.signers, actor.role);
   assertCanTransition(statusAt(before.facts, ctx.clock.now()).status, 'sign');
-  assertSignEntries(before, actor.role, { place, confirmSoleGuardian });
+  assertSignEntries(before, actor.role, parsed);
   assertIdentifiedForAct(actor, ctx.clock.now(), ctx.config.oidc.freshAuthMaxAgeSeconds);
 
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const prepared = await prepareSignature(ctx, actor, parsed);
+    const result = await storeSignature(ctx, actor, parsed, prepared);
+    if (result) return result;
+  }
+  throw new AppError(
+    'document_changed',
+    'Andra underskrifter kom in medan din underskrift gjordes, flera gånger i rad. Försök igen om en stund.',
+  );
+}
+
+/** A signature made outside the lock, on the revision that was the latest then. */
+interface PreparedSignature {
+  /** The revision signed (its number and SHA-256): it must still be the latest when storing. */
+  base: { revision: number; sha256: string };
+  /** The act's time: in the PDF (/M, appearance, CMS), on the signer row and in the audit. */
+  signedAt: Date;
+  appended: AppendSignatureResult;
+  /** When this signature is the last one required: the receipt, and what it was made from. */
+  receipt?: { data: ReceiptData; bytes: Uint8Array };
+}
+
+/** Verifies, signs, time-stamps and (for the last signature) renders the receipt: no transaction held. */
+async function prepareSignature(
+  ctx: SigningContext,
+  actor: SignerActor,
+  input: SignInput,
+): Promise<PreparedSignature> {
+  const loaded = await getLoadedConsent(ctx.db, input.consentId);
+  const latest = await latestFormRevision(ctx.db, input.consentId);
+  if (input.reviewedSha256 !== undefined && latest.sha256 !== input.reviewedSha256)
+    throw new AppError(
+      'document_changed',
+      'Blanketten har ändrats sedan du läste den, till exempel för att någon annan har skrivit under. Läs den igen innan du skriver under.',
+    );
+  const signedAt = ctx.clock.now();
+  // Refuse early what the lock would refuse anyway (a retry after another act, e.g. a withdrawal).
+  assertCanSign(loaded.consent.soleGuardian, loaded.signers, actor.role);
+  assertCanTransition(statusAt(loaded.facts, signedAt).status, 'sign');
+  const appended = await appendSignature(
+    {
+      pdf: latest.bytes,
+      expectedSha256: latest.sha256,
+      role: actor.role,
+      signer: { name: actor.identity.name, personalNumber: actor.identity.personalNumber },
+      place: input.place,
+      signedAt,
+    },
+    { signing: ctx.signing, trust: ctx.trust, tsaUrl: ctx.tsaUrl },
+  );
+  const base = { revision: latest.revision, sha256: latest.sha256 };
+  const outcome = signatureOutcome(loaded, actor, { signedAt, appended }, signedAt);
+  if (!outcome.completion) return { base, signedAt, appended };
+  const data = outcome.completion.receipt;
+  return { base, signedAt, appended, receipt: { data, bytes: await renderReceipt(data) } };
+}
+
+/**
+ * Under the row lock: stores the prepared signature if the state still allows it and nothing landed
+ * since it was prepared; undefined when the revision moved (the caller prepares it again).
+ */
+function storeSignature(
+  ctx: SigningContext,
+  actor: SignerActor,
+  input: SignInput,
+  prepared: PreparedSignature,
+): Promise<SignConsentResult | undefined> {
+  const { consentId, place, requestId } = input;
+  const { signedAt, appended } = prepared;
   return ctx.db.transaction().execute(async (tx) => {
     const locked = await getLoadedConsent(tx, consentId, { lock: true });
-    // The time of the act is read after the lock: acts are ordered as they got the lock.
+    // The state is judged when the lock is held: acts are ordered as they got the lock.
     const now = ctx.clock.now();
     assertCanSign(locked.consent.soleGuardian, locked.signers, actor.role);
     assertCanTransition(statusAt(locked.facts, now).status, 'sign');
+    const head = await latestFormHead(tx, consentId);
+    if (head.revision !== prepared.base.revision || head.sha256 !== prepared.base.sha256) return undefined;
+    const outcome = signatureOutcome(locked, actor, prepared, now);
+    const receipt = outcome.completion && prepared.receipt;
+    if (outcome.completion && !(receipt && sameReceipt(receipt.data, outcome.completion.receipt)))
+      return undefined;
 
-    const latest = await latestFormRevision(tx, consentId);
-    if (reviewedSha256 !== undefined && latest.sha256 !== reviewedSha256)
-      throw new AppError(
-        'document_changed',
-        'Blanketten har ändrats sedan du läste den, till exempel för att någon annan har skrivit under. Läs den igen innan du skriver under.',
-      );
-    const appended = await appendSignature(
-      {
-        pdf: latest.bytes,
-        expectedSha256: latest.sha256,
-        role: actor.role,
-        signer: { name: actor.identity.name, personalNumber: actor.identity.personalNumber },
-        place,
-        signedAt: now,
-      },
-      { signer: ctx.signer, trust: ctx.trust, tsaUrl: ctx.tsaUrl },
-    );
-    const revision = latest.revision + 1;
+    const revision = prepared.base.revision + 1;
     await storeFormRevision(tx, {
       consentId,
       revision,
       bytes: appended.bytes,
       sha256: appended.sha256,
-      at: now,
+      at: signedAt,
     });
-    await tx
-      .updateTable('consent_signers')
-      .set({
-        signed_at: now,
-        signed_place: place,
-        signed_name: appended.signature.signerName,
-        identity_issuer: actor.identity.issuer,
-        identity_acr: actor.identity.acr ?? null,
-        identity_auth_time: actor.identity.authTime ?? null,
-        sole_guardian_confirmed: locked.consent.soleGuardian && actor.role === 'guardian1' ? true : null,
-        document_revision: revision,
-      })
-      .where('consent_id', '=', consentId)
-      .where('role', '=', actor.role)
-      .execute();
-    await markInvitationsUsed(tx, consentId, actor.role, now);
+    await recordSignature(tx, consentId, actor.role, {
+      signedAt,
+      place,
+      signedName: appended.signature.signerName,
+      identityIssuer: actor.identity.issuer,
+      identityAcr: actor.identity.acr ?? null,
+      identityAuthTime: actor.identity.authTime ?? null,
+      soleGuardianConfirmed: locked.consent.soleGuardian && actor.role === 'guardian1' ? true : null,
+      documentRevision: revision,
+    });
+    await markInvitationsUsed(tx, consentId, actor.role, signedAt);
     await appendAuditEvent(tx, {
       consentId,
       action: 'signed',
       actor,
-      at: now,
+      at: signedAt,
       requestId,
       details: {
         role: actor.role,
@@ -137,63 +201,27 @@ export async function signConsent(
         level: appended.signature.level,
       },
     });
-
-    const signers = locked.signers.map((s) =>
-      s.role === actor.role
-        ? {
-            ...s,
-            signedAt: now,
-            signedName: appended.signature.signerName,
-            identityIssuer: actor.identity.issuer,
-            identityAcr: actor.identity.acr ?? null,
-          }
-        : s,
-    );
-    const facts = consentFacts(locked.consent, signers);
-    const after = statusAt(facts, now);
     const result: SignConsentResult = {
       consentId,
       role: actor.role,
-      signedAt: now,
+      signedAt,
       revision,
       documentSha256: appended.sha256,
-      status: after.status,
+      status: outcome.status,
       completed: false,
     };
-    if (after.status !== 'active') return result;
+    if (!outcome.completion || !receipt) return result;
 
-    // The last required signature: the consent is in force from now.
-    const window = validityWindow(facts);
-    if (!window || !after.completedAt) throw new Error('an active consent must have a validity window');
-    await tx
-      .updateTable('consents')
-      .set({ completed_at: after.completedAt, valid_from: window.validFrom, valid_until: window.validUntil })
-      .where('id', '=', consentId)
-      .execute();
-    await revokeInvitations(tx, consentId, now);
-    const receipt = await renderReceipt({
-      documentId: consentId,
-      templateVersion: locked.consent.templateVersion,
-      documentSha256: appended.sha256,
-      completedAt: after.completedAt,
-      signatures: signers
-        .filter((s): s is SignerRecord & { signedAt: Date } => s.signedAt !== null)
-        .sort((a, b) => a.signedAt.getTime() - b.signedAt.getTime())
-        .map((s) => ({
-          role: s.role,
-          name: s.signedName ?? s.name,
-          signedAt: s.signedAt,
-          method: identificationMethod(s.identityAcr),
-          issuer: s.identityIssuer ?? 'okänd',
-          ...(s.identityAcr ? { acr: s.identityAcr } : {}),
-        })),
-    });
-    await storeReceipt(tx, { consentId, bytes: receipt, at: now });
+    // The last required signature: the consent is in force from its time, with its receipt.
+    const { window, completedAt, signers } = outcome.completion;
+    await recordCompletion(tx, consentId, { completedAt, ...window });
+    await revokeInvitations(tx, consentId, signedAt);
+    await storeReceipt(tx, { consentId, bytes: receipt.bytes, at: signedAt });
     await appendAuditEvent(tx, {
       consentId,
       action: 'completed',
       actor: SYSTEM,
-      at: now,
+      at: signedAt,
       requestId,
       details: {
         validFrom: window.validFrom.toISOString(),
@@ -208,6 +236,64 @@ export async function signConsent(
     return { ...result, completed: true, validFrom: window.validFrom, validUntil: window.validUntil };
   });
 }
+
+/** What the consent becomes with this signature: its status at `now`, and on completion the receipt's data. */
+function signatureOutcome(
+  loaded: LoadedConsent,
+  actor: SignerActor,
+  signature: { signedAt: Date; appended: AppendSignatureResult },
+  now: Date,
+): {
+  status: ConsentStatus;
+  completion?: {
+    completedAt: Date;
+    window: { validFrom: Date; validUntil: Date };
+    signers: SignerRecord[];
+    receipt: ReceiptData;
+  };
+} {
+  const { signedAt, appended } = signature;
+  const signers = loaded.signers.map((s) =>
+    s.role === actor.role
+      ? {
+          ...s,
+          signedAt,
+          signedName: appended.signature.signerName,
+          identityIssuer: actor.identity.issuer,
+          identityAcr: actor.identity.acr ?? null,
+        }
+      : s,
+  );
+  const facts = consentFacts(loaded.consent, signers);
+  const after = statusAt(facts, now);
+  if (after.status !== 'active') return { status: after.status };
+  const window = validityWindow(facts);
+  if (!window || !after.completedAt) throw new Error('an active consent must have a validity window');
+  const receipt: ReceiptData = {
+    documentId: loaded.consent.id,
+    templateVersion: loaded.consent.templateVersion,
+    documentSha256: appended.sha256,
+    completedAt: after.completedAt,
+    signatures: signers
+      .filter((s): s is SignerRecord & { signedAt: Date } => s.signedAt !== null)
+      .sort((a, b) => a.signedAt.getTime() - b.signedAt.getTime())
+      .map((s) => ({
+        role: s.role,
+        name: s.signedName ?? s.name,
+        signedAt: s.signedAt,
+        method: identificationMethod(s.identityAcr),
+        issuer: s.identityIssuer ?? 'okänd',
+        ...(s.identityAcr ? { acr: s.identityAcr } : {}),
+      })),
+  };
+  return {
+    status: after.status,
+    completion: { completedAt: after.completedAt, window, signers, receipt },
+  };
+}
+
+/** The receipt rendered outside the lock says what the locked facts say (same signatures, same times). */
+const sameReceipt = (a: ReceiptData, b: ReceiptData): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 /**
  * What the signer enters before signing: a place, and the sole guardian's confirmation. Checked before the

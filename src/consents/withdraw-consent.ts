@@ -9,11 +9,12 @@
 // may be sensitive: stored on the consent, never in audit details, messages or logs.
 import { z } from 'zod';
 import { assertCanTransition, type ConsentStatus, statusAt, validityWindow } from '../domain/consent.ts';
-import { localDateOf } from '../domain/dates.ts';
+import { type LocalDate, localDateOf } from '../domain/dates.ts';
 import { SIGNER_ROLES, type SignerRole } from '../domain/roles.ts';
-import { queueNotifications } from '../notify/queue.ts';
-import { toRequester, toSigners } from '../notify/recipients.ts';
+import { queueNotifications } from './notifications/queue-notifications.ts';
+import { toRequester, toSigners } from './notifications/recipients.ts';
 import { appendAuditEvent } from './audit.ts';
+import { markWithdrawn } from './consent-changes.repository.ts';
 import { consentFacts, getLoadedConsent } from './consent.repository.ts';
 import type { ConsentContext, OrganisationActor, SignerActor } from './context.ts';
 import { assertStatedDate, localDateInput } from './dates-input.ts';
@@ -67,7 +68,7 @@ export async function withdrawConsent(
     consentId: string;
     role: SignerRole;
     channel: 'service' | 'phone' | 'in_person' | 'letter';
-    date?: string;
+    date?: LocalDate;
     note?: string | undefined;
     requestId?: string | undefined;
   };
@@ -92,18 +93,14 @@ export async function withdrawConsent(
     assertCanTransition(statusAt(locked.facts, now).status, 'withdraw');
     const facts = consentFacts({ ...locked.consent, withdrawnAt: now }, locked.signers);
     const window = validityWindow(facts);
-    await tx
-      .updateTable('consents')
-      .set({
-        withdrawn_at: now,
-        withdrawn_by_role: w.role,
-        withdrawal_channel: w.channel,
-        withdrawal_date: w.date ?? localDateOf(now),
-        withdrawal_note: w.note ?? null,
-        ...(window ? { valid_until: window.validUntil } : {}),
-      })
-      .where('id', '=', w.consentId)
-      .execute();
+    await markWithdrawn(tx, w.consentId, {
+      at: now,
+      role: w.role,
+      channel: w.channel,
+      date: w.date ?? localDateOf(now),
+      note: w.note ?? null,
+      validUntil: window?.validUntil,
+    });
     await revokeInvitations(tx, w.consentId, now);
     await appendAuditEvent(tx, {
       consentId: w.consentId,

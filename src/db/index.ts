@@ -1,5 +1,8 @@
-// Database access: one Kysely instance over a pg pool. Repositories take `db` (or a transaction) as
-// their first argument; see src/db/*.repository.ts.
+// Database access: one Kysely instance over a pg pool; the table types (schema.ts), the migrator and
+// batching live beside it. Repositories live with the feature whose tables they serve:
+// src/consents/*.repository.ts (and audit.ts, documents.ts, invitations.ts for those tables) and the
+// modules of src/identity/ (organisations.ts, staff.ts, api-clients.ts, sessions.ts, …). Each takes `db`
+// or a transaction as its first argument (`DbOrTx` below) and maps rows to domain types.
 import {
   type CompiledQuery,
   Kysely,
@@ -9,6 +12,7 @@ import {
   type Transaction,
 } from 'kysely';
 import pg from 'pg';
+import { maskPersonalData } from '../domain/personal-data.ts';
 import type { Database } from './schema.ts';
 
 export type { Database } from './schema.ts';
@@ -78,7 +82,37 @@ export async function sendQuery(db: Db, query: CompiledQuery): Promise<{ result:
   return { result };
 }
 
-export function createDb(connectionString: string, options: { max?: number; applicationName?: string } = {}) {
+/** A logger as Fastify's (pino) has it: `error(object, message)`. */
+export interface ErrorLog {
+  error(entry: object, message: string): void;
+}
+
+/** Without a logger (scripts, tests): one JSON line on stderr. */
+const stderrLog: ErrorLog = {
+  error: (entry, message) =>
+    process.stderr.write(`${JSON.stringify({ level: 'error', ...entry, msg: message })}\n`),
+};
+
+/**
+ * The error of a pooled connection lost while idle (a database restart, a network cut): logged, and the
+ * process goes on (pg-pool drops that connection; the next query opens a new one). Only the error's code
+ * and its message with personal data masked: never the query or its parameters.
+ */
+function logPoolError(log: ErrorLog, error: Error & { code?: unknown }) {
+  log.error(
+    {
+      errorCode: 'db_connection_lost',
+      ...(typeof error.code === 'string' ? { code: error.code } : {}),
+      error: maskPersonalData(String(error.message)),
+    },
+    'an idle database connection failed',
+  );
+}
+
+export function createDb(
+  connectionString: string,
+  options: { max?: number; applicationName?: string; log?: ErrorLog } = {},
+) {
   const pool = new pg.Pool({
     connectionString,
     max: options.max ?? 10,
@@ -86,8 +120,9 @@ export function createDb(connectionString: string, options: { max?: number; appl
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
   });
-  // An idle client losing its connection (database restart) must not crash the process.
-  pool.on('error', () => {});
+  // An idle client losing its connection (database restart) must not crash the process, nor go unseen.
+  const log = options.log ?? stderrLog;
+  pool.on('error', (error) => logPoolError(log, error));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
   pools.set(db, pool);
   return db;

@@ -11,7 +11,7 @@ declare module 'fastify' {
 
 export default fp<{ connectionString: string }>(
   async (app, opts) => {
-    const db = createDb(opts.connectionString, { max: 20 });
+    const db = createDb(opts.connectionString, { max: 20, log: app.log });
     app.decorate('db', db);
     onWriteBehindDropped(db, (dropped) =>
       app.log.error({ errorCode: 'write_behind_dropped', ...dropped }, 'rows written behind were lost'),

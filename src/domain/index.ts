@@ -1,4 +1,5 @@
-// The pure domain core: personal numbers, local dates and ages, signer roles, the consent lifecycle.
+// The pure domain core: personal numbers, local dates and ages, signer roles, the consent lifecycle, what
+// personal data looks like in text.
 // No I/O; time is always a parameter.
 
 export {
@@ -55,6 +56,7 @@ export {
   type PersonalNumberProblem,
   PROBLEM_MESSAGES,
 } from './personal-number.ts';
+export { maskPersonalData } from './personal-data.ts';
 export {
   AGE_OF_MAJORITY,
   type ConsentPeople,

@@ -24,8 +24,10 @@ export function canonicalHostRedirect(
   const origin = base.origin;
   const basePath = base.pathname.replace(/\/+$/, '');
   return (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
-    // Only what a browser opens or reloads: a form post must not be replayed on another origin.
+    // Only what a browser opens or reloads: a form post must not be replayed on another origin, and API
+    // clients, health checks and benchmarks (which ask for no HTML page) keep their answers.
     if (request.method !== 'GET' && request.method !== 'HEAD') return done();
+    if (!(request.headers.accept ?? '').includes('text/html')) return done();
     if (request.hostname.toLowerCase() === hostname) return done();
     // 308 keeps the method; the path and query go along unchanged (they carry no personal data: the
     // service keeps that out of URLs).

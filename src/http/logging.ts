@@ -2,18 +2,10 @@
 // 1. serializers log only what we choose of a request (method, a sanitised path, status, timing);
 // 2. keys that hold personal data or secrets are censored wherever they appear in a log object;
 // 3. the final JSON line is scanned and anything shaped like a Swedish personal identity number or an
-//    e-mail address is masked, whatever key or message it hides in.
+//    e-mail address is masked, whatever key or message it hides in (domain/personal-data.ts).
 import type { IncomingMessage } from 'node:http';
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
-
-/** 10 or 12 digits, optional -/+ separator, a plausible date (day + 60 for coordination numbers). */
-const PERSONAL_NUMBER =
-  /(?<![\d.])(?:(?:18|19|20)\d{2}|\d{2})(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]|6[1-9]|[78]\d|9[01])[-+]?\d{4}(?![\d.])/g;
-const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
-
-export function maskPersonalData(text: string): string {
-  return text.replace(PERSONAL_NUMBER, '[personnummer]').replace(EMAIL, '[e-post]');
-}
+import { maskPersonalData } from '../domain/personal-data.ts';
 
 const SENSITIVE_KEY =
   /^(authorization|cookie|set-cookie|password|secret|client_secret|token|access_token|id_token|refresh_token|code|code_verifier|state|nonce|personal_?number|personalidentitynumber|pnr|ssn|nin|name|given_?name|family_?name|first_?name|last_?name|phone|mobile|e-?mail|address)$/i;

@@ -7,10 +7,10 @@
 // legitimately (e.g. a same-origin form post from a page whose referrer policy is `no-referrer`, per the
 // Fetch standard's "serialize a request origin"), so the token decides then. SameSite=Lax on the session
 // cookie already keeps it off cross-site posts; the token is what makes that not the only line.
+// The hidden form field that carries the token is markup: http/csrf-field.ts.
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.ts';
-import { escapeHtml } from './pages.ts';
 import { cookieNames, cookieOptions, randomToken } from './sessions.ts';
 
 /** The form field (and `x-csrf-token` header for scripts) that carries the token. */
@@ -32,11 +32,6 @@ export function csrfToken(request: FastifyRequest): string {
     pendingCookies.set(request, token);
   }
   return token;
-}
-
-/** The hidden input with the token, for every form that posts. */
-export function csrfField(request: FastifyRequest): string {
-  return `<input type="hidden" name="${CSRF_FIELD}" value="${escapeHtml(csrfToken(request))}">`;
 }
 
 /** onSend: writes a double-submit cookie made while rendering this response. */

@@ -158,6 +158,17 @@ export async function removeTeamMember(db: DbOrTx, teamId: string, organisationI
     .execute();
 }
 
+/** Whether the organisation is a member of the team. */
+export async function isTeamMember(db: DbOrTx, teamId: string, organisationId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('team_members')
+    .select('team_id')
+    .where('team_id', '=', teamId)
+    .where('organisation_id', '=', organisationId)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /** The organisations that are members of a team. */
 export async function teamOrganisations(db: DbOrTx, teamId: string): Promise<Organisation[]> {
   const rows = await db

@@ -4,7 +4,7 @@
 // - in development without OIDC_ISSUER, runs the development IdP at `${PUBLIC_BASE_URL}/dev-idp` with our
 //   client registered, created on its first request (its key generation costs time every app would pay);
 //   production refuses it here as well as in the configuration;
-// - decorates `app.identity` and `request.session`, and registers the login routes (routes.ts).
+// - decorates `app.identity` and `request.session`. The login routes are transport: http/auth/.
 // Registers @fastify/cookie and @fastify/formbody when not yet registered: other plugins rely on them
 // through `dependencies: ['identity']`.
 import cookie from '@fastify/cookie';
@@ -12,7 +12,6 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Clock } from '../clock.ts';
-import type { ActHandler } from './begin-login.ts';
 import { type ClientKey, loadClientKey } from './client-key.ts';
 import { writeCsrfCookie } from './csrf.ts';
 import { DevIdpProductionError } from './dev-idp/errors.ts';
@@ -29,11 +28,9 @@ import {
   type StaffRelyingParty,
   type TokenEndpointAuthMethod,
 } from './oidc-client.ts';
-import identityRoutes from './routes.ts';
 import { cookieNames, loadSession } from './sessions.ts';
 
-export { type ActHandler, type IdentifiedAct, startActIdentification } from './begin-login.ts';
-export { csrfField, csrfToken, requireCsrf } from './csrf.ts';
+export { csrfToken, requireCsrf } from './csrf.ts';
 export { type Audience, requireSession, type SessionData, sessionExpired } from './sessions.ts';
 
 export interface IdentityService {
@@ -47,11 +44,6 @@ export interface IdentityService {
   readonly redirectUri: string;
   /** `${PUBLIC_BASE_URL}/auth/logged-out`: register it at the provider for RP-initiated logout. */
   readonly postLogoutRedirectUri: string;
-  /**
-   * What completes each act after its own identification (`startActIdentification`), by kind: the pages
-   * that offer the act register it.
-   */
-  readonly acts: Map<string, ActHandler>;
 }
 
 declare module 'fastify' {
@@ -208,13 +200,7 @@ async function identityPlugin(app: FastifyInstance) {
   );
   const staff = once(() => createStaffRelyingParty(common(staffSettings, staffKey)));
 
-  app.decorate('identity', {
-    signer,
-    staff,
-    devIdp,
-    ...urls,
-    acts: new Map<string, ActHandler>(),
-  } satisfies IdentityService);
+  app.decorate('identity', { signer, staff, devIdp, ...urls } satisfies IdentityService);
   app.decorateRequest('session', null);
   // Callback hooks, not async ones: these run on every request, and most (API calls with a token) carry no
   // session cookie and get no CSRF cookie, so they finish at once without a promise.
@@ -240,8 +226,6 @@ async function identityPlugin(app: FastifyInstance) {
       );
     }
   });
-
-  await app.register(identityRoutes);
 }
 
 export default fp(identityPlugin, { name: 'identity', dependencies: ['db'], fastify: '5.x' });

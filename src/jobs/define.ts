@@ -1,7 +1,8 @@
 // A job is a definition (name, zod payload, optional schedule) and a handler. Payloads are validated
 // when queued and again when worked, so a malformed job fails loudly instead of doing half its work.
 import type { FastifyBaseLogger } from 'fastify';
-import type { z } from 'zod';
+import type PgBoss from 'pg-boss';
+import { z } from 'zod';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
@@ -11,6 +12,8 @@ export interface JobContext {
   config: Config;
   clock: Clock;
   log: FastifyBaseLogger;
+  /** The queue, for use cases that queue their notifications inside their transaction. */
+  jobs: { boss: Pick<PgBoss, 'send'> };
   /** Queue another job (for sweeps that fan out one job per item). */
   send: (
     name: string,
@@ -30,3 +33,11 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType> {
 }
 
 export const defineJob = <S extends z.ZodType>(def: JobDefinition<S>): JobDefinition<S> => def;
+
+/** A sweep's payload: how many rows one batch reads. */
+export const sweepPayload = z
+  .object({ batchSize: z.number().int().min(1).max(10_000).default(200) })
+  .strict();
+
+/** An item job's payload: the one consent it acts on. */
+export const consentItemPayload = z.object({ consentId: z.uuid() }).strict();

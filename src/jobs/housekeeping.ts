@@ -1,7 +1,10 @@
 // Daily housekeeping: removes expired Idempotency-Key records and records what it did.
 // Later issues add expired login attempts and sessions to the same sweep.
-import { sql } from 'kysely';
 import { z } from 'zod';
+import {
+  deleteExpiredIdempotencyKeys,
+  recordHousekeepingRun,
+} from '../consents/idempotency-keys.repository.ts';
 import { defineJob } from './define.ts';
 
 export const housekeeping = defineJob({
@@ -13,14 +16,11 @@ export const housekeeping = defineJob({
     let deleted = 0;
     // Bounded batches: one statement never locks the whole table.
     for (;;) {
-      const result = await sql`
-        DELETE FROM idempotency_keys WHERE ctid IN (
-          SELECT ctid FROM idempotency_keys WHERE expires_at <= ${now} LIMIT ${batchSize})`.execute(db);
-      const n = Number(result.numAffectedRows ?? 0);
+      const n = await deleteExpiredIdempotencyKeys(db, now, batchSize);
       deleted += n;
       if (n < batchSize) break;
     }
-    await db.insertInto('housekeeping_runs').values({ deleted_rows: deleted, ran_at: now }).execute();
+    await recordHousekeepingRun(db, deleted, now);
     return { deleted };
   },
 });

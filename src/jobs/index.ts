@@ -1,4 +1,7 @@
-import { consentEndingSoon, consentLapse, consentReminders, consentTimeEvents } from './consent-sweeps.ts';
+import { consentEndingSoon } from './consent-ending-soon.ts';
+import { consentLapse } from './consent-lapse.ts';
+import { consentReminders } from './consent-reminders.ts';
+import { consentTimeEvents } from './consent-time-events.ts';
 import type { JobDefinition } from './define.ts';
 import { housekeeping } from './housekeeping.ts';
 import { identityCleanup } from './identity-cleanup.ts';

@@ -1,8 +1,9 @@
-// Sends one notification (src/notify/send.ts). Queued by the use cases inside their transactions and by
-// the sweeps; the ledger makes a second send of the same message impossible.
+// Sends one notification (src/consents/notifications/send-notification.ts). Queued by the use cases
+// inside their transactions and by the sweeps; the ledger makes a second send of the same message
+// impossible.
+import { sendNotification } from '../consents/notifications/send-notification.ts';
 import { NOTIFY_JOB, notificationPayload } from '../notify/payload.ts';
 import { notifierFor } from '../notify/registry.ts';
-import { sendNotification } from '../notify/send.ts';
 import { defineJob } from './define.ts';
 
 export const notify = defineJob({

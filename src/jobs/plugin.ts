@@ -67,6 +67,7 @@ export default fp<JobsPluginOptions>(
       config: app.config,
       clock: app.clock,
       log: app.log,
+      jobs: { boss },
       send,
     });
     const runNow = async (name: string, data: object = {}) => {

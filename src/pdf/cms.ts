@@ -10,7 +10,7 @@
 import { createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
 import * as der from './der.ts';
 import { OID } from './pki.ts';
-import type { SignatureKey } from './signer.ts';
+import type { SignatureKey } from './signing-service.ts';
 
 export type HashName = 'sha256' | 'sha384' | 'sha512';
 export const HASH_BY_OID: Readonly<Record<string, HashName>> = {

@@ -3,12 +3,13 @@
 // clear message instead of failing at the first signature. Production refuses a development CA.
 import fp from 'fastify-plugin';
 import { ConfigError } from '../config.ts';
-import { loadLocalSigner } from './local-signer.ts';
-import type { Signer } from './signer.ts';
+import { loadLocalSigningService } from './local-signing-service.ts';
+import type { SigningService } from './signing-service.ts';
 import { Trust } from './trust.ts';
 
 export interface Signing {
-  signer: Signer;
+  /** Issues each signature's certificate and key (a local CA today; an HSM or remote service later). */
+  service: SigningService;
   /** Anchors that earlier signatures in a document must chain to. */
   trust: Trust;
   /** RFC 3161 time-stamping service (PAdES B-T), when configured. */
@@ -24,18 +25,18 @@ declare module 'fastify' {
 export default fp(
   async (app) => {
     const { signing, production } = app.config;
-    const signer = await loadLocalSigner({
+    const service = await loadLocalSigningService({
       caCertFile: signing.caCertFile,
       caKeyFile: signing.caKeyFile,
       chainFiles: signing.chainFiles,
     });
-    if (production && signer.isDevelopment)
+    if (production && service.isDevelopment)
       throw new ConfigError([
         'SIGNING_CA_CERT: the signing CA is a development certificate; production needs a real signing CA',
       ]);
     const trust = await Trust.load(signing.trustAnchorFiles);
-    app.decorate('signing', { signer, trust, tsaUrl: signing.tsaUrl });
-    app.log.info({ signer: signer.description, anchors: trust.describe().length }, 'signing ready');
+    app.decorate('signing', { service, trust, tsaUrl: signing.tsaUrl });
+    app.log.info({ signing: service.description, anchors: trust.describe().length }, 'signing ready');
   },
   { name: 'signing' },
 );

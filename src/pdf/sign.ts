@@ -17,7 +17,7 @@ import { ObjectNumbers, type UpdateObject, writeIncrementalUpdate } from './cos/
 import * as der from './der.ts';
 import { readForm } from './fields.ts';
 import { OID } from './pki.ts';
-import type { SignatureKey, Signer, SignerIdentity } from './signer.ts';
+import type { SignatureKey, SigningService, CertificateSubject } from './signing-service.ts';
 import type { Trust } from './trust.ts';
 import { parseTstInfo, requestTimestamp } from './tsa.ts';
 import { verifyPdf } from './verify/index.ts';
@@ -28,14 +28,14 @@ export interface AppendSignatureInput {
   /** SHA-256 (hex) the service stored for that revision: the bytes must be exactly those. */
   expectedSha256: string;
   role: SignerRole;
-  signer: SignerIdentity;
+  signer: CertificateSubject;
   /** Where the signer signed (shown in the appearance and /Location). */
   place: string;
   signedAt: Date;
 }
 
 export interface SignDeps {
-  signer: Signer;
+  signing: SigningService;
   /** Anchors the existing signatures must chain to. */
   trust: Trust;
   /** RFC 3161 time-stamping service; when set, signatures are PAdES B-T. */
@@ -124,134 +124,32 @@ export async function appendSignature(
   deps: SignDeps,
 ): Promise<AppendSignatureResult> {
   const previousSha256 = refuseIfMismatch(input.pdf, input.expectedSha256);
-
-  let file: PdfFile;
-  let form: ReturnType<typeof readForm>;
-  try {
-    file = PdfFile.parse(input.pdf);
-    form = readForm(file);
-  } catch (cause) {
-    throw new AppError('signing_failed', 'The document could not be read as a PDF form', { cause });
-  }
-  if (file.trailer.has('Encrypt'))
-    throw new AppError('signing_failed', 'Encrypted documents cannot be signed');
-  if (!form.acroForm) throw new AppError('role_not_in_document', 'The document has no signature fields');
-  const field = form.signatureFields.find((f) => f.name === input.role);
-  if (!field)
-    throw new AppError('role_not_in_document', `The document has no signature field for ${input.role}`);
-  if (field.value)
-    throw new AppError('role_already_signed', `The ${input.role} signature is already in the document`);
-  const widget = field.widgets[0];
-  if (!widget) throw new AppError('signing_failed', `The ${input.role} field has no widget`);
-
-  // Existing signatures must still verify (chain to our anchors, nothing forbidden changed since).
-  if (form.signatureFields.some((f) => f.value)) {
-    const report = await verifyPdf(
-      input.pdf,
-      { trust: deps.trust, tsaTrust: deps.tsaTrust, now: input.signedAt },
-      file,
-    );
-    if (report.verdict !== 'valid')
-      throw new AppError(
-        'document_signatures_invalid',
-        'An existing signature in the document does not verify',
-        {
-          extra: { invalidFields: report.signatures.filter((s) => s.status !== 'valid').map((s) => s.field) },
-        },
-      );
-  }
-
-  const fonts = signatureFonts(file, form.acroForm);
-  const rect = widget.dict.get('Rect');
-  if (!Array.isArray(rect) || rect.length !== 4 || !rect.every((n) => typeof n === 'number'))
-    throw new AppError('signing_failed', `The ${input.role} widget has no rectangle`);
-  const [x1, y1, x2, y2] = rect as number[];
-  const width = Math.abs(x2! - x1!);
-  const height = Math.abs(y2! - y1!);
+  const target = openForSigning(input);
+  await assertExistingSignaturesValid(input, deps, target);
 
   const issueKey = async (): Promise<SignatureKey> => {
     try {
-      return await deps.signer.startSignature(input.signer, input.signedAt);
+      return await deps.signing.startSignature(input.signer, input.signedAt);
     } catch (cause) {
       if (cause instanceof AppError) throw cause;
-      throw new AppError('signing_failed', 'The signer could not issue a certificate', { cause });
+      throw new AppError('signing_failed', 'The signing service could not issue a certificate', { cause });
     }
   };
   let key = await issueKey();
   const signerName = input.signer.name.normalize('NFC').replace(/\s+/g, ' ').trim();
-  const appearance = buildAppearance(fonts, width, height, {
+  const { width, height } = widgetSize(target.widget, input.role);
+  const appearance = buildAppearance(signatureFonts(target.file, target.acroForm), width, height, {
     signerName,
     place: input.place,
     signedAt: input.signedAt,
   });
+  const update = { input, deps, target, signerName, appearance, previousSha256 };
 
-  const attempt = async (
-    capacity: number,
-  ): Promise<
-    { bytes: Buffer; byteRange: [number, number, number, number]; timestampTime?: Date } | number
-  > => {
-    const numbers = new ObjectNumbers(file);
-    const sigRef = numbers.allocate();
-    const apRef = numbers.allocate();
-    const objects: UpdateObject[] = [
-      { ref: sigRef, obj: signatureDictionary(capacity, input, signerName) },
-      { ref: apRef, obj: appearance },
-    ];
-    // The field gets its value; its widget (the same object in our forms) the appearance.
-    const fieldDict = field.dict.clone().set('V', sigRef);
-    if (widget.ref.num === field.ref.num) fieldDict.set('AP', dict({ N: apRef }));
-    else objects.push({ ref: widget.ref, obj: widget.dict.clone().set('AP', dict({ N: apRef })) });
-    objects.push({ ref: field.ref, obj: fieldDict });
-    // SignaturesExist | AppendOnly (§12.7.2 table 219): viewers must keep to incremental saves.
-    const acroForm = form.acroForm!;
-    if (acroForm.get('SigFlags') !== 3) {
-      const newForm = acroForm.clone().set('SigFlags', 3);
-      if (form.acroFormRef) objects.push({ ref: form.acroFormRef, obj: newForm });
-      else objects.push({ ref: form.catalogRef, obj: form.catalog.clone().set('AcroForm', newForm) });
-    }
-    const update = writeIncrementalUpdate(file, objects, numbers, { id: fileId(file, previousSha256) });
-    const bytes = update.bytes;
-
-    // Find the placeholders inside the written signature dictionary and fill in the byte range.
-    const sigStart = update.offsets.get(sigRef.num)!;
-    const text = bytes.subarray(sigStart, sigStart + 200 + capacity * 2).toString('latin1');
-    const brAt = sigStart + text.indexOf(BYTE_RANGE_PLACEHOLDER);
-    const contentsAt = sigStart + text.indexOf('/Contents <') + '/Contents '.length;
-    const contentsEnd = contentsAt + capacity * 2 + 2;
-    const byteRange: [number, number, number, number] = [
-      0,
-      contentsAt,
-      contentsEnd,
-      bytes.length - contentsEnd,
-    ];
-    const brText = `/ByteRange [${byteRange.join(' ')}]`.padEnd(BYTE_RANGE_PLACEHOLDER.length, ' ');
-    if (brText.length > BYTE_RANGE_PLACEHOLDER.length)
-      throw new AppError('signing_failed', 'The document is too large to sign');
-    bytes.write(brText, brAt, 'latin1');
-
-    const digest = createHash('sha256')
-      .update(bytes.subarray(0, contentsAt))
-      .update(bytes.subarray(contentsEnd))
-      .digest();
-    const cms = await createCmsSignature(key, digest);
-    let token: Uint8Array | undefined;
-    if (deps.tsaUrl)
-      token = await requestTimestamp(deps.tsaUrl, cms.signatureValue, {
-        timeoutMs: deps.tsaTimeoutMs,
-        trust: deps.tsaTrust,
-      });
-    const cmsDer = cms.encode(token);
-    const timestampTime = token ? parseTstInfoOfToken(token) : undefined;
-    if (cmsDer.length > capacity) return cmsDer.length;
-    bytes.write(cmsDer.toString('hex'), contentsAt + 1, 'latin1');
-    return { bytes, byteRange, timestampTime };
-  };
-
-  let result = await attempt(contentsCapacity(key, !!deps.tsaUrl));
+  let result = await writeSignedUpdate(update, key, contentsCapacity(key, !!deps.tsaUrl));
   if (typeof result === 'number') {
     // Only a timestamp token larger than expected gets here; the key signs once, so ask for a new one.
     key = await issueKey();
-    result = await attempt(contentsCapacity(key, false, result + 2048));
+    result = await writeSignedUpdate(update, key, contentsCapacity(key, false, result + 2048));
     if (typeof result === 'number')
       throw new AppError('signing_failed', 'The signature does not fit its placeholder');
   }
@@ -260,16 +158,158 @@ export async function appendSignature(
     sha256: sha256Hex(result.bytes),
     signature: {
       role: input.role,
-      field: field.name,
+      field: target.field.name,
       signerName,
       signedAt: input.signedAt,
-      revision: file.revisions.length,
+      revision: target.file.revisions.length,
       byteRange: result.byteRange,
       certificate: certificateSummary(key.certificate),
       level: result.timestampTime ? 'PAdES-B-T' : 'PAdES-B-B',
       ...(result.timestampTime ? { timestampTime: result.timestampTime } : {}),
     },
   };
+}
+
+type Form = ReturnType<typeof readForm>;
+type SignatureField = Form['signatureFields'][number];
+
+/** The document and the role's empty signature field with its widget. */
+interface SigningTarget {
+  file: PdfFile;
+  form: Form;
+  acroForm: NonNullable<Form['acroForm']>;
+  field: SignatureField;
+  widget: SignatureField['widgets'][number];
+}
+
+/** Reads the form and finds the role's field: refuses what cannot be signed. */
+function openForSigning(input: AppendSignatureInput): SigningTarget {
+  let file: PdfFile;
+  let form: Form;
+  try {
+    file = PdfFile.parse(input.pdf);
+    form = readForm(file);
+  } catch (cause) {
+    throw new AppError('signing_failed', 'The document could not be read as a PDF form', { cause });
+  }
+  if (file.trailer.has('Encrypt'))
+    throw new AppError('signing_failed', 'Encrypted documents cannot be signed');
+  const acroForm = form.acroForm;
+  if (!acroForm) throw new AppError('role_not_in_document', 'The document has no signature fields');
+  const field = form.signatureFields.find((f) => f.name === input.role);
+  if (!field)
+    throw new AppError('role_not_in_document', `The document has no signature field for ${input.role}`);
+  if (field.value)
+    throw new AppError('role_already_signed', `The ${input.role} signature is already in the document`);
+  const widget = field.widgets[0];
+  if (!widget) throw new AppError('signing_failed', `The ${input.role} field has no widget`);
+  return { file, form, acroForm, field, widget };
+}
+
+/** Existing signatures must still verify (chain to our anchors, nothing forbidden changed since). */
+async function assertExistingSignaturesValid(
+  input: AppendSignatureInput,
+  deps: SignDeps,
+  { file, form }: SigningTarget,
+): Promise<void> {
+  if (!form.signatureFields.some((f) => f.value)) return;
+  const report = await verifyPdf(
+    input.pdf,
+    { trust: deps.trust, tsaTrust: deps.tsaTrust, now: input.signedAt },
+    file,
+  );
+  if (report.verdict !== 'valid')
+    throw new AppError(
+      'document_signatures_invalid',
+      'An existing signature in the document does not verify',
+      {
+        extra: { invalidFields: report.signatures.filter((s) => s.status !== 'valid').map((s) => s.field) },
+      },
+    );
+}
+
+function widgetSize(widget: SigningTarget['widget'], role: SignerRole): { width: number; height: number } {
+  const rect = widget.dict.get('Rect');
+  if (!Array.isArray(rect) || rect.length !== 4 || !rect.every((n) => typeof n === 'number'))
+    throw new AppError('signing_failed', `The ${role} widget has no rectangle`);
+  const [x1, y1, x2, y2] = rect as number[];
+  return { width: Math.abs(x2! - x1!), height: Math.abs(y2! - y1!) };
+}
+
+/** Everything one written update needs but the key and the room for the CMS. */
+interface SignedUpdate {
+  input: AppendSignatureInput;
+  deps: SignDeps;
+  target: SigningTarget;
+  signerName: string;
+  appearance: ReturnType<typeof buildAppearance>;
+  previousSha256: string;
+}
+
+/**
+ * Writes the incremental update with `capacity` bytes for the CMS, signs it (and time-stamps it when a
+ * TSA is set). Returns the size the CMS needed when it did not fit.
+ */
+async function writeSignedUpdate(
+  { input, deps, target, signerName, appearance, previousSha256 }: SignedUpdate,
+  key: SignatureKey,
+  capacity: number,
+): Promise<{ bytes: Buffer; byteRange: [number, number, number, number]; timestampTime?: Date } | number> {
+  const { file, form, acroForm, field, widget } = target;
+  const numbers = new ObjectNumbers(file);
+  const sigRef = numbers.allocate();
+  const apRef = numbers.allocate();
+  const objects: UpdateObject[] = [
+    { ref: sigRef, obj: signatureDictionary(capacity, input, signerName) },
+    { ref: apRef, obj: appearance },
+  ];
+  // The field gets its value; its widget (the same object in our forms) the appearance.
+  const fieldDict = field.dict.clone().set('V', sigRef);
+  if (widget.ref.num === field.ref.num) fieldDict.set('AP', dict({ N: apRef }));
+  else objects.push({ ref: widget.ref, obj: widget.dict.clone().set('AP', dict({ N: apRef })) });
+  objects.push({ ref: field.ref, obj: fieldDict });
+  // SignaturesExist | AppendOnly (§12.7.2 table 219): viewers must keep to incremental saves.
+  if (acroForm.get('SigFlags') !== 3) {
+    const newForm = acroForm.clone().set('SigFlags', 3);
+    if (form.acroFormRef) objects.push({ ref: form.acroFormRef, obj: newForm });
+    else objects.push({ ref: form.catalogRef, obj: form.catalog.clone().set('AcroForm', newForm) });
+  }
+  const update = writeIncrementalUpdate(file, objects, numbers, { id: fileId(file, previousSha256) });
+  const bytes = update.bytes;
+
+  // Find the placeholders inside the written signature dictionary and fill in the byte range.
+  const sigStart = update.offsets.get(sigRef.num)!;
+  const text = bytes.subarray(sigStart, sigStart + 200 + capacity * 2).toString('latin1');
+  const brAt = sigStart + text.indexOf(BYTE_RANGE_PLACEHOLDER);
+  const contentsAt = sigStart + text.indexOf('/Contents <') + '/Contents '.length;
+  const contentsEnd = contentsAt + capacity * 2 + 2;
+  const byteRange: [number, number, number, number] = [
+    0,
+    contentsAt,
+    contentsEnd,
+    bytes.length - contentsEnd,
+  ];
+  const brText = `/ByteRange [${byteRange.join(' ')}]`.padEnd(BYTE_RANGE_PLACEHOLDER.length, ' ');
+  if (brText.length > BYTE_RANGE_PLACEHOLDER.length)
+    throw new AppError('signing_failed', 'The document is too large to sign');
+  bytes.write(brText, brAt, 'latin1');
+
+  const digest = createHash('sha256')
+    .update(bytes.subarray(0, contentsAt))
+    .update(bytes.subarray(contentsEnd))
+    .digest();
+  const cms = await createCmsSignature(key, digest);
+  let token: Uint8Array | undefined;
+  if (deps.tsaUrl)
+    token = await requestTimestamp(deps.tsaUrl, cms.signatureValue, {
+      timeoutMs: deps.tsaTimeoutMs,
+      trust: deps.tsaTrust,
+    });
+  const cmsDer = cms.encode(token);
+  const timestampTime = token ? parseTstInfoOfToken(token) : undefined;
+  if (cmsDer.length > capacity) return cmsDer.length;
+  bytes.write(cmsDer.toString('hex'), contentsAt + 1, 'latin1');
+  return { bytes, byteRange, timestampTime };
 }
 
 /** Trailer /ID (§14.4): the first element stays; the second changes with each update. */

@@ -9,6 +9,8 @@ const benches = [
   { name: 'pdf', file: 'pdf.ts', fn: 'benchPdf' },
   { name: 'status', file: 'status.ts', fn: 'benchStatus' },
   { name: 'notify', file: 'notify.ts', fn: 'benchNotify' },
+  { name: 'signing', file: 'signing.ts', fn: 'benchSigning' },
+  { name: 'startup', file: 'startup.ts', fn: 'benchStartup' },
 ];
 const only = process.argv.slice(2);
 

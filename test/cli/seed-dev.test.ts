@@ -85,7 +85,10 @@ t.test('npm run seed:dev while npm start runs on the embedded database', async (
   t.match(second.stdout, /\(existed\)/);
 
   // The service still runs on its database; a browser on 127.0.0.1 is sent to the address to open.
-  const res = await fetch(`http://127.0.0.1:${port}/personal`, { redirect: 'manual' });
+  const res = await fetch(`http://127.0.0.1:${port}/personal`, {
+    redirect: 'manual',
+    headers: { accept: 'text/html' },
+  });
   t.equal(res.status, 308);
   t.equal(res.headers.get('location'), `${open}/personal`);
   const ready = await fetch(`http://localhost:${port}/health/ready`);

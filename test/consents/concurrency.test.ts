@@ -5,6 +5,7 @@ import { systemClock } from '../../src/clock.ts';
 import { listAuditEvents } from '../../src/consents/audit.ts';
 import { getConsentStatus } from '../../src/consents/consent-status.ts';
 import { createConsentRequest } from '../../src/consents/create-consent-request.ts';
+import { latestFormSha256 } from '../../src/consents/documents.ts';
 import { endConsent } from '../../src/consents/end-consent.ts';
 import { signConsent } from '../../src/consents/sign-consent.ts';
 import { withdrawConsent } from '../../src/consents/withdraw-consent.ts';
@@ -50,9 +51,16 @@ t.test(`sign, withdraw and end fired together, ${ROUNDS} rounds: one order, no b
       ],
       ['end', () => endConsent(ctx, s.staff, { consentId: created.id, date: today })],
     ];
-    // Rotate the start order so that each act is sometimes first.
+    // Rotate the start order so that each act is sometimes first. A signature is prepared outside the
+    // lock (tens of milliseconds of PDF work) while withdraw and end are quick, so in some rounds those
+    // two start a little later: the race then also has rounds where signatures get there first.
     const order = acts.map((_, i) => acts[(i + round) % acts.length]!);
-    const results = await Promise.allSettled(order.map(([, run]) => run()));
+    const lag = (round % 4) * 40;
+    const results = await Promise.allSettled(
+      order.map(([name, run]) =>
+        name.startsWith('sign:') || lag === 0 ? run() : new Promise((r) => setTimeout(r, lag)).then(run),
+      ),
+    );
     const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
     for (const f of failures) {
       if (!isAppError(f) || f.code !== 'consent_state_conflict') throw f;
@@ -91,3 +99,61 @@ t.test(`sign, withdraw and end fired together, ${ROUNDS} rounds: one order, no b
   t.comment(`outcomes: ${JSON.stringify(Object.fromEntries(outcomes))}, signatures appended: ${signed}`);
   t.ok(signed > 0, 'signatures raced with the other acts and some went through');
 });
+
+t.test(
+  'signatures are made outside the lock: one overtaken by another is made again on the new revision',
+  async (t) => {
+    const s = await setup(t, { jobs: false });
+    const ctx = { ...s.ctx, clock: systemClock };
+    // Count the certificates issued: one per attempt.
+    let issued = 0;
+    const startSignature = ctx.signing.startSignature.bind(ctx.signing);
+    const counting = { ...ctx, signing: Object.create(ctx.signing) as typeof ctx.signing };
+    counting.signing.startSignature = (identity, at) => {
+      issued++;
+      return startSignature(identity, at);
+    };
+    const created = await createConsentRequest(ctx, s.staff, lindqvistRequest(s));
+    const results = await Promise.all(
+      SIGNERS.map(([role, key]) =>
+        signConsent(counting, signerActor(role, s.person(key), systemClock), {
+          consentId: created.id,
+          place: 'Norrby',
+        }),
+      ),
+    );
+    t.same(results.map((r) => r.revision).sort(), [1, 2, 3], 'each signature its own revision');
+    t.equal(results.filter((r) => r.completed).length, 1, 'exactly one completed the consent');
+    t.equal(
+      await assertRevisionChain(t, s.db, created.id),
+      4,
+      'one chain: the original and three signatures',
+    );
+    t.ok(issued > 3, `signatures overtaken were made again (${issued} certificates for 3 signatures)`);
+    const status = await getConsentStatus(ctx, created.id);
+    t.equal(status.status, 'active');
+    const receipt = await s.db
+      .selectFrom('consent_documents')
+      .select('revision')
+      .where('consent_id', '=', created.id)
+      .where('kind', '=', 'receipt')
+      .execute();
+    t.equal(receipt.length, 1, 'active with its receipt');
+
+    // A signer who reviewed a revision that another signature replaced is asked to read it again.
+    const again = await createConsentRequest(ctx, s.staff, lindqvistRequest(s));
+    const reviewed = await latestFormSha256(s.db, again.id);
+    await signConsent(ctx, signerActor('guardian1', s.person('anna-lindqvist'), systemClock), {
+      consentId: again.id,
+      place: 'Norrby',
+    });
+    await t.rejects(
+      signConsent(ctx, signerActor('guardian2', s.person('erik-lindqvist'), systemClock), {
+        consentId: again.id,
+        place: 'Norrby',
+        reviewedSha256: reviewed,
+      }),
+      { code: 'document_changed' },
+    );
+  },
+);

@@ -14,10 +14,10 @@ async function start(config: ReturnType<typeof devConfig>) {
   return app;
 }
 
-t.test('loads the signer and trust anchors at start', async (t) => {
+t.test('loads the signing service and trust anchors at start', async (t) => {
   const app = await start(devConfig());
   t.teardown(() => app.close());
-  t.equal(app.signing.signer.isDevelopment, true);
+  t.equal(app.signing.service.isDevelopment, true);
   t.ok(app.signing.trust.anchors.length >= 1);
   t.equal(app.signing.tsaUrl, undefined);
 });

@@ -3,11 +3,12 @@ import * as consent from '../../src/domain/consent.ts';
 import * as dates from '../../src/domain/dates.ts';
 import * as domain from '../../src/domain/index.ts';
 import * as identification from '../../src/domain/identification.ts';
+import * as personalData from '../../src/domain/personal-data.ts';
 import * as personalNumber from '../../src/domain/personal-number.ts';
 import * as roles from '../../src/domain/roles.ts';
 
 t.test('the index re-exports every value of the domain modules, and nothing else', async (t) => {
-  const modules = { consent, dates, identification, personalNumber, roles };
+  const modules = { consent, dates, identification, personalData, personalNumber, roles };
   const expected = new Map<string, unknown>();
   for (const mod of Object.values(modules))
     for (const [name, value] of Object.entries(mod)) expected.set(name, value);

@@ -19,11 +19,20 @@ tap.test(
       t.equal(res.headers.location, 'http://localhost:3000/personal?x=1', method);
     }
     const idp = await app.inject({
-      url: '/dev-idp/.well-known/openid-configuration',
-      headers: { host: '127.0.0.1:3000' },
+      url: '/dev-idp/auth?client_id=samtycke',
+      headers: { host: '127.0.0.1:3000', accept: 'text/html,application/xhtml+xml' },
     });
     t.equal(idp.statusCode, 308, 'the development IdP too');
-    t.equal(idp.headers.location, 'http://localhost:3000/dev-idp/.well-known/openid-configuration');
+    t.equal(idp.headers.location, 'http://localhost:3000/dev-idp/auth?client_id=samtycke');
+
+    // Programs asking for no page (API clients, health checks, benchmarks) keep their answers.
+    for (const accept of [undefined, 'application/json']) {
+      const api = await app.inject({
+        url: '/health/live',
+        headers: { host: '127.0.0.1:3000', ...(accept ? { accept } : {}) },
+      });
+      t.equal(api.statusCode, 200, `accept: ${accept ?? 'none'}`);
+    }
 
     const post = await app.inject({
       method: 'POST',
@@ -52,7 +61,10 @@ tap.test('production never redirects', async (t) => {
 
 tap.test('a PUBLIC_BASE_URL with a path (behind a proxy): the path is put in front', async (t) => {
   const { app } = await build(t, { env: { PUBLIC_BASE_URL: 'http://samtycke.localhost:8080/hlt' } });
-  const res = await app.inject({ url: '/personal', headers: { host: '127.0.0.1:8080' } });
+  const res = await app.inject({
+    url: '/personal',
+    headers: { host: '127.0.0.1:8080', accept: 'text/html' },
+  });
   t.equal(res.statusCode, 308);
   t.equal(res.headers.location, 'http://samtycke.localhost:8080/hlt/personal');
 });

@@ -3,8 +3,9 @@
 // refusals, fresh identification, staff login, logout. The logger masks numbers as a last resort, so the
 // test also checks that no mask (and no censored key) was ever needed: nothing even tried to log them.
 import tap from 'tap';
+import { startActIdentification } from '../../src/http/auth/index.ts';
+import { csrfField } from '../../src/http/csrf-field.ts';
 import { LOA } from '../../src/identity/claims.ts';
-import { csrfField, startActIdentification } from '../../src/identity/plugin.ts';
 import { Browser, hiddenValue, person, startApp, withoutRequestId } from './fixtures/app.ts';
 import { leakedNumbers } from './fixtures/flow.ts';
 
@@ -16,7 +17,7 @@ tap.test('a tour through every login path leaves no personal data in URLs, cooki
       app.post('/test/act', async (request, reply) =>
         startActIdentification(request, reply, { act: { kind: 'test', data: {} }, returnTo: '/test/form' }),
       );
-      app.identity.acts.set('test', async (_request, reply) => reply.redirect('/test/form', 303));
+      app.acts.set('test', async (_request, reply) => reply.redirect('/test/form', 303));
     },
   });
   const { app, db, logs } = running;

@@ -4,15 +4,10 @@
 import tap, { type Test } from 'tap';
 import { buildApp } from '../../src/app.ts';
 import { fixedClock } from '../../src/clock.ts';
+import { csrfField } from '../../src/http/csrf-field.ts';
 import { DevIdpProductionError } from '../../src/identity/dev-idp/index.ts';
 import { deleteExpiredLoginAttempts } from '../../src/identity/login-attempts.ts';
-import {
-  csrfField,
-  lazyDevIdp,
-  requireCsrf,
-  requireSession,
-  sessionExpired,
-} from '../../src/identity/plugin.ts';
+import { lazyDevIdp, requireCsrf, requireSession, sessionExpired } from '../../src/identity/plugin.ts';
 import {
   cookieNames,
   cookieOptions,

@@ -11,11 +11,11 @@ import { ConfigError } from '../../src/config.ts';
 import { AppError } from '../../src/errors.ts';
 import { PdfFile } from '../../src/pdf/cos/document.ts';
 import { readForm } from '../../src/pdf/fields.ts';
-import { DEFAULT_LEAF_VALIDITY, loadLocalSigner } from '../../src/pdf/local-signer.ts';
+import { DEFAULT_LEAF_VALIDITY, loadLocalSigningService } from '../../src/pdf/local-signing-service.ts';
 import { issueCertificate, OID, parseCertificate, pemEncode } from '../../src/pdf/pki.ts';
 import { type ConsentFormData, renderConsentForm } from '../../src/pdf/render.ts';
 import { appendSignature } from '../../src/pdf/sign.ts';
-import type { Signer } from '../../src/pdf/signer.ts';
+import type { SigningService } from '../../src/pdf/signing-service.ts';
 import { templateVersions } from '../../src/pdf/template.ts';
 import { Trust } from '../../src/pdf/trust.ts';
 import { verifyPdf } from '../../src/pdf/verify/index.ts';
@@ -27,7 +27,7 @@ import {
   DEV_FILES,
   DEV_ROOT_PEM,
   devDeps,
-  devSigner,
+  devSigningService,
   devTrust,
   personFor,
   renderAndSign,
@@ -309,21 +309,21 @@ t.test('refusals carry their code and no personal data', async (t) => {
     appendSignature({ ...input, signer: { name: form.guardian1.name, personalNumber: '12345' } }, deps),
     'identity number that is not 12 digits',
   );
-  const failing: Signer = {
+  const failing: SigningService = {
     description: 'broken HSM',
     isDevelopment: false,
     startSignature: () => Promise.reject(new Error('HSM offline')),
   };
-  await refused('signing_failed', appendSignature(input, { ...deps, signer: failing }), 'signer failure');
+  await refused('signing_failed', appendSignature(input, { ...deps, signing: failing }), 'signer failure');
 });
 
 t.test(
   'the signer certificate: one per signature, short-lived, PNOSE serialNumber, non-repudiation',
   async (t) => {
-    const signer = await devSigner();
+    const service = await devSigningService();
     const signedAt = new Date(Math.floor(Date.now() / 1000) * 1000); // certificates have whole seconds
-    const a = await signer.startSignature({ name: 'Åsa Öberg', personalNumber: '198112241234' }, signedAt);
-    const b = await signer.startSignature({ name: 'Åsa Öberg', personalNumber: '198112241234' }, signedAt);
+    const a = await service.startSignature({ name: 'Åsa Öberg', personalNumber: '198112241234' }, signedAt);
+    const b = await service.startSignature({ name: 'Åsa Öberg', personalNumber: '198112241234' }, signedAt);
     t.not(
       Buffer.from(a.certificate).toString('hex'),
       Buffer.from(b.certificate).toString('hex'),
@@ -382,14 +382,14 @@ t.test(
       (await devTrust().validate(cert, a.chain, new Date(signedAt.getTime() + 3600_000))).valid,
       'expired an hour later',
     );
-    t.ok(signer.isDevelopment, 'the development CA says so');
+    t.ok(service.isDevelopment, 'the development CA says so');
   },
 );
 
-t.test('loadLocalSigner finds broken configuration at start', async (t) => {
+t.test('loadLocalSigningService finds broken configuration at start', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'samtycke-signer-'));
   const fail = async (files: Partial<typeof DEV_FILES>, pattern: RegExp, label: string) => {
-    const err = await loadLocalSigner({ ...DEV_FILES, ...files }).then(
+    const err = await loadLocalSigningService({ ...DEV_FILES, ...files }).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -447,7 +447,7 @@ t.test('loadLocalSigner finds broken configuration at start', async (t) => {
     'end-entity certificate as CA',
   );
 
-  const good = await loadLocalSigner(DEV_FILES);
+  const good = await loadLocalSigningService(DEV_FILES);
   t.ok(good.isDevelopment, 'development certificates are recognised by their subject');
   const root = makeCa(cn('Exempel Root CA', 'Region Exempel'));
   const signing = makeCa(cn('Exempel Signing CA', 'Region Exempel'), root);
@@ -455,7 +455,7 @@ t.test('loadLocalSigner finds broken configuration at start', async (t) => {
   writeFileSync(files[0]!, root.pem);
   writeFileSync(files[1]!, signing.pem);
   writeFileSync(files[2]!, signing.keyPem);
-  const prod = await loadLocalSigner({
+  const prod = await loadLocalSigningService({
     caCertFile: files[1]!,
     caKeyFile: files[2]!,
     chainFiles: [files[0]!],

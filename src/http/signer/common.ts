@@ -91,7 +91,7 @@ export async function ownConsent(
   };
 }
 
-/** The signer acting in `role` as this act's own identification said (identity/begin-login.ts). */
+/** The signer acting in `role` as this act's own identification said (http/auth/begin-login.ts). */
 export function actIdentifiedActor(identity: Identity, role: SignerRole, actStartedAt: Date): SignerActor {
   return {
     type: 'signer',

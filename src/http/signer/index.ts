@@ -13,7 +13,7 @@
 //   GET  /mina-samtycken/:id/aterkallat          the confirmation
 //
 // Signing and withdrawing each start their own authorization request (prompt=login, max_age=0) with the
-// act kept server-side; the act completes in its handler (`app.identity.acts`) only when the provider's
+// act kept server-side; the act completes in its handler (`app.acts`, http/auth/) only when the provider's
 // auth_time is after the act started. Routes declare `auth: false` on purpose: without a session a page
 // sends the browser through the login (a redirect, not the JSON 401 the caller plugin would answer) and
 // back. Errors here become Swedish pages (render-error.ts), never JSON.
@@ -37,5 +37,5 @@ async function signerPages(app: App) {
 export default fp(signerPages, {
   name: 'signer-pages',
   encapsulate: true,
-  dependencies: ['identity', 'views', 'signing'],
+  dependencies: ['identity', 'auth', 'views', 'signing'],
 });

@@ -13,7 +13,9 @@ import type { SignerConsentItem } from '../../consents/list-consents.ts';
 import { canTransition, STATUS_LABELS_SV } from '../../domain/consent.ts';
 import { roleInSentenceSv, SIGNER_ROLES } from '../../domain/roles.ts';
 import { AppError } from '../../errors.ts';
-import { csrfField, type IdentifiedAct, requireCsrf, startActIdentification } from '../../identity/plugin.ts';
+import { requireCsrf } from '../../identity/plugin.ts';
+import { type IdentifiedAct, startActIdentification } from '../auth/index.ts';
+import { csrfField } from '../csrf-field.ts';
 import type { App } from '../types.ts';
 import {
   actIdentifiedActor,
@@ -123,7 +125,7 @@ export default async function mineRoutes(app: App) {
   );
 
   // The withdrawal's identification came back (auth_time checked against the act's start): withdraw.
-  app.identity.acts.set('withdraw', async (request, reply, identified: IdentifiedAct) => {
+  app.acts.set('withdraw', async (request, reply, identified: IdentifiedAct) => {
     const parsed = withdrawAct.safeParse(identified.act.data);
     if (!parsed.success) return renderSignerError(request, reply, new AppError('login_state_invalid'));
     const { consentId, role } = parsed.data;

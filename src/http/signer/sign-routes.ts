@@ -16,7 +16,9 @@ import { assertSignEntries } from '../../consents/sign-consent.ts';
 import { requiredRoles, roleInSentenceSv, SIGNER_ROLES } from '../../domain/roles.ts';
 import { statusAt } from '../../domain/consent.ts';
 import { AppError, isAppError } from '../../errors.ts';
-import { csrfField, type IdentifiedAct, requireCsrf, startActIdentification } from '../../identity/plugin.ts';
+import { requireCsrf } from '../../identity/plugin.ts';
+import { type IdentifiedAct, startActIdentification } from '../auth/index.ts';
+import { csrfField } from '../csrf-field.ts';
 import type { App } from '../types.ts';
 import {
   actIdentifiedActor,
@@ -168,7 +170,7 @@ export default async function signRoutes(app: App) {
   });
 
   // The signature's identification came back (auth_time checked against the act's start): sign.
-  app.identity.acts.set('sign', async (request, reply, identified: IdentifiedAct) => {
+  app.acts.set('sign', async (request, reply, identified: IdentifiedAct) => {
     const parsed = signAct.safeParse(identified.act.data);
     if (!parsed.success) return renderSignerError(request, reply, new AppError('login_state_invalid'));
     const data = parsed.data;

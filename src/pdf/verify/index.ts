@@ -159,8 +159,43 @@ export async function verifyPdf(
   }
   report.file.revisions = file.revisions.length;
 
+  const document: SignedDocument = {
+    bytes,
+    file,
+    current: new Set(form.signatureFields.flatMap((f) => (f.value ? [f.value.num] : []))),
+    changesAfter: changesAfterRevision(file),
+  };
+  report.unsignedFields = form.signatureFields.filter((f) => !f.value).map((f) => f.name);
+  for (const [sigNum, field] of signaturesOfEveryRevision(file, form)) {
+    const signature = await verifySignature(document, sigNum, field, options, now);
+    if (typeof signature === 'string') report.problems.push(signature);
+    else report.signatures.push(signature);
+  }
+  // Oldest signature first, as they were made.
+  report.signatures.sort(
+    (x, y) =>
+      (x.byteRange.range[3] ?? 0) +
+      (x.byteRange.range[2] ?? 0) -
+      ((y.byteRange.range[3] ?? 0) + (y.byteRange.range[2] ?? 0)),
+  );
+  report.verdict = verdictOf(report);
+  return report;
+}
+
+/** What every signature of one document is checked against. */
+interface SignedDocument {
+  bytes: Uint8Array;
+  file: PdfFile;
+  /** The signature dictionaries the form's fields hold now (newest revision). */
+  current: Set<number>;
+  /** The changes made in the revisions after `revision`. */
+  changesAfter: (revision: number) => Change[];
+}
+
+/** The changes after a revision, each revision's computed once (an unreadable one is a forbidden change). */
+function changesAfterRevision(file: PdfFile): (revision: number) => Change[] {
   const changesByRevision = new Map<number, Change[]>();
-  const changesAfter = (rev: number): Change[] => {
+  return (rev) => {
     const out: Change[] = [];
     for (let r = rev + 1; r < file.revisions.length; r++) {
       let c = changesByRevision.get(r);
@@ -184,9 +219,16 @@ export async function verifyPdf(
     }
     return out;
   };
+}
 
-  // Signatures of every revision, not only the newest: one removed from the form later is still
-  // reported (and fails), instead of the document quietly reading as less signed.
+/**
+ * Signatures of every revision, not only the newest: one removed from the form later is still
+ * reported (and fails), instead of the document quietly reading as less signed.
+ */
+function signaturesOfEveryRevision(
+  file: PdfFile,
+  form: ReturnType<typeof readForm>,
+): Map<number, { name: string; revision: number }> {
   const signatures = new Map<number, { name: string; revision: number }>();
   for (let r = 0; r < file.revisions.length; r++) {
     let fields: ReturnType<typeof readForm>['signatureFields'];
@@ -198,92 +240,92 @@ export async function verifyPdf(
     for (const f of fields)
       if (f.value && !signatures.has(f.value.num)) signatures.set(f.value.num, { name: f.name, revision: r });
   }
-  const current = new Set(form.signatureFields.flatMap((f) => (f.value ? [f.value.num] : [])));
-  report.unsignedFields = form.signatureFields.filter((f) => !f.value).map((f) => f.name);
+  return signatures;
+}
 
-  for (const [sigNum, field] of signatures) {
-    // The signature dictionary as it was signed; a later change to it is a forbidden change.
-    const sig = file.resolveDict(new PdfRef(sigNum, 0), field.revision);
-    if (!sig) {
-      report.problems.push(`field ${field.name}: its signature dictionary is missing`);
-      continue;
-    }
-    const { report: byteRange, contents, problems } = checkByteRange(file, sig, sigNum, field.revision);
-    if (!current.has(sigNum)) problems.push('the signature was removed from the form in a later revision');
-    const claimed = parsePdfDate(text(sig.get('M')));
-    const subFilter =
-      sig.get('SubFilter') instanceof PdfName ? (sig.get('SubFilter') as PdfName).value : undefined;
-    if (subFilter !== 'ETSI.CAdES.detached' && subFilter !== 'adbe.pkcs7.detached')
-      problems.push(`unsupported signature type ${subFilter ?? '(none)'}`);
-    const chunks =
-      byteRange.range.length === 4
-        ? [
-            bytes.subarray(0, byteRange.range[1]),
-            bytes.subarray(byteRange.range[2], byteRange.range[2]! + byteRange.range[3]!),
-          ]
-        : [];
-    const { cms, certificate, timestamp } = await checkCms(
-      contents ?? new Uint8Array(),
-      chunks,
-      claimed,
-      options.trust,
-      options.tsaTrust ?? options.trust,
-      now,
-    );
-    const later = byteRange.revision === undefined ? [] : changesAfter(byteRange.revision);
-    const laterChanges = {
-      allowed: later.filter((c) => c.allowed),
-      forbidden: later.filter((c) => !c.allowed),
-    };
-    if (laterChanges.forbidden.length)
-      problems.push(`${laterChanges.forbidden.length} forbidden change(s) after this signature`);
-    const timestampOk = !!timestamp && timestamp.imprintValid && timestamp.signatureValid;
-
-    const failed =
-      !byteRange.wellFormed ||
-      !byteRange.coversRevision ||
-      !cms.readable ||
-      !cms.digestValid ||
-      !cms.signatureValid ||
-      !cms.signingCertificateValid ||
-      !certificate.keyUsageValid ||
-      laterChanges.forbidden.length > 0 ||
-      (!!timestamp && !timestampOk) ||
-      !current.has(sigNum) ||
-      problems.some((p) => p.startsWith('unsupported'));
-    // An intact timestamp from a TSA we do not trust is only not used (the signature counts as B-B,
-    // validated at its claimed time): it must not make a document unsignable where the TSA's root was
-    // left out of the anchors. A broken timestamp fails the signature (above).
-    const undetermined = !certificate.chainValid;
-    const status: SignatureStatus = failed ? 'invalid' : undetermined ? 'indeterminate' : 'valid';
-    const role = isSignerRole(field.name) ? field.name : undefined;
-    report.signatures.push({
-      field: field.name,
-      role,
-      signerName: certificate.signerName,
-      claimedSigningTime: claimed,
-      reason: text(sig.get('Reason')),
-      location: text(sig.get('Location')),
-      subFilter,
-      level: cms.signatureValid ? (timestampOk && timestamp?.trusted ? 'PAdES-B-T' : 'PAdES-B-B') : undefined,
-      byteRange,
-      cms,
-      certificate,
-      timestamp,
-      laterChanges,
-      status,
-      problems: [...problems, ...cms.problems, ...certificate.problems, ...(timestamp?.problems ?? [])],
-    });
-  }
-  // Oldest signature first, as they were made.
-  report.signatures.sort(
-    (x, y) =>
-      (x.byteRange.range[3] ?? 0) +
-      (x.byteRange.range[2] ?? 0) -
-      ((y.byteRange.range[3] ?? 0) + (y.byteRange.range[2] ?? 0)),
+/** One signature's report, or the document's problem when its signature dictionary is missing. */
+async function verifySignature(
+  doc: SignedDocument,
+  sigNum: number,
+  field: { name: string; revision: number },
+  options: VerifyOptions,
+  now: Date,
+): Promise<SignatureReport | string> {
+  const { bytes, file, current } = doc;
+  // The signature dictionary as it was signed; a later change to it is a forbidden change.
+  const sig = file.resolveDict(new PdfRef(sigNum, 0), field.revision);
+  if (!sig) return `field ${field.name}: its signature dictionary is missing`;
+  const { report: byteRange, contents, problems } = checkByteRange(file, sig, sigNum, field.revision);
+  if (!current.has(sigNum)) problems.push('the signature was removed from the form in a later revision');
+  const claimed = parsePdfDate(text(sig.get('M')));
+  const subFilter =
+    sig.get('SubFilter') instanceof PdfName ? (sig.get('SubFilter') as PdfName).value : undefined;
+  if (subFilter !== 'ETSI.CAdES.detached' && subFilter !== 'adbe.pkcs7.detached')
+    problems.push(`unsupported signature type ${subFilter ?? '(none)'}`);
+  const chunks =
+    byteRange.range.length === 4
+      ? [
+          bytes.subarray(0, byteRange.range[1]),
+          bytes.subarray(byteRange.range[2], byteRange.range[2]! + byteRange.range[3]!),
+        ]
+      : [];
+  const { cms, certificate, timestamp } = await checkCms(
+    contents ?? new Uint8Array(),
+    chunks,
+    claimed,
+    options.trust,
+    options.tsaTrust ?? options.trust,
+    now,
   );
+  const later = byteRange.revision === undefined ? [] : doc.changesAfter(byteRange.revision);
+  const laterChanges = {
+    allowed: later.filter((c) => c.allowed),
+    forbidden: later.filter((c) => !c.allowed),
+  };
+  if (laterChanges.forbidden.length)
+    problems.push(`${laterChanges.forbidden.length} forbidden change(s) after this signature`);
+  const timestampOk = !!timestamp && timestamp.imprintValid && timestamp.signatureValid;
+
+  const failed =
+    !byteRange.wellFormed ||
+    !byteRange.coversRevision ||
+    !cms.readable ||
+    !cms.digestValid ||
+    !cms.signatureValid ||
+    !cms.signingCertificateValid ||
+    !certificate.keyUsageValid ||
+    laterChanges.forbidden.length > 0 ||
+    (!!timestamp && !timestampOk) ||
+    !current.has(sigNum) ||
+    problems.some((p) => p.startsWith('unsupported'));
+  // An intact timestamp from a TSA we do not trust is only not used (the signature counts as B-B,
+  // validated at its claimed time): it must not make a document unsignable where the TSA's root was
+  // left out of the anchors. A broken timestamp fails the signature (above).
+  const undetermined = !certificate.chainValid;
+  const status: SignatureStatus = failed ? 'invalid' : undetermined ? 'indeterminate' : 'valid';
+  return {
+    field: field.name,
+    role: isSignerRole(field.name) ? field.name : undefined,
+    signerName: certificate.signerName,
+    claimedSigningTime: claimed,
+    reason: text(sig.get('Reason')),
+    location: text(sig.get('Location')),
+    subFilter,
+    level: cms.signatureValid ? (timestampOk && timestamp?.trusted ? 'PAdES-B-T' : 'PAdES-B-B') : undefined,
+    byteRange,
+    cms,
+    certificate,
+    timestamp,
+    laterChanges,
+    status,
+    problems: [...problems, ...cms.problems, ...certificate.problems, ...(timestamp?.problems ?? [])],
+  };
+}
+
+/** The document's verdict: its worst signature's status; a document problem makes a valid one invalid. */
+function verdictOf(report: VerificationReport): VerificationReport['verdict'] {
   const statuses = report.signatures.map((s) => s.status);
-  report.verdict =
+  const verdict =
     statuses.length === 0
       ? 'unsigned'
       : statuses.includes('invalid')
@@ -291,6 +333,5 @@ export async function verifyPdf(
         : statuses.includes('indeterminate')
           ? 'indeterminate'
           : 'valid';
-  if (report.problems.length && report.verdict === 'valid') report.verdict = 'invalid';
-  return report;
+  return report.problems.length && verdict === 'valid' ? 'invalid' : verdict;
 }

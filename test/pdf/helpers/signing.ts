@@ -3,10 +3,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SignerRole } from '../../../src/domain/roles.ts';
 import { projectRoot } from '../../../src/paths.ts';
-import { type LocalSigner, loadLocalSigner } from '../../../src/pdf/local-signer.ts';
+import { type LocalSigningService, loadLocalSigningService } from '../../../src/pdf/local-signing-service.ts';
 import { type ConsentFormData, renderConsentForm } from '../../../src/pdf/render.ts';
 import { type AppendSignatureResult, appendSignature, type SignDeps } from '../../../src/pdf/sign.ts';
-import type { SignerIdentity } from '../../../src/pdf/signer.ts';
+import type { CertificateSubject } from '../../../src/pdf/signing-service.ts';
 import { Trust } from '../../../src/pdf/trust.ts';
 
 export const DEV_ROOT_FILE = path.join(projectRoot, 'certs-dev', 'dev-root-ca.pem');
@@ -17,19 +17,19 @@ export const DEV_FILES = {
   chainFiles: [DEV_ROOT_FILE],
 };
 
-let signer: Promise<LocalSigner> | undefined;
-export const devSigner = (): Promise<LocalSigner> => {
-  signer ??= loadLocalSigner(DEV_FILES);
-  return signer;
+let service: Promise<LocalSigningService> | undefined;
+export const devSigningService = (): Promise<LocalSigningService> => {
+  service ??= loadLocalSigningService(DEV_FILES);
+  return service;
 };
 export const devTrust = (): Trust => Trust.fromPem(DEV_ROOT_PEM);
 
 export async function devDeps(extra: Partial<SignDeps> = {}): Promise<SignDeps> {
-  return { signer: await devSigner(), trust: devTrust(), ...extra };
+  return { signing: await devSigningService(), trust: devTrust(), ...extra };
 }
 
 /** The person the form names for a role. */
-export function personFor(form: ConsentFormData, role: SignerRole): SignerIdentity {
+export function personFor(form: ConsentFormData, role: SignerRole): CertificateSubject {
   const p = role === 'guardian1' ? form.guardian1 : role === 'guardian2' ? form.guardian2 : form.child;
   if (!p) throw new Error(`the form has no ${role}`);
   return { name: p.name, personalNumber: p.personalNumber };

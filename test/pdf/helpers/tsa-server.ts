@@ -22,6 +22,8 @@ export interface LocalTsa {
   rootPem: string;
   dir: string;
   mode: TsaMode;
+  /** Answers this many milliseconds late (a slow service; the signing benchmark uses 1 s). */
+  delayMs: number;
   requests: number;
   close(): Promise<void>;
 }
@@ -67,11 +69,13 @@ export async function startTsa(): Promise<LocalTsa> {
   );
 
   let n = 0;
+  let replies: Promise<unknown> = Promise.resolve();
   const tsa: LocalTsa = {
     url: '',
     rootPem: pki.root.pem,
     dir,
     mode: 'ok',
+    delayMs: 0,
     requests: 0,
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -83,6 +87,7 @@ export async function startTsa(): Promise<LocalTsa> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {
       tsa.requests++;
+      if (tsa.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, tsa.delayMs));
       if (tsa.mode === 'http-500') {
         res.writeHead(500).end('broken');
         return;
@@ -96,16 +101,21 @@ export async function startTsa(): Promise<LocalTsa> {
       const reply = path.join(dir, `r${id}.tsr`);
       writeFileSync(query, tsa.mode === 'other-imprint' ? otherImprintRequest() : Buffer.concat(chunks));
       try {
-        await run('openssl', [
-          'ts',
-          '-reply',
-          '-config',
-          path.join(dir, 'tsa.cnf'),
-          '-queryfile',
-          query,
-          '-out',
-          reply,
-        ]);
+        // One `openssl ts -reply` at a time: concurrent ones race on the serial file.
+        const reply$ = replies.then(() =>
+          run('openssl', [
+            'ts',
+            '-reply',
+            '-config',
+            path.join(dir, 'tsa.cnf'),
+            '-queryfile',
+            query,
+            '-out',
+            reply,
+          ]),
+        );
+        replies = reply$.catch(() => {});
+        await reply$;
         res.writeHead(200, { 'content-type': 'application/timestamp-reply' }).end(readFileSync(reply));
       } catch (e) {
         res.writeHead(500).end(String(e));

@@ -1,7 +1,7 @@
-// The Signer from PEM files: a signing CA (certificate + PKCS#8 key) and its chain up to a root. It
+// The SigningService from PEM files: a signing CA (certificate + PKCS#8 key) and its chain up to a root. It
 // issues a certificate per signature to a fresh P-256 key, signs once with that key and drops it.
 //
-// Everything is loaded and checked at start (loadLocalSigner): a missing file, a key that does not
+// Everything is loaded and checked at start (loadLocalSigningService): a missing file, a key that does not
 // belong to the certificate, a CA certificate that cannot issue, an expired CA or a broken chain stops
 // the process with a clear message instead of failing at the first signature.
 import {
@@ -29,9 +29,9 @@ import {
   pemBlocks,
   type pkijs,
 } from './pki.ts';
-import type { SignatureKey, Signer, SignerIdentity, ToBeSigned } from './signer.ts';
+import type { SignatureKey, SigningService, CertificateSubject, ToBeSigned } from './signing-service.ts';
 
-export interface LocalSignerFiles {
+export interface LocalSigningServiceFiles {
   caCertFile: string;
   caKeyFile: string;
   /** Certificates above the signing CA (intermediates, root), one or more PEM files. */
@@ -56,7 +56,7 @@ export interface LeafValidity {
  */
 export const DEFAULT_LEAF_VALIDITY: LeafValidity = { beforeMs: 10 * 60_000, afterMs: 10 * 60_000 };
 
-export interface LocalSignerOptions {
+export interface LocalSigningServiceOptions {
   leafValidity?: LeafValidity;
   /** The clock for the start-up checks (tests). */
   now?: Date;
@@ -64,7 +64,7 @@ export interface LocalSignerOptions {
 
 const PERSONAL_NUMBER = /^\d{12}$/;
 
-export class LocalSigner implements Signer {
+export class LocalSigningService implements SigningService {
   readonly description: string;
   readonly isDevelopment: boolean;
   /** DER: the signing CA, then the certificates above it up to the root. */
@@ -87,7 +87,7 @@ export class LocalSigner implements Signer {
     this.caValidity = { notBefore: ca.notBefore.value, notAfter: ca.notAfter.value };
   }
 
-  async startSignature(identity: SignerIdentity, signingTime: Date): Promise<SignatureKey> {
+  async startSignature(identity: CertificateSubject, signingTime: Date): Promise<SignatureKey> {
     const name = identity.name.normalize('NFC').replace(/\s+/g, ' ').trim();
     // Messages name the problem, never the value (no personal data in errors or logs).
     if (!name) throw new AppError('signing_failed', 'The signer has no name');
@@ -194,10 +194,10 @@ function caProblems(cert: pkijs.Certificate, now: Date, minRemainingMs: number):
  * Load the signing CA, its key and chain, and check them. Throws ConfigError listing every problem;
  * the messages name files, never key material.
  */
-export async function loadLocalSigner(
-  files: LocalSignerFiles,
-  options: LocalSignerOptions = {},
-): Promise<LocalSigner> {
+export async function loadLocalSigningService(
+  files: LocalSigningServiceFiles,
+  options: LocalSigningServiceOptions = {},
+): Promise<LocalSigningService> {
   const now = options.now ?? new Date();
   const leafValidity = options.leafValidity ?? DEFAULT_LEAF_VALIDITY;
   const problems: string[] = [];
@@ -280,21 +280,21 @@ export async function loadLocalSigner(
   if (problems.length) throw new ConfigError(problems);
 
   const isDevelopment = [ca, ...ordered].some((c) => isDevelopmentName(c.subject));
-  const signer = new LocalSigner(
+  const service = new LocalSigningService(
     ca,
     caKey,
     [ca, ...ordered].map((c) => certificateDer(c)),
     isDevelopment,
     leafValidity,
   );
-  await selfTest(signer, now);
-  return signer;
+  await selfTest(service, now);
+  return service;
 }
 
 /** Issue one certificate and sign with it, so that a key the CA cannot use is found now. */
-async function selfTest(signer: LocalSigner, now: Date): Promise<void> {
+async function selfTest(service: LocalSigningService, now: Date): Promise<void> {
   try {
-    const key = await signer.startSignature({ name: 'Self test', personalNumber: '000000000000' }, now);
+    const key = await service.startSignature({ name: 'Self test', personalNumber: '000000000000' }, now);
     const data = Buffer.from('samtycke signer self-test');
     const digest = createHash('sha256').update(data).digest();
     const signature = await key.sign({ data, digest });

@@ -1,7 +1,8 @@
-// Who gets a message about a consent, as notification requests (references only, see payload.ts).
-import type { ConsentRecord, SignerRecord } from '../consents/consent.repository.ts';
-import type { SignerRole } from '../domain/roles.ts';
-import type { NotificationKind, NotificationRequest } from './payload.ts';
+// Who gets a message about a consent, as notification requests (references only, see
+// src/notify/payload.ts).
+import type { SignerRole } from '../../domain/roles.ts';
+import type { NotificationKind, NotificationRequest, Recipient } from '../../notify/payload.ts';
+import type { ConsentRecord, SignerRecord } from '../consent.repository.ts';
 
 /** One request per channel the signer gave (e-mail and/or phone). */
 export function toSigners(
@@ -31,26 +32,11 @@ export function toRequester(
   consent: Pick<ConsentRecord, 'id' | 'requestedByStaffId' | 'requestedByClientId'>,
   options: { occasion?: string } = {},
 ): NotificationRequest[] {
-  const occasion = options.occasion ?? '';
-  if (consent.requestedByStaffId)
-    return [
-      {
-        kind,
-        consentId: consent.id,
-        recipient: { type: 'staff', staffId: consent.requestedByStaffId },
-        channel: 'email',
-        occasion,
-      },
-    ];
-  if (consent.requestedByClientId)
-    return [
-      {
-        kind,
-        consentId: consent.id,
-        recipient: { type: 'api_client', clientId: consent.requestedByClientId },
-        channel: 'email',
-        occasion,
-      },
-    ];
-  return [];
+  const recipient: Recipient | undefined = consent.requestedByStaffId
+    ? { type: 'staff', staffId: consent.requestedByStaffId }
+    : consent.requestedByClientId
+      ? { type: 'api_client', clientId: consent.requestedByClientId }
+      : undefined;
+  if (!recipient) return [];
+  return [{ kind, consentId: consent.id, recipient, channel: 'email', occasion: options.occasion ?? '' }];
 }

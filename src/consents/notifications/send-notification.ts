@@ -2,21 +2,26 @@
 // reminder to someone who signed meanwhile does not), claim its row in the ledger (notifications_sent:
 // unique per consent, kind, occasion, recipient and channel — a second claimer waits for the first and
 // then finds the row), make the link (a new invitation token for invitations and reminders), record an
-// audit event, and send. A failed send rolls all of it back, so a retry can send again.
+// audit event, and hand the message to its transport (src/notify/deliver.ts). A failed send rolls all of
+// it back, so a retry can send again.
 import type { FastifyBaseLogger } from 'fastify';
-import type { Clock } from '../clock.ts';
-import type { Config } from '../config.ts';
-import { appendAuditEvent } from '../consents/audit.ts';
-import { type LoadedConsent, loadConsent } from '../consents/consent.repository.ts';
-import { SYSTEM } from '../consents/context.ts';
-import { issueInvitation } from '../consents/invitations.ts';
-import type { Db, DbOrTx } from '../db/index.ts';
-import { endingSoon, statusAt } from '../domain/consent.ts';
-import { type LocalDate, lastDayBefore, localDateOf } from '../domain/dates.ts';
-import { invitationLink, signerOverviewLink, staffConsentLink } from './links.ts';
-import { composeMessage } from './messages.ts';
-import { type NotificationPayload, type Recipient, recipientKey } from './payload.ts';
-import type { Notifier } from './registry.ts';
+import type { Clock } from '../../clock.ts';
+import type { Config } from '../../config.ts';
+import type { Db, DbOrTx } from '../../db/index.ts';
+import { endingSoon, statusAt } from '../../domain/consent.ts';
+import { type LocalDate, lastDayBefore, localDateOf } from '../../domain/dates.ts';
+import { getApiClient } from '../../identity/api-clients.ts';
+import { getStaff } from '../../identity/staff.ts';
+import { canDeliver, deliver } from '../../notify/deliver.ts';
+import { invitationLink, signerOverviewLink, staffConsentLink } from '../../notify/links.ts';
+import { composeMessage } from '../../notify/messages.ts';
+import { type NotificationPayload, type Recipient, recipientKey } from '../../notify/payload.ts';
+import type { Notifier } from '../../notify/registry.ts';
+import { appendAuditEvent } from '../audit.ts';
+import { type LoadedConsent, loadConsent } from '../consent.repository.ts';
+import { SYSTEM } from '../context.ts';
+import { issueInvitation } from '../invitations.ts';
+import { claimNotification } from './notifications.repository.ts';
 
 export interface SendDeps {
   db: Db;
@@ -57,6 +62,7 @@ function stillRelevant(p: NotificationPayload, loaded: LoadedConsent, now: Date,
   }
 }
 
+/** The recipient's address on the channel: the signer's as given on the request, else the account's. */
 async function addressOf(
   db: DbOrTx,
   loaded: LoadedConsent,
@@ -69,19 +75,11 @@ async function addressOf(
   }
   if (channel !== 'email') return null;
   if (recipient.type === 'staff') {
-    const staff = await db
-      .selectFrom('staff_users')
-      .select(['email', 'disabled_at'])
-      .where('id', '=', recipient.staffId)
-      .executeTakeFirst();
-    return staff && !staff.disabled_at ? staff.email : null;
+    const staff = await getStaff(db, recipient.staffId);
+    return staff && !staff.disabledAt ? staff.email : null;
   }
-  const client = await db
-    .selectFrom('api_clients')
-    .select(['contact_email', 'disabled_at'])
-    .where('id', '=', recipient.clientId)
-    .executeTakeFirst();
-  return client && !client.disabled_at ? client.contact_email : null;
+  const client = await getApiClient(db, recipient.clientId);
+  return client && !client.disabledAt ? client.contactEmail : null;
 }
 
 export async function sendNotification(deps: SendDeps, p: NotificationPayload): Promise<SendOutcome> {
@@ -93,23 +91,18 @@ export async function sendNotification(deps: SendDeps, p: NotificationPayload): 
     if (!stillRelevant(p, loaded, now, config)) return { sent: false, reason: 'not_relevant' };
     const address = await addressOf(tx, loaded, p.recipient, p.channel);
     if (!address) return { sent: false, reason: 'no_address' };
-    if (p.channel === 'sms' && !notifier.sms) return { sent: false, reason: 'no_sms_sender' };
+    if (!canDeliver(notifier, p.channel)) return { sent: false, reason: 'no_sms_sender' };
     const audience = p.recipient.type === 'signer' ? 'signer' : 'organisation';
     if (!composeMessage(p.kind, audience, { link: '' })) return { sent: false, reason: 'not_relevant' };
 
-    const claimed = await tx
-      .insertInto('notifications_sent')
-      .values({
-        consent_id: p.consentId,
-        kind: p.kind,
-        occasion: p.occasion,
-        recipient: recipientKey(p.recipient),
-        channel: p.channel,
-        sent_at: now,
-      })
-      .onConflict((oc) => oc.doNothing())
-      .returning('consent_id')
-      .executeTakeFirst();
+    const claimed = await claimNotification(tx, {
+      consentId: p.consentId,
+      kind: p.kind,
+      occasion: p.occasion,
+      recipient: recipientKey(p.recipient),
+      channel: p.channel,
+      sentAt: now,
+    });
     if (!claimed) return { sent: false, reason: 'already_sent' };
 
     const { consent, facts } = loaded;
@@ -154,9 +147,7 @@ export async function sendNotification(deps: SendDeps, p: NotificationPayload): 
       },
     });
     // Last: if sending fails, the claim, the new link and the audit event roll back with it.
-    if (p.channel === 'email')
-      await notifier.mailer.send({ to: address, subject: message.subject, text: message.text });
-    else await notifier.sms!.send({ to: address, text: message.sms });
+    await deliver(notifier, { channel: p.channel, to: address, ...message });
     return { sent: true };
   });
 }

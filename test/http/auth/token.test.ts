@@ -2,8 +2,8 @@
 // database, and the authorization policy on a route registered here (the consent routes come later).
 import type { Test } from 'tap';
 import t from 'tap';
-import { fixedClock } from '../../src/clock.ts';
-import type { ConsentStatus } from '../../src/domain/consent.ts';
+import { fixedClock } from '../../../src/clock.ts';
+import type { ConsentStatus } from '../../../src/domain/consent.ts';
 import {
   addClientSecret,
   type ConsentScope,
@@ -12,11 +12,11 @@ import {
   hashClientSecret,
   revokeClientSecret,
   verifyClientSecret,
-} from '../../src/identity/api-clients.ts';
-import { callerOf } from '../../src/identity/caller.ts';
-import { addTeamMember, createOrganisation, ensureTeam } from '../../src/identity/organisations.ts';
-import { authorize, type ConsentAction } from '../../src/identity/policy.ts';
-import { build } from '../helper.ts';
+} from '../../../src/identity/api-clients.ts';
+import { callerOf } from '../../../src/identity/caller.ts';
+import { addTeamMember, createOrganisation, ensureTeam } from '../../../src/identity/organisations.ts';
+import { authorize, type ConsentAction } from '../../../src/identity/policy.ts';
+import { build } from '../../helper.ts';
 
 const START = '2026-11-23T09:00:00Z';
 const basic = (id: string, secret: string) =>

@@ -1,16 +1,16 @@
 // End to end through the queue: every message the lifecycle sends, as it arrives at the SMTP capture,
 // carries a link and nothing else — no names, numbers, organisation names or addresses, no attachment.
 import t from 'tap';
-import { listAuditEvents } from '../../src/consents/audit.ts';
-import { createConsentRequest } from '../../src/consents/create-consent-request.ts';
-import { declineConsent } from '../../src/consents/decline-consent.ts';
-import { resolveInvitation } from '../../src/consents/invitations.ts';
-import { signConsent } from '../../src/consents/sign-consent.ts';
-import { withdrawConsent } from '../../src/consents/withdraw-consent.ts';
-import { clearCapturedMail, listCapturedMail } from '../../src/notify/capture.ts';
-import type { Notifier } from '../../src/notify/registry.ts';
-import { sendNotification } from '../../src/notify/send.ts';
-import { clearCapturedSms, listCapturedSms } from '../../src/notify/sms.ts';
+import { listAuditEvents } from '../../../src/consents/audit.ts';
+import { createConsentRequest } from '../../../src/consents/create-consent-request.ts';
+import { declineConsent } from '../../../src/consents/decline-consent.ts';
+import { resolveInvitation } from '../../../src/consents/invitations.ts';
+import { signConsent } from '../../../src/consents/sign-consent.ts';
+import { withdrawConsent } from '../../../src/consents/withdraw-consent.ts';
+import { clearCapturedMail, listCapturedMail } from '../../../src/notify/capture.ts';
+import type { Notifier } from '../../../src/notify/registry.ts';
+import { sendNotification } from '../../../src/consents/notifications/send-notification.ts';
+import { clearCapturedSms, listCapturedSms } from '../../../src/notify/sms.ts';
 import {
   drainJobs,
   GUARDIAN_EMAIL,
@@ -19,7 +19,7 @@ import {
   type Setup,
   setup,
   signerActor,
-} from '../consents/fixtures/consents.ts';
+} from '../fixtures/consents.ts';
 
 /** What `sendNotification` needs, from the test app (its notifier unless a test gives another). */
 const sendDeps = (s: Setup, notifier: Notifier = s.app.notify) => ({

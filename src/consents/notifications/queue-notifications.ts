@@ -5,10 +5,15 @@
 // same transaction wakes the workers the moment it commits (src/jobs/wake.ts).
 import { CompiledQuery } from 'kysely';
 import type PgBoss from 'pg-boss';
-import type { JobQueue } from '../consents/context.ts';
-import type { DbOrTx } from '../db/index.ts';
-import { wakeWorkersOnCommit } from '../jobs/wake.ts';
-import { NOTIFY_JOB, type NotificationRequest, notificationKey, notificationPayload } from './payload.ts';
+import type { DbOrTx } from '../../db/index.ts';
+import { wakeWorkersOnCommit } from '../../jobs/wake.ts';
+import {
+  NOTIFY_JOB,
+  type NotificationRequest,
+  notificationKey,
+  notificationPayload,
+} from '../../notify/payload.ts';
+import type { JobQueue } from '../context.ts';
 
 /** pg-boss's database interface over a Kysely connection or transaction. */
 export function kyselyExecutor(db: DbOrTx): PgBoss.Db {

@@ -1,14 +1,19 @@
 // POST /oauth/token: OAuth 2.0 client credentials grant (RFC 6749 §4.4) for other HLT systems. Client
 // authentication by HTTP Basic (client_secret_basic, §2.3.1) or form fields (client_secret_post). Answers
-// a 10-minute access token (caller.ts `accessTokens`).
+// a 10-minute access token (identity/caller.ts `accessTokens`).
 //
 // Errors here follow RFC 6749 §5.2 — `{ error, error_description }` as application/json — NOT our
 // problem+json: OAuth client libraries expect that shape. This route is the one documented exception.
 import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { App } from '../http/types.ts';
-import { authenticateClient, CONSENT_SCOPES, type ConsentScope, isConsentScope } from './api-clients.ts';
+import {
+  authenticateClient,
+  CONSENT_SCOPES,
+  type ConsentScope,
+  isConsentScope,
+} from '../../identity/api-clients.ts';
+import type { App } from '../types.ts';
 
 export type OAuthErrorCode =
   | 'invalid_request'
@@ -144,7 +149,7 @@ function oauthErrorHandler(error: FastifyError, request: FastifyRequest, reply: 
   return sendOAuthError(reply, new OAuthError('server_error', 'The token could not be issued.'));
 }
 
-export default async function oauthRoutes(app: App) {
+export default async function tokenRoutes(app: App) {
   // Encapsulated here: other plugins may register their own form parser.
   if (!app.hasContentTypeParser('application/x-www-form-urlencoded')) await app.register(formbody);
 

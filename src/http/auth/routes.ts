@@ -12,25 +12,18 @@
 // no cookie), and the attempt, once taken, stays used. No URL, cookie or log line carries a personal number:
 // the number only exists in the provider's tokens and in our session row.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, ERROR_CODES } from '../errors.ts';
-import { toAppError } from '../http/errors.ts';
-import { DEFAULT_RETURN, redirectToProvider } from './begin-login.ts';
-import type { Identity, StaffIdentity } from './claims.ts';
-import { csrfValid } from './csrf.ts';
-import { type AttemptProblem, type ConsumedLoginAttempt, consumeLoginAttempt } from './login-attempts.ts';
-import { errorPage, loggedOutPage, type PageLink, sendPage } from './pages.ts';
+import { AppError, ERROR_CODES } from '../../errors.ts';
+import { csrfValid } from '../../identity/csrf.ts';
 import {
-  type Audience,
-  clearSessionCookie,
-  cookieNames,
-  createSession,
-  endSession,
-  reauthenticateSession,
-  setSessionCookie,
-} from './sessions.ts';
-import { resolveStaffLogin } from './staff-login.ts';
-
-export { DEFAULT_RETURN };
+  type AttemptProblem,
+  type ConsumedLoginAttempt,
+  consumeLoginAttempt,
+} from '../../identity/login-attempts.ts';
+import { type Audience, clearSessionCookie, cookieNames, endSession } from '../../identity/sessions.ts';
+import { toAppError } from '../errors.ts';
+import { redirectToProvider } from './begin-login.ts';
+import { actIdentified, signerLoggedIn, staffLoggedIn } from './logged-in.ts';
+import { errorPage, loggedOutPage, type PageLink, sendPage } from './pages.ts';
 
 const LOGIN_PATH: Readonly<Record<Audience, string>> = { signer: '/auth/login', staff: '/auth/staff/login' };
 const hidden = { schema: { hide: true } } as const;
@@ -58,7 +51,34 @@ function queryValue(request: FastifyRequest, key: string): unknown {
   return query && typeof query === 'object' ? (query as Record<string, unknown>)[key] : undefined;
 }
 
-export default async function identityRoutes(app: FastifyInstance) {
+function loginFailed(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: unknown,
+  context: { audience: Audience; returnTo: string; act: boolean },
+) {
+  const e = toAppError(error);
+  const extra = e.extra ?? {};
+  const fields = {
+    audience: context.audience,
+    errorCode: e.code,
+    reason: extra.reason,
+    providerError: extra.providerError,
+  };
+  if (e.status >= 500) request.log.error({ ...fields, err: error }, 'login failed');
+  else request.log.info(fields, 'login refused');
+  // An act's identification that failed (cancelled, or answered from an earlier login): back to the
+  // act's page, which asks again.
+  const links: PageLink[] =
+    context.act || e.code === 'fresh_auth_required'
+      ? [{ href: context.returnTo, label: 'Tillbaka' }]
+      : e.code === 'staff_unknown' || e.code === 'staff_disabled'
+        ? []
+        : [loginLink(context.audience, context.returnTo)];
+  return sendPage(reply, e.status, errorPage({ title: ERROR_CODES[e.code].title, message: shown(e), links }));
+}
+
+export default async function loginRoutes(app: FastifyInstance) {
   const { config, db, clock } = app;
   const names = cookieNames(config.production);
 
@@ -100,7 +120,7 @@ export default async function identityRoutes(app: FastifyInstance) {
         const rp = await app.identity.signer();
         const identity = await rp.completeLogin(callbackUrl, stored);
         if (act) {
-          const handler = app.identity.acts.get(act.kind);
+          const handler = app.acts.get(act.kind);
           if (!handler) throw new AppError('login_state_invalid', ATTEMPT_MESSAGES.unknown);
           await actIdentified(request, reply, identity);
           request.log.info({ audience: 'signer', act: act.kind, acr: identity.acr }, 'identified for an act');
@@ -116,104 +136,6 @@ export default async function identityRoutes(app: FastifyInstance) {
     }
     return reply.header('cache-control', 'no-store').redirect(returnTo, 303);
   });
-
-  async function signerLoggedIn(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    identity: Identity,
-    fresh: boolean,
-  ) {
-    const now = clock.now();
-    const auth = {
-      name: identity.name,
-      issuer: identity.issuer,
-      subject: identity.subject,
-      acr: identity.acr ?? null,
-      authTime: identity.authTime ?? null,
-    };
-    const current = request.session;
-    if (fresh && current?.audience === 'signer' && current.personalNumber === identity.personalNumber) {
-      const renewed = await reauthenticateSession(db, current.idHash, auth, now);
-      if (renewed) {
-        setSessionCookie(reply, config, renewed.id);
-        request.log.info({ audience: 'signer', fresh, acr: auth.acr }, 'identified again');
-        return;
-      }
-    }
-    if (current) await endSession(db, current.idHash, now);
-    const created = await createSession(
-      db,
-      { audience: 'signer', staffId: null, personalNumber: identity.personalNumber, ...auth },
-      { now, absoluteHours: config.session.absoluteHours },
-    );
-    setSessionCookie(reply, config, created.id);
-    request.log.info({ audience: 'signer', fresh, acr: auth.acr }, 'logged in');
-  }
-
-  /**
-   * An identification for an act also serves as the login: the same person's session is renewed, a
-   * missing one is made. Someone else's session is left as it is (the act's handler refuses the act when
-   * the identified person is not the signer).
-   */
-  async function actIdentified(request: FastifyRequest, reply: FastifyReply, identity: Identity) {
-    const current = request.session;
-    if (current && !(current.audience === 'signer' && current.personalNumber === identity.personalNumber))
-      return;
-    await signerLoggedIn(request, reply, identity, true);
-  }
-
-  async function staffLoggedIn(request: FastifyRequest, reply: FastifyReply, identity: StaffIdentity) {
-    const now = clock.now();
-    const staff = await resolveStaffLogin(db, identity, now);
-    if (request.session) await endSession(db, request.session.idHash, now);
-    const created = await createSession(
-      db,
-      {
-        audience: 'staff',
-        staffId: staff.staffId,
-        personalNumber: null,
-        name: staff.name,
-        issuer: identity.issuer,
-        subject: identity.subject,
-        acr: identity.acr ?? null,
-        authTime: identity.authTime ?? null,
-      },
-      { now, absoluteHours: config.session.absoluteHours },
-    );
-    setSessionCookie(reply, config, created.id);
-    request.log.info({ audience: 'staff', staffId: staff.staffId, bound: staff.bound }, 'logged in');
-  }
-
-  function loginFailed(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    error: unknown,
-    context: { audience: Audience; returnTo: string; act: boolean },
-  ) {
-    const e = toAppError(error);
-    const extra = e.extra ?? {};
-    const fields = {
-      audience: context.audience,
-      errorCode: e.code,
-      reason: extra.reason,
-      providerError: extra.providerError,
-    };
-    if (e.status >= 500) request.log.error({ ...fields, err: error }, 'login failed');
-    else request.log.info(fields, 'login refused');
-    // An act's identification that failed (cancelled, or answered from an earlier login): back to the
-    // act's page, which asks again.
-    const links: PageLink[] =
-      context.act || e.code === 'fresh_auth_required'
-        ? [{ href: context.returnTo, label: 'Tillbaka' }]
-        : e.code === 'staff_unknown' || e.code === 'staff_disabled'
-          ? []
-          : [loginLink(context.audience, context.returnTo)];
-    return sendPage(
-      reply,
-      e.status,
-      errorPage({ title: ERROR_CODES[e.code].title, message: shown(e), links }),
-    );
-  }
 
   app.post('/auth/logout', hidden, async (request, reply) => {
     const session = request.session;

@@ -1,11 +1,11 @@
 // The keys behind a signature. The PDF code (sign.ts) only sees this interface: it asks for a
 // certificate issued to the signer, then for a signature over a digest. Today a local signing CA from
-// PEM files does both (local-signer.ts); an HSM (PKCS#11: generate key, CKM_ECDSA over the digest) or a
+// PEM files does both (local-signing-service.ts); an HSM (PKCS#11: generate key, CKM_ECDSA over the digest) or a
 // remote signing service (CSC API: credentials/info + signatures/signHash; the Swedish signature
 // services' sign request) can implement it later without touching the PDF code.
 
 /** Who signs: from the e-identification, checked against the form before we get here. */
-export interface SignerIdentity {
+export interface CertificateSubject {
   /** Name as the identity provider gave it; becomes the certificate's CN. */
   name: string;
   /** Swedish personal identity number, 12 digits (YYYYMMDDNNNC); becomes serialNumber PNOSE-… . */
@@ -37,8 +37,8 @@ export interface SignatureKey {
   sign(tbs: ToBeSigned): Promise<Uint8Array>;
 }
 
-export interface Signer {
-  /** For logs and reports: what kind of signer and which CA (never a key or personal data). */
+export interface SigningService {
+  /** For logs and reports: what kind of signing service and which CA (never a key or personal data). */
   readonly description: string;
   /** The signing CA is marked for development; production must refuse to run with it. */
   readonly isDevelopment: boolean;
@@ -46,5 +46,5 @@ export interface Signer {
    * Issue a certificate for a fresh key to `identity`, valid around `signingTime`, and return the
    * handle to sign with it. Throws AppError('signing_failed') when it cannot.
    */
-  startSignature(identity: SignerIdentity, signingTime: Date): Promise<SignatureKey>;
+  startSignature(identity: CertificateSubject, signingTime: Date): Promise<SignatureKey>;
 }

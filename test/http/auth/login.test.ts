@@ -2,11 +2,13 @@
 // a browser without JavaScript. Each claim profile; configuration (not code) deciding; every refusal a
 // clear page with nothing stored; fresh identification for acts; staff bound by e-mail, then by subject.
 import tap, { type Test } from 'tap';
-import { LOA } from '../../src/identity/claims.ts';
-import { startDevIdpServer } from '../../src/identity/dev-idp/index.ts';
-import { safeReturnTo } from '../../src/identity/login-attempts.ts';
-import { csrfField, requireCsrf, startActIdentification } from '../../src/identity/plugin.ts';
-import type { BuildResult } from '../helper.ts';
+import { startActIdentification } from '../../../src/http/auth/index.ts';
+import { csrfField } from '../../../src/http/csrf-field.ts';
+import { LOA } from '../../../src/identity/claims.ts';
+import { startDevIdpServer } from '../../../src/identity/dev-idp/index.ts';
+import { safeReturnTo } from '../../../src/identity/login-attempts.ts';
+import { requireCsrf } from '../../../src/identity/plugin.ts';
+import type { BuildResult } from '../../helper.ts';
 import {
   type Answer,
   Browser,
@@ -16,8 +18,8 @@ import {
   type RunningApp,
   startApp,
   withoutRequestId,
-} from './fixtures/app.ts';
-import { leakedNumbers } from './fixtures/flow.ts';
+} from '../../identity/fixtures/app.ts';
+import { leakedNumbers } from '../../identity/fixtures/flow.ts';
 
 const BROKER_SAME_DEVICE = 'urn:grn:authn:se:bankid:same-device';
 const BROKER_QR = 'urn:grn:authn:se:bankid:another-device:qr';
@@ -59,7 +61,7 @@ function testRoutes({ app }: BuildResult) {
       userMessage: 'Du skriver under i ett test.',
     }),
   );
-  app.identity.acts.set('test-sign', async (_request, reply, identified) => {
+  app.acts.set('test-sign', async (_request, reply, identified) => {
     completedActs.push({
       personalNumber: identified.identity.personalNumber,
       data: identified.act.data,

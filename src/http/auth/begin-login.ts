@@ -1,14 +1,14 @@
 // Sends the browser to the OpenID provider: a login attempt row (server-side), the browser-binding cookie,
 // and the redirect. Used by the login routes and by every act that needs its own identification.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Identity } from './claims.ts';
+import type { Identity } from '../../identity/claims.ts';
 import {
   LOGIN_ATTEMPT_TTL_SECONDS,
   type PendingAct,
   safeReturnTo,
   saveLoginAttempt,
-} from './login-attempts.ts';
-import { type Audience, cookieNames, cookieOptions, randomToken } from './sessions.ts';
+} from '../../identity/login-attempts.ts';
+import { type Audience, cookieNames, cookieOptions, randomToken } from '../../identity/sessions.ts';
 
 /** Where a login returns when no (valid) returnTo was given. */
 export const DEFAULT_RETURN: Readonly<Record<Audience, string>> = {
@@ -75,7 +75,7 @@ export type ActHandler = (
 /**
  * Starts the identification for an act (signing, withdrawing): its own authorization request with
  * prompt=login and max_age=0, with the act kept server-side in the login attempt. The callback hands the
- * identity to the handler registered for `act.kind` (`app.identity.acts`). `returnTo` is where "Tillbaka"
+ * identity to the handler registered for `act.kind` (`app.acts`, index.ts). `returnTo` is where "Tillbaka"
  * leads if the identification fails.
  */
 export function startActIdentification(

@@ -1,0 +1,167 @@
+// What the acts on a consent store: a new request (the consent and its signers) and the state changes of
+// cancel, decline, end, withdraw and remind. Every function takes a transaction (or the database) first;
+// the use case holds the consent's row lock (consent.repository.ts `loadConsent` with `lock`).
+import type { DbOrTx } from '../db/index.ts';
+import type { ObtainedBy, WithdrawalChannel } from '../db/schema.ts';
+import type { LocalDate } from '../domain/dates.ts';
+import type { SignerRole } from '../domain/roles.ts';
+
+export interface NewConsent {
+  id: string;
+  organisationId: string;
+  teamId: string;
+  templateVersion: string;
+  area: string;
+  child: {
+    name: string;
+    /** 12 digits. Never log it. */
+    personalNumber: string;
+    birthDate: LocalDate;
+    healthCentre: string | null;
+    school: string | null;
+  };
+  soleGuardian: boolean;
+  youthSigns: boolean;
+  requestedByStaffId: string | null;
+  requestedByClientId: string | null;
+  obtainedBy: ObtainedBy;
+  requestedAt: Date;
+  requestExpiresAt: Date;
+  renewedFrom: string | null;
+}
+
+export interface NewSigner {
+  role: SignerRole;
+  name: string;
+  /** 12 digits. Never log it. */
+  personalNumber: string;
+  phone: string | null;
+  email: string | null;
+}
+
+export async function insertConsent(tx: DbOrTx, c: NewConsent): Promise<void> {
+  await tx
+    .insertInto('consents')
+    .values({
+      id: c.id,
+      organisation_id: c.organisationId,
+      team_id: c.teamId,
+      template_version: c.templateVersion,
+      area: c.area,
+      child_name: c.child.name,
+      child_personal_number: c.child.personalNumber,
+      child_birth_date: c.child.birthDate,
+      child_health_centre: c.child.healthCentre,
+      child_school: c.child.school,
+      sole_guardian: c.soleGuardian,
+      youth_signs: c.youthSigns,
+      requested_by_staff_id: c.requestedByStaffId,
+      requested_by_client_id: c.requestedByClientId,
+      obtained_by: JSON.stringify(c.obtainedBy),
+      requested_at: c.requestedAt,
+      request_expires_at: c.requestExpiresAt,
+      renewed_from: c.renewedFrom,
+    })
+    .execute();
+}
+
+export async function insertSigners(tx: DbOrTx, consentId: string, signers: readonly NewSigner[]) {
+  if (signers.length === 0) return;
+  await tx
+    .insertInto('consent_signers')
+    .values(
+      signers.map((s) => ({
+        consent_id: consentId,
+        role: s.role,
+        name: s.name,
+        personal_number: s.personalNumber,
+        phone: s.phone,
+        email: s.email,
+      })),
+    )
+    .execute();
+}
+
+export async function markCancelled(tx: DbOrTx, consentId: string, at: Date): Promise<void> {
+  await tx.updateTable('consents').set({ cancelled_at: at }).where('id', '=', consentId).execute();
+}
+
+/** The signer in `role` declined (with the reason they gave, if any): the consent is declined. */
+export async function markDeclined(
+  tx: DbOrTx,
+  consentId: string,
+  d: { role: SignerRole; at: Date; reason: string | null },
+): Promise<void> {
+  await tx
+    .updateTable('consents')
+    .set({ declined_at: d.at, declined_by_role: d.role })
+    .where('id', '=', consentId)
+    .execute();
+  await tx
+    .updateTable('consent_signers')
+    .set({ declined_at: d.at, decline_reason: d.reason })
+    .where('consent_id', '=', consentId)
+    .where('role', '=', d.role)
+    .execute();
+}
+
+/** The support ended; `validUntil` when the consent was in force (its validity ends now). */
+export async function markEnded(
+  tx: DbOrTx,
+  consentId: string,
+  e: { at: Date; date: LocalDate; note: string | null; validUntil?: Date | undefined },
+): Promise<void> {
+  await tx
+    .updateTable('consents')
+    .set({
+      ended_at: e.at,
+      end_date: e.date,
+      end_note: e.note,
+      ...(e.validUntil ? { valid_until: e.validUntil } : {}),
+    })
+    .where('id', '=', consentId)
+    .execute();
+}
+
+/** A signer withdrew; `validUntil` when the consent was in force (its validity ends now). */
+export async function markWithdrawn(
+  tx: DbOrTx,
+  consentId: string,
+  w: {
+    at: Date;
+    role: SignerRole;
+    channel: WithdrawalChannel;
+    date: LocalDate;
+    note: string | null;
+    validUntil?: Date | undefined;
+  },
+): Promise<void> {
+  await tx
+    .updateTable('consents')
+    .set({
+      withdrawn_at: w.at,
+      withdrawn_by_role: w.role,
+      withdrawal_channel: w.channel,
+      withdrawal_date: w.date,
+      withdrawal_note: w.note,
+      ...(w.validUntil ? { valid_until: w.validUntil } : {}),
+    })
+    .where('id', '=', consentId)
+    .execute();
+}
+
+/** The signers in `roles` were reminded at `at`. */
+export async function markReminded(
+  tx: DbOrTx,
+  consentId: string,
+  roles: readonly SignerRole[],
+  at: Date,
+): Promise<void> {
+  if (roles.length === 0) return;
+  await tx
+    .updateTable('consent_signers')
+    .set({ last_reminded_at: at })
+    .where('consent_id', '=', consentId)
+    .where('role', 'in', [...roles])
+    .execute();
+}

@@ -1,0 +1,81 @@
+// The layers (../shared/architecture.md), drawn from the code's own imports: which folder of src/ may
+// import which, and no import loop. A rule broken here is a concern living in the wrong room.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { projectRoot } from '../src/paths.ts';
+
+const SRC = path.join(projectRoot, 'src');
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const full = path.join(dir, name);
+    if (statSync(full).isDirectory()) return files(full);
+    return full.endsWith('.ts') && !full.endsWith('.d.ts') ? [full] : [];
+  });
+}
+
+/** Relative imports of a file (static, dynamic and re-exports; type-only ones count too). */
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const found = new Set<string>();
+  for (const m of text.matchAll(
+    /(?:import|export)\s[^'"]*?from\s+'(\.[^']+)'|import\(\s*'(\.[^']+)'\s*\)/g,
+  )) {
+    const spec = m[1] ?? m[2]!;
+    found.add(path.resolve(path.dirname(file), spec));
+  }
+  return [...found];
+}
+
+/** The room of a file: the first folder under src/ (or the file itself for src/*.ts). */
+const room = (file: string): string => path.relative(SRC, file).split(path.sep)[0]!.replace(/\.ts$/, '');
+
+/** From → rooms it must never import, and why (../shared/architecture.md, "Never"). */
+const NEVER: Record<string, { rooms: string[]; why: string }> = {
+  domain: {
+    rooms: ['db', 'http', 'pdf', 'identity', 'notify', 'consents', 'jobs', 'dev'],
+    why: 'rules are pure and unit-tested',
+  },
+  pdf: {
+    rooms: ['db', 'http', 'consents', 'identity', 'notify', 'jobs'],
+    why: 'PDF code gets bytes, returns bytes',
+  },
+  db: { rooms: ['http', 'consents', 'identity', 'notify', 'jobs'], why: 'repositories know no requests' },
+  consents: { rooms: ['http'], why: 'use cases know no transport' },
+  identity: { rooms: ['http', 'consents'], why: 'identity answers "who is this"; routes live in http' },
+  notify: { rooms: ['consents', 'db', 'http', 'identity'], why: 'senders get data, not queries' },
+};
+
+const all = files(SRC);
+const graph = new Map(all.map((f) => [f, importsOf(f).filter((i) => i.startsWith(SRC))]));
+
+t.test('no room imports a room the layers forbid', async (t) => {
+  const broken: string[] = [];
+  for (const [file, imports] of graph) {
+    const rule = NEVER[room(file)];
+    if (!rule) continue;
+    for (const target of imports)
+      if (rule.rooms.includes(room(target)))
+        broken.push(`${path.relative(SRC, file)} → ${path.relative(SRC, target)} (${rule.why})`);
+  }
+  t.same(broken, [], 'wrong-way imports');
+});
+
+t.test('no import loop between files', async (t) => {
+  const loops = new Set<string>();
+  const state = new Map<string, 'open' | 'done'>();
+  const visit = (file: string, trail: string[]) => {
+    if (state.get(file) === 'done') return;
+    if (state.get(file) === 'open') {
+      const loop = [...trail.slice(trail.indexOf(file)), file].map((f) => path.relative(SRC, f));
+      loops.add(loop.join(' → '));
+      return;
+    }
+    state.set(file, 'open');
+    for (const next of graph.get(file) ?? []) if (graph.has(next)) visit(next, [...trail, file]);
+    state.set(file, 'done');
+  };
+  for (const file of graph.keys()) visit(file, []);
+  t.same([...loops], [], 'import loops');
+});
