@@ -1,6 +1,5 @@
 // Starts the service: config → database (embedded in development when DATABASE_URL is unset) →
 // migrations → app → listen. Shuts down gracefully on SIGTERM/SIGINT with exit code 0.
-import { buildApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createDb } from './db/index.ts';
 import { migrateToLatest } from './db/migrate.ts';
@@ -21,6 +20,9 @@ async function main() {
   }
   const log = createLogger(config.logLevel);
   const started = Date.now();
+  // The app's modules load while the database starts and migrates (mostly waiting on PostgreSQL), not after.
+  const appModule = import('./app.ts');
+  appModule.catch(() => {}); // awaited below; a failure is reported there
   let database: OpenDatabase;
   try {
     database = await openDatabase(config, (m) => log.info(m));
@@ -37,6 +39,7 @@ async function main() {
     process.exit(1);
   }
 
+  const { buildApp } = await appModule;
   const app = await buildApp({ config, databaseUrl: database.url, logger: log });
   let stopping = false;
   const shutdown = async (signal: string) => {

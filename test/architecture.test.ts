@@ -15,17 +15,22 @@ function files(dir: string): string[] {
   });
 }
 
+const IMPORT = /(?:import|export)\s[^'"]*?from\s+'(\.[^']+)'|import\(\s*'(\.[^']+)'\s*\)/g;
+
 /** Relative imports of a file (static, dynamic and re-exports; type-only ones count too). */
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
   const found = new Set<string>();
-  for (const m of text.matchAll(
-    /(?:import|export)\s[^'"]*?from\s+'(\.[^']+)'|import\(\s*'(\.[^']+)'\s*\)/g,
-  )) {
-    const spec = m[1] ?? m[2]!;
-    found.add(path.resolve(path.dirname(file), spec));
-  }
+  for (const m of text.matchAll(IMPORT)) found.add(path.resolve(path.dirname(file), (m[1] ?? m[2])!));
   return [...found];
+}
+
+/** Only the static ones (`import … from`, `export … from`; type-only ones count too): loaded with the file. */
+function staticImportsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(IMPORT)]
+    .filter((m) => m[1] !== undefined)
+    .map((m) => path.resolve(path.dirname(file), m[1]!));
 }
 
 /** The room of a file: the first folder under src/ (or the file itself for src/*.ts). */
@@ -60,6 +65,21 @@ t.test('no room imports a room the layers forbid', async (t) => {
         broken.push(`${path.relative(SRC, file)} → ${path.relative(SRC, target)} (${rule.why})`);
   }
   t.same(broken, [], 'wrong-way imports');
+});
+
+// src/dev/ (the development IdP, mail and SMS capture, the development seed) serves no production path:
+// it is loaded with import() in development only, so that production never loads it. It may import the rest.
+t.test('no file outside src/dev/ imports src/dev/ statically', async (t) => {
+  const broken: string[] = [];
+  for (const file of all) {
+    if (room(file) === 'dev') continue;
+    for (const target of staticImportsOf(file))
+      if (target.startsWith(SRC) && room(target) === 'dev')
+        broken.push(
+          `${path.relative(SRC, file)} → ${path.relative(SRC, target)} (import() it in development)`,
+        );
+  }
+  t.same(broken, [], 'static imports of development-only code');
 });
 
 t.test('no import loop between files', async (t) => {

@@ -4,35 +4,14 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { createDb } from '../src/db/index.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { projectRoot } from '../src/paths.ts';
-
-async function adminQuery(serverUrl: string, sqlText: string) {
-  const client = new pg.Client({ connectionString: `${serverUrl}/postgres` });
-  await client.connect();
-  try {
-    await client.query(sqlText);
-  } finally {
-    await client.end();
-  }
-}
+import { adminQuery, databaseServer } from './bench/database.ts';
 
 async function main() {
-  let serverUrl: string;
-  let stop = async () => {};
-  if (process.env.DATABASE_URL) {
-    const u = new URL(process.env.DATABASE_URL);
-    u.pathname = '';
-    serverUrl = u.toString().replace(/\/$/, '');
-  } else {
-    const { startEmbeddedDatabase } = await import('../src/db/embedded.ts');
-    const embedded = await startEmbeddedDatabase({ dataDir: path.join(projectRoot, '.data', 'pg-test') });
-    serverUrl = embedded.serverUrl;
-    stop = embedded.stop;
-  }
+  const { serverUrl, stop } = await databaseServer('pg-test');
   const template = `samtycke_tpl_${process.pid}`;
   let code: number;
   try {

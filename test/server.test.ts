@@ -4,7 +4,7 @@ import path from 'node:path';
 import pg from 'pg';
 import t from 'tap';
 import { projectRoot } from '../src/paths.ts';
-import { freshDatabase } from './helper.ts';
+import { childEnv, freshDatabase } from './helper.ts';
 
 interface Run {
   code: number | null;
@@ -18,7 +18,7 @@ function startServer(
 ): Promise<Run> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/server.ts')], {
     cwd: projectRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    env: childEnv(env),
   });
   let stdout = '';
   let stderr = '';

@@ -1,85 +1,6 @@
-// `npm run seed:dev`: the fictional development organisations — one HLT area in one municipality, a
-// school, a health centre and social services, one HLT team with all three, the development IdP's staff
-// people as admins of their organisations, and an API client per organisation with a fixed, printed
-// development secret. Idempotent: running it again changes nothing. Refused in production.
-import type { Db } from '../db/index.ts';
-import { localDateOf } from '../domain/dates.ts';
-import { CONSENT_SCOPES, createApiClient, findApiClientByClientId } from '../identity/api-clients.ts';
-import { createTestPeople, TEST_MUNICIPALITY, TEST_ORGANISATIONS } from '../identity/dev-idp/people.ts';
-import {
-  addTeamMember,
-  ensureOrganisation,
-  ensureTeam,
-  ORGANISATION_TYPES,
-  type Organisation,
-} from '../identity/organisations.ts';
-import { inviteStaff } from '../identity/staff.ts';
+// `npm run seed:dev`: loads the fictional development organisations, staff and API clients (src/dev/seed.ts)
+// and prints them. Idempotent: running it again changes nothing. Refused in production.
 import { type Cli, CliError, isMain, runCli, UsageError } from './org.ts';
-
-export const DEV_HLT_AREA = 'HLT Exempelby';
-export const DEV_TEAM = 'HLT-team Norrby';
-
-/** Fixed development credentials, printed on every run. Never valid outside development. */
-export const devClientId = (type: Organisation['type']) => `dev-${type.replace(/_/g, '-')}`;
-export const devClientSecret = (type: Organisation['type']) =>
-  `dev-secret-${type.replace(/_/g, '-')}-not-for-production`;
-
-export interface SeedResult {
-  organisations: Organisation[];
-  teamId: string;
-  staffIds: string[];
-  clients: { organisation: string; clientId: string; secret: string; created: boolean }[];
-}
-
-export async function seedDevelopment(db: Db, now: Date): Promise<SeedResult> {
-  const people = createTestPeople(localDateOf(now)).people.filter((p) => p.role === 'staff');
-  return db.transaction().execute(async (tx) => {
-    const team = await ensureTeam(tx, {
-      name: DEV_TEAM,
-      hltArea: DEV_HLT_AREA,
-      municipality: TEST_MUNICIPALITY,
-    });
-    const result: SeedResult = { organisations: [], teamId: team.id, staffIds: [], clients: [] };
-    for (const type of ORGANISATION_TYPES) {
-      const org = await ensureOrganisation(tx, {
-        name: TEST_ORGANISATIONS[type],
-        type,
-        municipality: TEST_MUNICIPALITY,
-        hltArea: DEV_HLT_AREA,
-      });
-      result.organisations.push(org);
-      await addTeamMember(tx, team.id, org.id);
-      const staff = people.filter((p) => p.organisation?.type === type && p.email);
-      for (const person of staff) {
-        const { staff: user } = await inviteStaff(tx, {
-          email: person.email as string,
-          name: person.name,
-          title: person.title,
-          organisationId: org.id,
-          role: 'admin',
-        });
-        result.staffIds.push(user.id);
-      }
-      const clientId = devClientId(type);
-      const secret = devClientSecret(type);
-      const existing = await findApiClientByClientId(tx, clientId);
-      if (!existing) {
-        await createApiClient(
-          tx,
-          {
-            organisationId: org.id,
-            name: `${org.name} (utvecklingsklient)`,
-            scopes: CONSENT_SCOPES,
-            contactName: staff[0]?.name ?? org.name,
-          },
-          { clientId, secret },
-        );
-      }
-      result.clients.push({ organisation: org.name, clientId, secret, created: !existing });
-    }
-    return result;
-  });
-}
 
 const seedCli: Cli<Record<string, never>> = {
   name: 'seed:dev',
@@ -91,12 +12,13 @@ const seedCli: Cli<Record<string, never>> = {
   async run(_command, { db, config, clock, out }) {
     if (config.production)
       throw new CliError('refused: seed:dev loads fictional data and is for development only');
+    // Development only: src/dev/ is never imported statically from here.
+    const { DEV_HLT_AREA, DEV_TEAM, devStaffNames, seedDevelopment, TEST_MUNICIPALITY } =
+      await import('../dev/seed.ts');
     const result = await seedDevelopment(db, clock.now());
     out(`HLT area ${DEV_HLT_AREA}, ${TEST_MUNICIPALITY}; team ${DEV_TEAM} (${result.teamId})`);
     for (const o of result.organisations) out(`organisation ${o.id}  ${o.type.padEnd(15)}  ${o.name}`);
-    const staffNames = createTestPeople(localDateOf(clock.now()))
-      .people.filter((p) => p.role === 'staff')
-      .map((p) => p.name);
+    const staffNames = devStaffNames(clock.now());
     out(`${result.staffIds.length} staff users (admins): ${staffNames.join(', ')}`);
     out('API clients (fixed development secrets: development only):');
     for (const c of result.clients)

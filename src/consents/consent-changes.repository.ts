@@ -1,34 +1,31 @@
-// What the acts on a consent store: a new request (the consent and its signers) and the state changes of
-// cancel, decline, end, withdraw and remind. Every function takes a transaction (or the database) first;
-// the use case holds the consent's row lock (consent.repository.ts `loadConsent` with `lock`).
+// What the acts on a consent store: a new request (the consent and its signers), a signature and the
+// completion it may bring, and the state changes of cancel, decline, end, withdraw and remind. Every
+// function takes a transaction (or the database) first; the use case holds the consent's row lock
+// (consent.repository.ts `loadConsent` with `lock`).
 import type { DbOrTx } from '../db/index.ts';
-import type { ObtainedBy, WithdrawalChannel } from '../db/schema.ts';
+import type { WithdrawalChannel } from '../db/schema.ts';
 import type { LocalDate } from '../domain/dates.ts';
+import type { ConsentRecord } from './consent.repository.ts';
 import type { SignerRole } from '../domain/roles.ts';
 
-export interface NewConsent {
-  id: string;
-  organisationId: string;
-  teamId: string;
-  templateVersion: string;
-  area: string;
-  child: {
-    name: string;
-    /** 12 digits. Never log it. */
-    personalNumber: string;
-    birthDate: LocalDate;
-    healthCentre: string | null;
-    school: string | null;
-  };
-  soleGuardian: boolean;
-  youthSigns: boolean;
-  requestedByStaffId: string | null;
-  requestedByClientId: string | null;
-  obtainedBy: ObtainedBy;
-  requestedAt: Date;
-  requestExpiresAt: Date;
-  renewedFrom: string | null;
-}
+/** A consent as a new request stores it: the facts it starts with (no act has happened yet). */
+export type NewConsent = Pick<
+  ConsentRecord,
+  | 'id'
+  | 'organisationId'
+  | 'teamId'
+  | 'templateVersion'
+  | 'area'
+  | 'child'
+  | 'soleGuardian'
+  | 'youthSigns'
+  | 'requestedByStaffId'
+  | 'requestedByClientId'
+  | 'obtainedBy'
+  | 'requestedAt'
+  | 'requestExpiresAt'
+  | 'renewedFrom'
+>;
 
 export interface NewSigner {
   role: SignerRole;
@@ -163,5 +160,51 @@ export async function markReminded(
     .set({ last_reminded_at: at })
     .where('consent_id', '=', consentId)
     .where('role', 'in', [...roles])
+    .execute();
+}
+
+/** A signature on its signer's row (sign-consent.ts; the caller holds the consent's row lock). */
+export async function recordSignature(
+  tx: DbOrTx,
+  consentId: string,
+  role: SignerRole,
+  s: {
+    signedAt: Date;
+    place: string;
+    signedName: string;
+    identityIssuer: string;
+    identityAcr: string | null;
+    identityAuthTime: Date | null;
+    soleGuardianConfirmed: boolean | null;
+    documentRevision: number;
+  },
+): Promise<void> {
+  await tx
+    .updateTable('consent_signers')
+    .set({
+      signed_at: s.signedAt,
+      signed_place: s.place,
+      signed_name: s.signedName,
+      identity_issuer: s.identityIssuer,
+      identity_acr: s.identityAcr,
+      identity_auth_time: s.identityAuthTime,
+      sole_guardian_confirmed: s.soleGuardianConfirmed,
+      document_revision: s.documentRevision,
+    })
+    .where('consent_id', '=', consentId)
+    .where('role', '=', role)
+    .execute();
+}
+
+/** The last required signature: the consent is in force (sign-consent.ts, under the row lock). */
+export async function recordCompletion(
+  tx: DbOrTx,
+  consentId: string,
+  c: { completedAt: Date; validFrom: Date; validUntil: Date },
+): Promise<void> {
+  await tx
+    .updateTable('consents')
+    .set({ completed_at: c.completedAt, valid_from: c.validFrom, valid_until: c.validUntil })
+    .where('id', '=', consentId)
     .execute();
 }

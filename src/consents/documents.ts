@@ -78,16 +78,7 @@ export async function latestFormRevision(db: DbOrTx, consentId: string): Promise
 
 /** The SHA-256 of the form's latest revision (what a signer reviews), without reading the PDF. */
 export async function latestFormSha256(db: DbOrTx, consentId: string): Promise<string> {
-  const row = await db
-    .selectFrom('consent_documents')
-    .select('sha256')
-    .where('consent_id', '=', consentId)
-    .where('kind', '=', 'form')
-    .orderBy('revision', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  if (!row) throw new AppError('not_found', 'The consent has no stored form');
-  return row.sha256;
+  return (await latestFormHead(db, consentId)).sha256;
 }
 
 /** Every form revision, oldest first (verification and tests). */

@@ -24,10 +24,9 @@ import {
   consentFacts,
   getLoadedConsent,
   type LoadedConsent,
-  recordCompletion,
-  recordSignature,
   type SignerRecord,
 } from './consent.repository.ts';
+import { recordCompletion, recordSignature } from './consent-changes.repository.ts';
 import { type SignerActor, type SigningContext, SYSTEM } from './context.ts';
 import { latestFormHead, latestFormRevision, storeFormRevision, storeReceipt } from './documents.ts';
 import { markInvitationsUsed, revokeInvitations } from './invitations.ts';

@@ -1,8 +1,8 @@
 // Outgoing e-mail through nodemailer: SMTP_URL in production; in development without SMTP_URL, the
-// in-process capture (capture.ts). Plain text only, never an attachment, no file or URL access.
+// in-process capture (src/dev/mail-capture.ts, imported only then). Plain text only, never an attachment,
+// no file or URL access.
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Config } from '../config.ts';
-import { type MailCapture, startMailCapture } from './capture.ts';
 
 export interface MailMessage {
   /** Never log it. */
@@ -21,7 +21,7 @@ export interface Mailer {
 
 export async function createMailer(config: Pick<Config, 'mail' | 'production'>): Promise<Mailer> {
   let transport: Transporter;
-  let capture: MailCapture | undefined;
+  let capture: { port: number; close(): Promise<void> } | undefined;
   let description: string;
   if (config.mail.smtpUrl) {
     // Pooled: one SMTP connection reused for many messages instead of a connect, handshake and quit per
@@ -32,6 +32,7 @@ export async function createMailer(config: Pick<Config, 'mail' | 'production'>):
   } else {
     if (config.production)
       throw new Error('SMTP_URL is required in production: mail capture is for development');
+    const { startMailCapture } = await import('../dev/mail-capture.ts');
     capture = await startMailCapture();
     transport = nodemailer.createTransport({
       host: '127.0.0.1',

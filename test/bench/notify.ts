@@ -6,44 +6,18 @@
 // figures; asserts nothing. Target: p95 ≤ 2 s.
 // Database: the server at DATABASE_URL (a fresh database on it, dropped after), else an embedded one.
 import { cpus, loadavg } from 'node:os';
-import path from 'node:path';
-import pg from 'pg';
 import { buildApp } from '../../src/app.ts';
 import { fixedClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
 import { consentContext } from '../../src/consents/context.ts';
 import { createConsentRequest } from '../../src/consents/create-consent-request.ts';
-import { localDateOf } from '../../src/domain/dates.ts';
-import { createTestPeople } from '../../src/identity/dev-idp/people.ts';
-import { createDb } from '../../src/db/index.ts';
-import { migrateToLatest } from '../../src/db/migrate.ts';
-import { projectRoot } from '../../src/paths.ts';
-import { lindqvistRequest, seedOrganisations } from '../consents/fixtures/consents.ts';
+import { familyRequest, seedOrganisations } from '../fixtures/consents.ts';
+import { peopleAt } from '../fixtures/people.ts';
+import { benchDatabase } from './database.ts';
 
 const REQUESTS = Number(process.env.BENCH_NOTIFY_REQUESTS ?? 50);
 /** Per request: e-mail to both guardians and the youth, and an SMS to guardian 1. */
 const MESSAGES_PER_REQUEST = 4;
-
-async function admin(serverUrl: string, text: string) {
-  const c = new pg.Client({ connectionString: `${serverUrl}/postgres` });
-  await c.connect();
-  try {
-    await c.query(text);
-  } finally {
-    await c.end();
-  }
-}
-
-async function server(): Promise<{ serverUrl: string; stop: () => Promise<void> }> {
-  if (process.env.DATABASE_URL) {
-    const u = new URL(process.env.DATABASE_URL);
-    u.pathname = '';
-    return { serverUrl: u.toString().replace(/\/$/, ''), stop: async () => {} };
-  }
-  const { startEmbeddedDatabase } = await import('../../src/db/embedded.ts');
-  const db = await startEmbeddedDatabase({ dataDir: path.join(projectRoot, '.data', 'pg-bench') });
-  return { serverUrl: db.serverUrl, stop: db.stop };
-}
 
 const percentile = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
@@ -51,11 +25,7 @@ const percentile = (sorted: number[], p: number): number =>
 const digits = (phone: string): string => phone.replace(/\D/g, '').slice(-8);
 
 export async function benchNotify(): Promise<Record<string, unknown>> {
-  const { serverUrl, stop } = await server();
-  const name = `samtycke_bench_notify_${process.pid}`;
-  await admin(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin(serverUrl, `CREATE DATABASE ${name}`);
-  const databaseUrl = `${serverUrl}/${name}`;
+  const { databaseUrl, drop } = await benchDatabase(`samtycke_bench_notify_${process.pid}`);
   const clock = fixedClock(new Date());
   const config = loadConfig({
     SAMTYCKE_ENV: 'development',
@@ -64,18 +34,11 @@ export async function benchNotify(): Promise<Record<string, unknown>> {
     RUN_JOBS: 'true',
     PUBLIC_BASE_URL: 'http://localhost:3000',
   });
-  const migrationDb = createDb(databaseUrl, { max: 2 });
-  try {
-    await migrateToLatest(migrationDb);
-  } finally {
-    await migrationDb.destroy();
-  }
   const app = await buildApp({ config, databaseUrl, clock, jobs: true });
   try {
     await app.ready();
     const org = await seedOrganisations(app.db);
-    const people = createTestPeople(localDateOf(clock.now()));
-    const person = (k: string) => people.people.find((p) => p.key === k)!;
+    const { person } = peopleAt(clock);
 
     // Hand-offs to the transport, by request: each request has addresses of its own.
     const handedOff = new Map<string, number[]>();
@@ -107,9 +70,7 @@ export async function benchNotify(): Promise<Record<string, unknown>> {
     const ctx = consentContext(app);
     const expected = new Map<string, number>(); // message key → request index
     const inputs = Array.from({ length: REQUESTS }, (_, i) => {
-      const base = lindqvistRequest({ teamId: org.teamId, person } as unknown as Parameters<
-        typeof lindqvistRequest
-      >[0]);
+      const base = familyRequest({ teamId: org.teamId, person });
       const phone = `070-${String(1_000_000 + i).slice(1, 4)} ${String(1_000_000 + i).slice(4)}`;
       const emails = [`g1-${i}@bench.example`, `g2-${i}@bench.example`, `y-${i}@bench.example`];
       for (const e of emails) expected.set(`mail ${e}`, i);
@@ -174,7 +135,6 @@ export async function benchNotify(): Promise<Record<string, unknown>> {
     };
   } finally {
     await app.close();
-    await admin(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await stop();
+    await drop();
   }
 }

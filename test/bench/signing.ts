@@ -11,7 +11,6 @@
 // Database: the server at DATABASE_URL (a fresh database on it, dropped after), else an embedded one.
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
-import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pg from 'pg';
 import { buildApp } from '../../src/app.ts';
@@ -20,14 +19,12 @@ import { consentContext, type SigningContext } from '../../src/consents/context.
 import { createConsentRequest } from '../../src/consents/create-consent-request.ts';
 import { signConsent } from '../../src/consents/sign-consent.ts';
 import { loadConfig } from '../../src/config.ts';
-import { createDb, type Db } from '../../src/db/index.ts';
-import { migrateToLatest } from '../../src/db/migrate.ts';
-import { localDateOf } from '../../src/domain/dates.ts';
+import { type Db } from '../../src/db/index.ts';
 import type { App } from '../../src/http/types.ts';
-import { createTestPeople } from '../../src/identity/dev-idp/people.ts';
 import { getApiClient } from '../../src/identity/api-clients.ts';
-import { projectRoot } from '../../src/paths.ts';
-import { seedOrganisations, signerActor } from '../consents/fixtures/consents.ts';
+import { seedOrganisations, signerActor } from '../fixtures/consents.ts';
+import { peopleAt } from '../fixtures/people.ts';
+import { benchDatabase } from './database.ts';
 import { startTsa } from '../pdf/helpers/tsa-server.ts';
 
 const SIGNERS = Number(process.env.BENCH_SIGNERS ?? 20);
@@ -35,27 +32,6 @@ const TSA_DELAY_MS = Number(process.env.BENCH_TSA_DELAY_MS ?? 1000);
 /** Concurrent status checkers (each a loop of requests, one after the other). */
 const CHECKERS = 10;
 const BASELINE_MS = 3000;
-
-async function admin(serverUrl: string, text: string) {
-  const c = new pg.Client({ connectionString: `${serverUrl}/postgres` });
-  await c.connect();
-  try {
-    await c.query(text);
-  } finally {
-    await c.end();
-  }
-}
-
-async function server(): Promise<{ serverUrl: string; stop: () => Promise<void> }> {
-  if (process.env.DATABASE_URL) {
-    const u = new URL(process.env.DATABASE_URL);
-    u.pathname = '';
-    return { serverUrl: u.toString().replace(/\/$/, ''), stop: async () => {} };
-  }
-  const { startEmbeddedDatabase } = await import('../../src/db/embedded.ts');
-  const db = await startEmbeddedDatabase({ dataDir: path.join(projectRoot, '.data', 'pg-bench') });
-  return { serverUrl: db.serverUrl, stop: db.stop };
-}
 
 // Every pg pool made from now on (the app's), to read its `waitingCount`: the pool is private to
 // db/index.ts, so it is found where it hands out connections.
@@ -175,16 +151,10 @@ async function checkStatus(url: string, ids: string[], auth: Record<string, stri
 const sleep = (msecs: number) => new Promise<void>((resolve) => setTimeout(resolve, msecs));
 
 export async function benchSigning(): Promise<Record<string, unknown>> {
-  const { serverUrl, stop } = await server();
-  const name = `samtycke_bench_sign_${process.pid}`;
-  await admin(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin(serverUrl, `CREATE DATABASE ${name}`);
-  const databaseUrl = `${serverUrl}/${name}`;
+  const { databaseUrl, drop } = await benchDatabase(`samtycke_bench_sign_${process.pid}`);
   const tsa = await startTsa();
   let app: App | undefined;
   try {
-    const migrator = createDb(databaseUrl, { max: 1 });
-    await migrateToLatest(migrator).finally(() => migrator.destroy());
     const config = loadConfig({
       SAMTYCKE_ENV: 'development',
       DATABASE_URL: databaseUrl,
@@ -197,8 +167,7 @@ export async function benchSigning(): Promise<Record<string, unknown>> {
     app = await buildApp({ config, databaseUrl, jobs: false });
     const org = await seedOrganisations(app.db);
     const base = consentContext(app);
-    const people = createTestPeople(localDateOf(systemClock.now()));
-    const person = (key: string) => people.people.find((p) => p.key === key)!;
+    const { person } = peopleAt(systemClock);
     const [anna, erik, elsa] = [person('anna-lindqvist'), person('erik-lindqvist'), person('elsa-lindqvist')];
 
     // 20 consents (guardians sign, the child does not), each signed by guardian 2 already.
@@ -292,8 +261,7 @@ export async function benchSigning(): Promise<Record<string, unknown>> {
   } finally {
     await app?.close();
     await tsa.close();
-    await admin(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await stop();
+    await drop();
   }
 }
 

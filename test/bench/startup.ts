@@ -5,7 +5,7 @@
 // database), as in production. Prints figures; asserts nothing.
 // Goals: warm ≤ 1 s, cold ≤ 3 s, idle RSS ≤ 150 MB.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
@@ -63,8 +63,12 @@ async function startOnce(env: NodeJS.ProcessEnv): Promise<Start> {
     await sleep(5000);
     return { readyMs, idleRssMb: rssMb(child.pid!) };
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    // (An exited child emits no more 'exit': waiting for it would never end.)
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
   }
 }
 
@@ -73,7 +77,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 export async function benchStartup(): Promise<Record<string, unknown>> {
   const base = { ...process.env };
   delete base.DATABASE_URL;
+  mkdirSync(path.join(projectRoot, '.data'), { recursive: true });
   const dataDir = mkdtempSync(path.join(projectRoot, '.data', 'bench-start-'));
+  // mkdtemp makes it private (0700); run as root, PostgreSQL runs as the user "postgres", who must reach it.
+  chmodSync(dataDir, 0o755);
   try {
     const cold = await startOnce({ ...base, DATA_DIR: dataDir });
     const warm: Start[] = [];
@@ -87,12 +94,12 @@ export async function benchStartup(): Promise<Record<string, unknown>> {
     };
     if (process.env.DATABASE_URL) {
       // A fresh database on that server (migrated by the first start, as production's first start is).
+      // (A postgres: URL has no origin: URL.origin is "null" for it.)
       const server = new URL(process.env.DATABASE_URL);
+      server.pathname = '/postgres';
       const name = `samtycke_bench_start_${process.pid}`;
       const admin = async (text: string) => {
-        const c = new pg.Client({
-          connectionString: `${server.origin.replace(/^http/, 'postgres')}/postgres`,
-        });
+        const c = new pg.Client({ connectionString: server.href });
         await c.connect();
         await c.query(text).finally(() => c.end());
       };

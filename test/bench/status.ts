@@ -7,20 +7,17 @@
 // Database: the server at DATABASE_URL (a fresh database on it, dropped after), else an embedded one.
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
-import path from 'node:path';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
-import pg from 'pg';
 import { buildApp } from '../../src/app.ts';
 import { getConsentStatus } from '../../src/consents/index.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createDb } from '../../src/db/index.ts';
-import { migrateToLatest } from '../../src/db/migrate.ts';
 import type { App } from '../../src/http/types.ts';
 import { createApiClient, getApiClient } from '../../src/identity/api-clients.ts';
 import { callerOf } from '../../src/identity/caller.ts';
 import { authorize } from '../../src/identity/policy.ts';
-import { projectRoot } from '../../src/paths.ts';
+import { benchDatabase } from './database.ts';
 import { benchConsentIds, seedConsents, seedOrganisation } from './seed.ts';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -28,27 +25,6 @@ const CONNECTIONS = 50;
 const SMALL = 10_000;
 const LARGE = Number(process.env.BENCH_STATUS_LARGE ?? 1_000_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-
-async function admin(serverUrl: string, text: string) {
-  const c = new pg.Client({ connectionString: `${serverUrl}/postgres` });
-  await c.connect();
-  try {
-    await c.query(text);
-  } finally {
-    await c.end();
-  }
-}
-
-async function server(): Promise<{ serverUrl: string; stop: () => Promise<void> }> {
-  if (process.env.DATABASE_URL) {
-    const u = new URL(process.env.DATABASE_URL);
-    u.pathname = '';
-    return { serverUrl: u.toString().replace(/\/$/, ''), stop: async () => {} };
-  }
-  const { startEmbeddedDatabase } = await import('../../src/db/embedded.ts');
-  const db = await startEmbeddedDatabase({ dataDir: path.join(projectRoot, '.data', 'pg-bench') });
-  return { serverUrl: db.serverUrl, stop: db.stop };
-}
 
 interface Run {
   requestsPerSecond: number;
@@ -124,17 +100,12 @@ function addStatusWithoutAudit(app: App) {
 }
 
 export async function benchStatus(): Promise<Record<string, unknown>> {
-  const { serverUrl, stop } = await server();
-  const name = `samtycke_bench_${process.pid}`;
-  await admin(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin(serverUrl, `CREATE DATABASE ${name}`);
-  const databaseUrl = `${serverUrl}/${name}`;
+  const { databaseUrl, drop } = await benchDatabase(`samtycke_bench_${process.pid}`);
   const seedDb = createDb(databaseUrl, { max: 2 });
   const hello = Fastify({ logger: false });
   hello.get('/hello', async () => ({ hello: 'world' }));
   let app: App | undefined;
   try {
-    await migrateToLatest(seedDb);
     const scope = await seedOrganisation(seedDb);
     const { client } = await createApiClient(seedDb, {
       organisationId: scope.organisationId,
@@ -226,8 +197,7 @@ export async function benchStatus(): Promise<Record<string, unknown>> {
     await hello.close();
     await app?.close();
     await seedDb.destroy();
-    await admin(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await stop();
+    await drop();
   }
 }
 

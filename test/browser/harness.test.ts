@@ -13,7 +13,7 @@ import {
   USER_MESSAGE_MIME_TYPES,
   USER_MESSAGE_PARAM,
   USER_MESSAGE_SUPPORTED,
-} from './broker-idp.ts';
+} from '../fixtures/broker-idp.ts';
 import {
   browserTest,
   confirmDevIdpLogout,

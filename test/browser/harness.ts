@@ -7,15 +7,9 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import tap, { type Test, type TestOpts } from 'tap';
-import type { Clock } from '../../src/clock.ts';
-import type { Config } from '../../src/config.ts';
-import type { Db } from '../../src/db/index.ts';
-import type { App } from '../../src/http/types.ts';
 import { projectRoot } from '../../src/paths.ts';
-import { type Broker, type BrokerOptions, startBrokerIdp } from './broker-idp.ts';
-import { type Org, seedOrganisations } from '../consents/fixtures/consents.ts';
-import { type BuildResult, build } from '../helper.ts';
-import { freePort } from '../identity/fixtures/app.ts';
+import { freePort, type RunningApp, type StartAppOptions, startApp } from '../fixtures/app.ts';
+import { type Broker, type BrokerOptions, startBrokerIdp } from '../fixtures/broker-idp.ts';
 import {
   type AxeViolation,
   findOverflow,
@@ -29,57 +23,25 @@ import {
 } from './harness/checks.ts';
 
 export { findOverflow, runAxe, trafficOf, type AxeViolation, type Overflow, type Traffic };
-export { freePort };
 
 // ---------------------------------------------------------------------------------------------------
 // The service
 
-export interface Service {
+export interface Service extends RunningApp {
   /** `http://localhost:<port>`: PUBLIC_BASE_URL, the origin the browser uses. */
   baseUrl: string;
-  port: number;
-  app: App;
-  db: Db;
-  config: Config;
-  databaseUrl: string;
-  /** Every log line the app wrote (JSON), at debug level. */
-  logs: string[];
-  /** The seeded organisations and staff (Karin Holm, Amira Haddad), when `seed` was set. */
-  org: Org | undefined;
 }
 
-export interface StartServiceOptions {
-  /** Extra environment, e.g. OIDC_ISSUER/OIDC_CLIENT_SECRET/OIDC_CLAIM_PROFILE for the broker. */
-  env?: Record<string, string>;
-  clock?: Clock;
-  /** Register the job queue (workers follow RUN_JOBS, off unless env says RUN_JOBS=true). */
-  jobs?: boolean;
-  /** Seed the consent fixtures' organisations, team and staff (test/consents/fixtures/consents.ts). */
-  seed?: boolean;
-  /** The port to listen on (default: a free one). */
-  port?: number;
-  /** Runs before the app listens: add test-only routes here. */
-  beforeListen?: (built: BuildResult) => void | Promise<void>;
-}
+export type StartServiceOptions = Omit<StartAppOptions, 'host'>;
 
 /**
- * The real app on a fresh database, listening on a free port of 127.0.0.1, PUBLIC_BASE_URL
- * `http://localhost:<port>`; development mode with the built-in dev IdP at /dev-idp unless `env` names
- * another provider. Closed in teardown.
+ * startApp (test/fixtures/app.ts) with PUBLIC_BASE_URL `http://localhost:<port>`: the origin the browser
+ * uses (a host name, as a user's browser sees the service, not an IP address); development mode with the
+ * built-in dev IdP at /dev-idp unless `env` names another provider. Closed in teardown.
  */
 export async function startService(t: Test, options: StartServiceOptions = {}): Promise<Service> {
-  const port = options.port ?? (await freePort());
-  const baseUrl = `http://localhost:${port}`;
-  const built = await build(t, {
-    captureLogs: true,
-    env: { PUBLIC_BASE_URL: baseUrl, ...options.env },
-    ...(options.clock ? { clock: options.clock } : {}),
-    ...(options.jobs !== undefined ? { jobs: options.jobs } : {}),
-  });
-  const org = options.seed ? await seedOrganisations(built.db) : undefined;
-  await options.beforeListen?.(built);
-  await built.app.listen({ port, host: '127.0.0.1' });
-  return { ...built, baseUrl, port, org };
+  const running = await startApp(t, { ...options, host: 'localhost' });
+  return { ...running, baseUrl: running.base };
 }
 
 export interface BrokerService extends Service {
@@ -87,7 +49,7 @@ export interface BrokerService extends Service {
 }
 
 /**
- * The service configured against the test broker (test/browser/broker-idp.ts) on its own origin:
+ * The service configured against the test broker (test/fixtures/broker-idp.ts) on its own origin:
  * OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_CLAIM_PROFILE=ssn. Staff log in at the broker
  * too (STAFF_OIDC_* default to the signer provider; the in-app dev IdP is only mounted when one of the
  * two has no issuer). Pass `allowedOrigins: [service.broker.origin]` to newPhone/newDesktop.
@@ -340,7 +302,7 @@ async function keepScreenshot(t: Test, page: Page, name: string, failed: boolean
 
 /**
  * On the development IdP's login page: chooses the test person (a key from
- * src/identity/dev-idp/people.ts) and presses "Logga in"; waits until the browser is back at the service.
+ * src/dev/people.ts) and presses "Logga in"; waits until the browser is back at the service.
  */
 export async function loginAtDevIdp(page: Page, personKey: string, baseUrl: string): Promise<void> {
   await page.getByRole('heading', { name: 'Logga in med test-e-legitimation' }).waitFor();

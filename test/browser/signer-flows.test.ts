@@ -8,8 +8,6 @@ import type { Test } from 'tap';
 import { consentContext, createConsentRequest, getConsent } from '../../src/consents/index.ts';
 import type { SignerRole } from '../../src/domain/roles.ts';
 import type { App } from '../../src/http/types.ts';
-import { familyRequest, type Family } from '../http/fixtures/signer.ts';
-import { person } from '../identity/fixtures/app.ts';
 import {
   browserTest,
   launchBrowser,
@@ -23,6 +21,8 @@ import {
   step,
   trafficOf,
 } from './harness.ts';
+import { type Family, familyRequest } from '../fixtures/consents.ts';
+import { person } from '../fixtures/people.ts';
 
 type Provider = 'dev-idp' | 'broker';
 

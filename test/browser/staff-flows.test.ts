@@ -6,11 +6,7 @@
 // (axe WCAG 2.1 A/AA, no sideways scroll at 100 % and 200 % text, nothing from another origin).
 import type { Page, Response } from 'playwright-core';
 import type { Test } from 'tap';
-import { consentContext, createConsentRequest, signConsent } from '../../src/consents/index.ts';
-import { localDateOf } from '../../src/domain/dates.ts';
-import type { SignerRole } from '../../src/domain/roles.ts';
-import { createTestPeople } from '../../src/identity/dev-idp/people.ts';
-import { lindqvistRequest, type Setup, signerActor } from '../consents/fixtures/consents.ts';
+import { lindqvistConsents } from '../fixtures/consents.ts';
 import {
   browserTest,
   confirmDevIdpLogout,
@@ -18,42 +14,9 @@ import {
   loginStaff,
   newPhone,
   pathOf,
-  type Service,
   startService,
   step,
 } from './harness.ts';
-
-/** Consents made and signed through the use cases, for the acts that need an active consent. */
-function fixtures(service: Service) {
-  const { app, db } = service;
-  const people = createTestPeople(localDateOf(app.clock.now()));
-  const person = (key: string) => {
-    const p = people.people.find((x) => x.key === key);
-    if (!p) throw new Error(`no test person ${key}`);
-    return p;
-  };
-  const ctx = consentContext(app);
-  const setup = { app, db, ctx, clock: app.clock, people, person, ...service.org! } as unknown as Setup;
-  return {
-    person,
-    pending: (child: 'saga' | 'elsa' = 'saga') =>
-      createConsentRequest(ctx, service.org!.staff, lindqvistRequest(setup, child)),
-    async active(child: 'saga' | 'elsa' = 'saga') {
-      const made = await createConsentRequest(ctx, service.org!.staff, lindqvistRequest(setup, child));
-      const signers: [SignerRole, string][] = [
-        ['guardian1', 'anna-lindqvist'],
-        ['guardian2', 'erik-lindqvist'],
-      ];
-      if (child === 'saga') signers.push(['youth', 'saga-lindqvist']);
-      for (const [role, key] of signers)
-        await signConsent(ctx, signerActor(role, person(key), app.clock), {
-          consentId: made.id,
-          place: 'Norrby',
-        });
-      return made;
-    },
-  };
-}
 
 /** Clicks and answers the response of the form post (or navigation) it caused. */
 async function submit(page: Page, click: () => Promise<void>, path: RegExp): Promise<Response> {
@@ -72,7 +35,7 @@ browserTest(
   'staff flows in Chromium at 360 px: request, acts with confirmation, team partner',
   async (t: Test) => {
     const service = await startService(t, { seed: true });
-    const f = fixtures(service);
+    const f = lindqvistConsents(service.app, service.org!);
     const browser = await launchBrowser(t);
     const page = await newPhone(browser, service.baseUrl);
     const p = f.person;

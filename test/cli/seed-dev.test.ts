@@ -8,6 +8,7 @@ import path from 'node:path';
 import t from 'tap';
 import { freePort } from '../../src/db/embedded.ts';
 import { projectRoot } from '../../src/paths.ts';
+import { childEnv } from '../helper.ts';
 
 // Under the project: as root the server runs as user "postgres", which must be able to reach the folder.
 const base = path.join(projectRoot, '.data');
@@ -19,13 +20,8 @@ interface Run {
   stderr: string;
 }
 
-const env = (dataDir: string, port: number) => ({
-  PATH: process.env.PATH ?? '',
-  HOME: process.env.HOME ?? '/tmp',
-  DATA_DIR: dataDir,
-  PORT: String(port),
-  RUN_JOBS: 'false',
-});
+const env = (dataDir: string, port: number) =>
+  childEnv({ DATA_DIR: dataDir, PORT: String(port), RUN_JOBS: 'false' });
 
 function node(script: string, environment: Record<string, string>): ChildProcessWithoutNullStreams {
   return spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, script)], {

@@ -12,7 +12,7 @@ import { withdrawConsent } from '../../src/consents/withdraw-consent.ts';
 import { localDateOf } from '../../src/domain/dates.ts';
 import type { SignerRole } from '../../src/domain/roles.ts';
 import { isAppError } from '../../src/errors.ts';
-import { assertRevisionChain, lindqvistRequest, setup, signerActor } from './fixtures/consents.ts';
+import { assertRevisionChain, familyRequest, setup, signerActor } from '../fixtures/consents.ts';
 
 const ROUNDS = 20;
 const SIGNERS: [SignerRole, string][] = [
@@ -28,7 +28,7 @@ t.test(`sign, withdraw and end fired together, ${ROUNDS} rounds: one order, no b
   const outcomes = new Map<string, number>();
   let signed = 0;
   for (let round = 0; round < ROUNDS; round++) {
-    const created = await createConsentRequest(ctx, s.staff, lindqvistRequest(s));
+    const created = await createConsentRequest(ctx, s.staff, familyRequest(s));
     const today = localDateOf(systemClock.now());
     const acts: [string, () => Promise<unknown>][] = [
       ...SIGNERS.map(([role, key]): [string, () => Promise<unknown>] => [
@@ -113,7 +113,7 @@ t.test(
       issued++;
       return startSignature(identity, at);
     };
-    const created = await createConsentRequest(ctx, s.staff, lindqvistRequest(s));
+    const created = await createConsentRequest(ctx, s.staff, familyRequest(s));
     const results = await Promise.all(
       SIGNERS.map(([role, key]) =>
         signConsent(counting, signerActor(role, s.person(key), systemClock), {
@@ -141,7 +141,7 @@ t.test(
     t.equal(receipt.length, 1, 'active with its receipt');
 
     // A signer who reviewed a revision that another signature replaced is asked to read it again.
-    const again = await createConsentRequest(ctx, s.staff, lindqvistRequest(s));
+    const again = await createConsentRequest(ctx, s.staff, familyRequest(s));
     const reviewed = await latestFormSha256(s.db, again.id);
     await signConsent(ctx, signerActor('guardian1', s.person('anna-lindqvist'), systemClock), {
       consentId: again.id,

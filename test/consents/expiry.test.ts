@@ -14,11 +14,11 @@ import {
 import {
   bornToTurn,
   childBorn,
-  lindqvistRequest,
+  familyRequest,
   nguyenRequest,
   setup,
   signerActor,
-} from './fixtures/consents.ts';
+} from '../fixtures/consents.ts';
 
 const tokenOf = (url: string) => url.slice(url.lastIndexOf('/') + 1);
 
@@ -105,7 +105,7 @@ t.test('the youth threshold is counted on the request day: 12 today signs, 12 to
   const s = await setup(t);
   const today = localDateOf(s.clock.now());
   const atThreshold = await createConsentRequest(s.ctx, s.staff, {
-    ...lindqvistRequest(s, 'elsa'),
+    ...familyRequest(s, 'lindqvist-young'),
     child: childBorn(bornToTurn(today, 12, 0), '974'),
     youth: { email: 'barn@hem.example' },
   });
@@ -114,7 +114,7 @@ t.test('the youth threshold is counted on the request day: 12 today signs, 12 to
     ['guardian1', 'guardian2', 'youth'],
   );
   const below = await createConsentRequest(s.ctx, s.staff, {
-    ...lindqvistRequest(s, 'elsa'),
+    ...familyRequest(s, 'lindqvist-young'),
     child: childBorn(bornToTurn(today, 12, 1), '976'),
   });
   t.same(
@@ -125,7 +125,7 @@ t.test('the youth threshold is counted on the request day: 12 today signs, 12 to
 
 t.test('invitation links: unknown, used, replaced by a reminder, and for a role that declined', async (t) => {
   const s = await setup(t);
-  const created = await createConsentRequest(s.ctx, s.staff, lindqvistRequest(s));
+  const created = await createConsentRequest(s.ctx, s.staff, familyRequest(s));
   const [g1, g2] = created.signers;
   const now = () => s.clock.now();
   await t.rejects(resolveInvitation(s.db, 'A'.repeat(43), now()), { code: 'invitation_not_found' });

@@ -14,14 +14,13 @@ import type { SignerRole } from '../../src/domain/roles.ts';
 import { verifyPdf } from '../../src/pdf/verify/index.ts';
 import {
   assertRevisionChain,
-  lindqvistRequest,
+  familyRequest,
   nguyenRequest,
-  personalDataIn,
-  personalNumberForms,
   type Setup,
   setup,
   signerActor,
-} from './fixtures/consents.ts';
+} from '../fixtures/consents.ts';
+import { personalDataIn, personalNumberForms } from '../fixtures/people.ts';
 
 const MINUTE = 60_000;
 
@@ -50,7 +49,7 @@ for (const order of [
     `two guardians and the youth sign in the order ${roles.map((r) => r[0]).join(', ')} → active`,
     async (t) => {
       const s = await setup(t);
-      const created = await createConsentRequest(s.ctx, s.staff, lindqvistRequest(s));
+      const created = await createConsentRequest(s.ctx, s.staff, familyRequest(s));
       t.equal(created.status, 'pending');
       t.same(
         created.signers.map((x) => x.role),
@@ -153,7 +152,7 @@ t.test('a sole guardian confirms being sole guardian; the youth at 16–17 signs
 
 t.test('place is required, and signing needs a fresh identification', async (t) => {
   const s = await setup(t);
-  const created = await createConsentRequest(s.ctx, s.staff, lindqvistRequest(s));
+  const created = await createConsentRequest(s.ctx, s.staff, familyRequest(s));
   const anna = signerActor('guardian1', s.person('anna-lindqvist'), s.clock);
   await t.rejects(signConsent(s.ctx, anna, { consentId: created.id, place: '  ' }), {
     code: 'validation_failed',
@@ -175,7 +174,7 @@ t.test('place is required, and signing needs a fresh identification', async (t) 
 
 t.test('a stored revision whose bytes no longer match its SHA-256 is never signed onto', async (t) => {
   const s = await setup(t);
-  const created = await createConsentRequest(s.ctx, s.staff, lindqvistRequest(s));
+  const created = await createConsentRequest(s.ctx, s.staff, familyRequest(s));
   await signAs(s, created.id, 'guardian1', 'anna-lindqvist');
   // The bytes of the latest revision are changed behind the service's back (one byte in the middle).
   const latest = await latestDocument(s.db, created.id, 'form');
@@ -197,7 +196,7 @@ t.test('a stored revision whose bytes no longer match its SHA-256 is never signe
 
 t.test('the wrong person is refused, revealing nothing, and it is audited', async (t) => {
   const s = await setup(t);
-  const created = await createConsentRequest(s.ctx, s.staff, lindqvistRequest(s));
+  const created = await createConsentRequest(s.ctx, s.staff, familyRequest(s));
   const erikAsAnna = signerActor('guardian1', s.person('erik-lindqvist'), s.clock);
   const err = await signConsent(s.ctx, erikAsAnna, { consentId: created.id, place: 'Norrby' }).catch(
     (e) => e,
@@ -219,14 +218,14 @@ t.test('the wrong person is refused, revealing nothing, and it is audited', asyn
 
 t.test('youth below the threshold signs only when asked; at the threshold always', async (t) => {
   const s = await setup(t);
-  const elsa = await createConsentRequest(s.ctx, s.staff, lindqvistRequest(s, 'elsa'));
+  const elsa = await createConsentRequest(s.ctx, s.staff, familyRequest(s, 'lindqvist-young'));
   t.same(
     elsa.signers.map((x) => x.role),
     ['guardian1', 'guardian2'],
     'a 6–7-year-old does not sign by default',
   );
   const asked = await createConsentRequest(s.ctx, s.staff, {
-    ...lindqvistRequest(s, 'elsa'),
+    ...familyRequest(s, 'lindqvist-young'),
     youthSigns: true,
     youth: { phone: '070-333 33 33' },
   });
@@ -235,13 +234,13 @@ t.test('youth below the threshold signs only when asked; at the threshold always
     ['guardian1', 'guardian2', 'youth'],
     'staff may ask a younger child',
   );
-  const saga = await createConsentRequest(s.ctx, s.staff, { ...lindqvistRequest(s), youthSigns: false });
+  const saga = await createConsentRequest(s.ctx, s.staff, { ...familyRequest(s), youthSigns: false });
   t.same(
     saga.signers.map((x) => x.role),
     ['guardian1', 'guardian2', 'youth'],
     'staff cannot drop the youth at 12 or older',
   );
-  const err = await createConsentRequest(s.ctx, s.staff, { ...lindqvistRequest(s), youth: undefined }).catch(
+  const err = await createConsentRequest(s.ctx, s.staff, { ...familyRequest(s), youth: undefined }).catch(
     (e) => e,
   );
   t.equal(err.code, 'validation_failed');
@@ -254,7 +253,7 @@ t.test('youth below the threshold signs only when asked; at the threshold always
 
 t.test('decline ends the request for everyone; the reason is stored but never audited', async (t) => {
   const s = await setup(t);
-  const created = await createConsentRequest(s.ctx, s.staff, lindqvistRequest(s));
+  const created = await createConsentRequest(s.ctx, s.staff, familyRequest(s));
   await signAs(s, created.id, 'guardian1', 'anna-lindqvist');
   await t.rejects(
     declineConsent(s.ctx, signerActor('guardian1', s.person('anna-lindqvist'), s.clock), {
@@ -303,7 +302,7 @@ t.test('withdrawal by a signer ends an active consent for all at once', async (t
 
 t.test('staff register a withdrawal made by phone; date and channel are checked', async (t) => {
   const s = await setup(t);
-  const created = await createConsentRequest(s.ctx, s.staff, lindqvistRequest(s));
+  const created = await createConsentRequest(s.ctx, s.staff, familyRequest(s));
   for (const [role, key] of LINDQVIST) await signAs(s, created.id, role, key);
   const today = localDateOf(s.clock.now());
   await t.rejects(

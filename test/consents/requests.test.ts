@@ -11,14 +11,8 @@ import { renewConsent } from '../../src/consents/renew-consent.ts';
 import { signConsent } from '../../src/consents/sign-consent.ts';
 import { withdrawConsent } from '../../src/consents/withdraw-consent.ts';
 import { localDateOf } from '../../src/domain/dates.ts';
-import {
-  lindqvistRequest,
-  nguyenRequest,
-  personalNumberForms,
-  type Setup,
-  setup,
-  signerActor,
-} from './fixtures/consents.ts';
+import { familyRequest, nguyenRequest, type Setup, setup, signerActor } from '../fixtures/consents.ts';
+import { personalNumberForms } from '../fixtures/people.ts';
 
 async function activeNguyen(s: Setup, actor = s.staff) {
   const created = await createConsentRequest(s.ctx, actor, nguyenRequest(s));
@@ -78,7 +72,7 @@ t.test('validation: every problem, with field paths, and never the number in a m
   t.notMatch(text, /20990101/);
 
   const sole = await createConsentRequest(s.ctx, s.staff, {
-    ...lindqvistRequest(s),
+    ...familyRequest(s),
     soleGuardian: true,
   }).catch((e) => e);
   t.same(
@@ -86,7 +80,7 @@ t.test('validation: every problem, with field paths, and never the number in a m
     ['guardians.1'],
   );
   const team = await createConsentRequest(s.ctx, s.staff, {
-    ...lindqvistRequest(s),
+    ...familyRequest(s),
     teamId: s.otherTeamId,
   }).catch((e) => e);
   t.same(
@@ -108,7 +102,7 @@ t.test('validation: every problem, with field paths, and never the number in a m
 t.test('validation: the team and the fields in one answer; the staff phone on the form', async (t) => {
   const s = await setup(t);
   const both = await createConsentRequest(s.ctx, s.staff, {
-    ...lindqvistRequest(s),
+    ...familyRequest(s),
     teamId: s.otherTeamId,
     child: { name: 'Saga Lindqvist', personalNumber: '20990101-1234' },
     obtainedByPhone: 'ring mig',
@@ -120,7 +114,7 @@ t.test('validation: the team and the fields in one answer; the staff phone on th
   ]);
 
   const made = await createConsentRequest(s.ctx, s.staff, {
-    ...lindqvistRequest(s),
+    ...familyRequest(s),
     obtainedByPhone: '090-12 34 56',
   });
   const row = await s.db
@@ -133,7 +127,7 @@ t.test('validation: the team and the fields in one answer; the staff phone on th
 
 t.test('Idempotency-Key: same key and body replays the first result; another body conflicts', async (t) => {
   const s = await setup(t);
-  const body = lindqvistRequest(s);
+  const body = familyRequest(s);
   const first = await createConsentRequest(s.ctx, s.staff, { ...body, idempotencyKey: 'key-1' });
   t.equal(first.replayed, false);
   const again = await createConsentRequest(s.ctx, s.staff, { ...body, idempotencyKey: 'key-1' });
@@ -218,7 +212,7 @@ t.test('list: scope, status filter as statusAt computes it, keyset pages newest 
   const ids: string[] = [];
   for (let i = 0; i < 7; i++) {
     s.clock.advance(60_000);
-    ids.push((await createConsentRequest(s.ctx, s.staff, lindqvistRequest(s, 'elsa'))).id);
+    ids.push((await createConsentRequest(s.ctx, s.staff, familyRequest(s, 'lindqvist-young'))).id);
   }
   s.clock.advance(60_000);
   const active = await activeNguyen(s);

@@ -10,7 +10,7 @@ import { signConsent } from '../../src/consents/sign-consent.ts';
 import { withdrawConsent } from '../../src/consents/withdraw-consent.ts';
 import { Batcher, BatchItemError, compiledOnce } from '../../src/db/batch.ts';
 import { activeClientAccess, disableApiClient } from '../../src/identity/api-clients.ts';
-import { nguyenRequest, setup, signerActor } from '../consents/fixtures/consents.ts';
+import { nguyenRequest, setup, signerActor } from '../fixtures/consents.ts';
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import t from 'tap';
 import { migrateDownOne, migrateToLatest, pendingMigrations } from '../../src/db/migrate.ts';
 import { migrationsDir } from '../../src/paths.ts';
-import { freshDatabase, openDb } from '../helper.ts';
+import { childEnv, freshDatabase, openDb } from '../helper.ts';
 
 const migrationFiles = readdirSync(migrationsDir).filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts'));
 
@@ -61,7 +61,7 @@ t.test('`npm run migrate`: up, `-- --down` one step, and a non-zero exit on fail
   const run = (...args: string[]) =>
     spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/migrate.ts', ...args], {
       cwd: projectRoot,
-      env: { PATH: process.env.PATH ?? '', DATABASE_URL: url },
+      env: childEnv({ DATABASE_URL: url }),
       encoding: 'utf8',
     });
   const up = run();
@@ -75,7 +75,7 @@ t.test('`npm run migrate`: up, `-- --down` one step, and a non-zero exit on fail
   t.equal(run().stdout.trim(), 'nothing to migrate');
   const broken = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/migrate.ts'], {
     cwd: projectRoot,
-    env: { PATH: process.env.PATH ?? '', DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' },
+    env: childEnv({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' }),
     encoding: 'utf8',
   });
   t.equal(broken.status, 1, 'a database that cannot be reached fails the command');

@@ -16,7 +16,7 @@ import {
   type WriteBehindOptions,
 } from '../../src/db/write-behind.ts';
 import { projectRoot } from '../../src/paths.ts';
-import { apiSetup } from '../http/fixtures/api.ts';
+import { apiSetup } from '../fixtures/api.ts';
 import { freshDatabase, openDb } from '../helper.ts';
 
 interface Row {
@@ -122,7 +122,11 @@ t.test('a row whose write resolved is committed even if the process is killed at
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', path.join(projectRoot, 'test/db/fixtures/write-behind-child.ts')],
-    { cwd: projectRoot, env: { ...process.env, WB_DATABASE_URL: url }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: projectRoot,
+      env: { ...process.env, WB_DATABASE_URL: url, _TAPJS_PROCESSINFO_COVERAGE_: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));

@@ -8,13 +8,14 @@ import { spawnSync } from 'node:child_process';
 import t, { type Test } from 'tap';
 import { createApiClient } from '../../src/identity/api-clients.ts';
 import { createSession } from '../../src/identity/sessions.ts';
-import { clearCapturedMail, listCapturedMail } from '../../src/notify/capture.ts';
-import { clearCapturedSms, listCapturedSms } from '../../src/notify/sms.ts';
-import { drainJobs, GUARDIAN_EMAIL, personalDataIn } from '../consents/fixtures/consents.ts';
-import { csrfOf, familyRequest, startSignerApp } from '../http/fixtures/signer.ts';
-import { hiddenValue, people } from '../identity/fixtures/app.ts';
+import { clearCapturedMail, listCapturedMail } from '../../src/dev/mail-capture.ts';
+import { clearCapturedSms, listCapturedSms } from '../../src/dev/sms-capture.ts';
+import { drainJobs, familyRequest, GUARDIAN_EMAIL } from '../fixtures/consents.ts';
+import { startSignerApp } from '../http/fixtures/signer.ts';
+import { csrfOf, hiddenValue } from '../fixtures/app.ts';
 import { PDFSIG_TOOLS, pdfsig } from '../pdf/helpers/nss.ts';
 import { DEV_ROOT_PEM } from '../pdf/helpers/signing.ts';
+import { people, personalDataIn } from '../fixtures/people.ts';
 
 const ORGANISATION_WORDS = ['Björkskolan', 'Hälsocentralen', 'Norrby', 'Exempelby', 'HLT-team', 'Karin'];
 

@@ -12,9 +12,9 @@ import { addYears, eighteenthBirthday, localDateOf, startOfLocalDay } from '../.
 import type { SignerRole } from '../../src/domain/roles.ts';
 import { createApiClient, getApiClient } from '../../src/identity/api-clients.ts';
 import { createSession } from '../../src/identity/sessions.ts';
-import { addTeamPartner, bornToTurn, childBorn, signerActor } from '../consents/fixtures/consents.ts';
-import { familyRequest, type SignerApp, startSignerApp, textOf } from '../http/fixtures/signer.ts';
-import { person } from '../identity/fixtures/app.ts';
+import { addTeamPartner, bornToTurn, childBorn, familyRequest, signerActor } from '../fixtures/consents.ts';
+import { type SignerApp, startSignerApp, textOf } from '../http/fixtures/signer.ts';
+import { person } from '../fixtures/people.ts';
 
 /** The app at a clock standing still (signing needs the real now: the dev CA's certificates). */
 async function start(t: Test) {

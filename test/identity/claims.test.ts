@@ -13,7 +13,7 @@ import {
   mapStaffClaims,
   SWEDISH_OIDC,
 } from '../../src/identity/claims.ts';
-import { fictionalNumber } from '../../src/identity/dev-idp/people.ts';
+import { fictionalNumber } from '../../src/dev/people.ts';
 
 // Fictional numbers, built with the dev IdP's helper (Luhn from the domain module).
 const PIN = fictionalNumber(localDate('1984-05-17'), '982');

@@ -5,9 +5,10 @@ import tap, { type Test } from 'tap';
 import { buildApp } from '../../src/app.ts';
 import { fixedClock } from '../../src/clock.ts';
 import { csrfField } from '../../src/http/csrf-field.ts';
-import { DevIdpProductionError } from '../../src/identity/dev-idp/index.ts';
+import { DevIdpProductionError } from '../../src/identity/dev-idp-refused.ts';
 import { deleteExpiredLoginAttempts } from '../../src/identity/login-attempts.ts';
-import { lazyDevIdp, requireCsrf, requireSession, sessionExpired } from '../../src/identity/plugin.ts';
+import { lazyDevIdp } from '../../src/dev/idp/mount.ts';
+import { requireCsrf, requireSession, sessionExpired } from '../../src/identity/plugin.ts';
 import {
   cookieNames,
   cookieOptions,
@@ -16,7 +17,7 @@ import {
   sha256,
 } from '../../src/identity/sessions.ts';
 import { type BuildResult, freshDatabase, testConfig } from '../helper.ts';
-import { Browser, hiddenValue, type RunningApp, startApp } from './fixtures/app.ts';
+import { Browser, hiddenValue, type RunningApp, startApp } from '../fixtures/app.ts';
 
 const MINUTE = 60_000;
 

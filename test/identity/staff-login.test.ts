@@ -1,11 +1,11 @@
 // A newcomer who logs in as staff before `npm run seed:dev` must be told what to run, not to ask an
 // administrator; production (any provider but the development IdP) keeps its text.
 import tap from 'tap';
-import { seedDevelopment } from '../../src/cli/seed-dev.ts';
+import { seedDevelopment } from '../../src/dev/seed.ts';
 import { isAppError } from '../../src/errors.ts';
 import { resolveStaffLogin } from '../../src/identity/staff-login.ts';
 import { build } from '../helper.ts';
-import { Browser, startApp } from './fixtures/app.ts';
+import { Browser, startApp } from '../fixtures/app.ts';
 
 const PRODUCTION_TEXT =
   'Du har inget konto i Samtycke med den här inloggningen. Be din organisations administratör om en inbjudan.';

@@ -3,7 +3,7 @@
 // OIDC_USER_MESSAGE allows; the text in the format the profile gives (base64 UTF-8 per language).
 import t, { type Test } from 'tap';
 import { createRelyingParty, USER_MESSAGE_PARAMETER } from '../../src/identity/oidc-client.ts';
-import { decodeUserMessage, startBrokerIdp } from '../browser/broker-idp.ts';
+import { decodeUserMessage, startBrokerIdp } from '../fixtures/broker-idp.ts';
 
 const REDIRECT = 'http://localhost:3000/auth/callback';
 

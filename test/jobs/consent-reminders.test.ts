@@ -5,16 +5,17 @@ import { consentContext } from '../../src/consents/context.ts';
 import { createConsentRequest } from '../../src/consents/create-consent-request.ts';
 import { remindSigners } from '../../src/consents/remind-signers.ts';
 import { signConsent } from '../../src/consents/sign-consent.ts';
-import { clearCapturedMail, listCapturedMail } from '../../src/notify/capture.ts';
-import { clearCapturedSms, listCapturedSms } from '../../src/notify/sms.ts';
+import { clearCapturedMail, listCapturedMail } from '../../src/dev/mail-capture.ts';
+import { clearCapturedSms, listCapturedSms } from '../../src/dev/sms-capture.ts';
 import {
   drainJobs,
   idle,
-  lindqvistRequest,
+  familyRequest,
   seedOrganisations,
   setup,
   signerActor,
-} from '../consents/fixtures/consents.ts';
+} from '../fixtures/consents.ts';
+import { peopleAt } from '../fixtures/people.ts';
 import { build } from '../helper.ts';
 
 const DAY = 86_400_000;
@@ -24,7 +25,7 @@ t.test('reminders after 3 and 7 days to those who have not answered, each once',
   clearCapturedMail();
   clearCapturedSms();
   const s = await setup(t);
-  const created = await createConsentRequest(s.ctx, s.staff, lindqvistRequest(s));
+  const created = await createConsentRequest(s.ctx, s.staff, familyRequest(s));
   await drainJobs(s.app);
   const sweep = () => s.app.jobs.runNow('consent-reminders', {});
 
@@ -81,8 +82,8 @@ t.test('reminders after 3 and 7 days to those who have not answered, each once',
 t.test('a request first swept on day 8 gets the day-7 reminder only; none after a manual one', async (t) => {
   clearCapturedMail();
   const s = await setup(t);
-  const a = await createConsentRequest(s.ctx, s.staff, lindqvistRequest(s, 'elsa'));
-  const b = await createConsentRequest(s.ctx, s.staff, lindqvistRequest(s, 'elsa'));
+  const a = await createConsentRequest(s.ctx, s.staff, familyRequest(s, 'lindqvist-young'));
+  const b = await createConsentRequest(s.ctx, s.staff, familyRequest(s, 'lindqvist-young'));
   s.clock.advance(8 * DAY);
   await remindSigners(s.ctx, s.staff, { consentId: b.id });
   t.same(await s.app.jobs.runNow('consent-reminders', {}), { consents: 1, queued: 3 });
@@ -109,15 +110,9 @@ t.test('two instances with workers never send the same reminder twice', async (t
   const two = await build(t, { jobs: true, env, clock, databaseUrl: one.databaseUrl });
   const org = await seedOrganisations(one.db);
   const ctx = consentContext(one.app);
-  const { createTestPeople } = await import('../../src/identity/dev-idp/people.ts');
-  const { localDateOf } = await import('../../src/domain/dates.ts');
-  const people = createTestPeople(localDateOf(clock.now()));
-  const s = {
-    teamId: org.teamId,
-    person: (k: string) => people.people.find((p) => p.key === k)!,
-  } as unknown as Parameters<typeof lindqvistRequest>[0];
+  const s = { teamId: org.teamId, person: peopleAt(clock).person };
   const consents = [];
-  for (let i = 0; i < 2; i++) consents.push(await createConsentRequest(ctx, org.staff, lindqvistRequest(s)));
+  for (let i = 0; i < 2; i++) consents.push(await createConsentRequest(ctx, org.staff, familyRequest(s)));
   await idle(one.db);
   t.equal(listCapturedMail().length, 6, 'the invitations, once each');
 

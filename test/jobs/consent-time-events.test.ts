@@ -3,16 +3,16 @@ import { listAuditEvents } from '../../src/consents/audit.ts';
 import { createConsentRequest } from '../../src/consents/create-consent-request.ts';
 import { signConsent } from '../../src/consents/sign-consent.ts';
 import { addDays, localDateOf, startOfLocalDay } from '../../src/domain/dates.ts';
-import { clearCapturedMail, listCapturedMail } from '../../src/notify/capture.ts';
+import { clearCapturedMail, listCapturedMail } from '../../src/dev/mail-capture.ts';
 import {
   drainJobs,
   idle,
-  lindqvistRequest,
+  familyRequest,
   nguyenRequest,
   type Setup,
   setup,
   signerActor,
-} from '../consents/fixtures/consents.ts';
+} from '../fixtures/consents.ts';
 import { build } from '../helper.ts';
 
 const JOBS = ['consent-lapse', 'consent-ending-soon', 'notify'];
@@ -110,7 +110,7 @@ t.test('two instances with workers sweep at once: each lapse and each notice hap
   const s = await setup(t, { env });
   const two = await build(t, { jobs: true, env, clock: s.clock, databaseUrl: s.databaseUrl });
   const consent = await active(s);
-  const pending = await createConsentRequest(s.ctx, s.staff, lindqvistRequest(s));
+  const pending = await createConsentRequest(s.ctx, s.staff, familyRequest(s));
   await idle(s.db);
   clearCapturedMail();
 

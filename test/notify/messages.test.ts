@@ -6,7 +6,7 @@ import {
   listCapturedMail,
   parseMessage,
   startMailCapture,
-} from '../../src/notify/capture.ts';
+} from '../../src/dev/mail-capture.ts';
 import { createMailer } from '../../src/notify/mailer.ts';
 import { swedishDate } from '../../src/domain/dates.ts';
 import { type Audience, composeMessage } from '../../src/notify/messages.ts';

@@ -238,6 +238,8 @@ t.test('npm run verify: report, JSON, exit codes', async (t) => {
         env: {
           ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SAMTYCKE_'))),
           SAMTYCKE_ENV: 'development',
+          // No coverage of its own: see childEnv in test/helper.ts.
+          _TAPJS_PROCESSINFO_COVERAGE_: '0',
         },
       },
     );

@@ -7,19 +7,19 @@ import { declineConsent } from '../../../src/consents/decline-consent.ts';
 import { resolveInvitation } from '../../../src/consents/invitations.ts';
 import { signConsent } from '../../../src/consents/sign-consent.ts';
 import { withdrawConsent } from '../../../src/consents/withdraw-consent.ts';
-import { clearCapturedMail, listCapturedMail } from '../../../src/notify/capture.ts';
+import { clearCapturedMail, listCapturedMail } from '../../../src/dev/mail-capture.ts';
 import type { Notifier } from '../../../src/notify/registry.ts';
 import { sendNotification } from '../../../src/consents/notifications/send-notification.ts';
-import { clearCapturedSms, listCapturedSms } from '../../../src/notify/sms.ts';
+import { clearCapturedSms, listCapturedSms } from '../../../src/dev/sms-capture.ts';
 import {
   drainJobs,
   GUARDIAN_EMAIL,
-  lindqvistRequest,
-  personalDataIn,
+  familyRequest,
   type Setup,
   setup,
   signerActor,
-} from '../fixtures/consents.ts';
+} from '../../fixtures/consents.ts';
+import { personalDataIn } from '../../fixtures/people.ts';
 
 /** What `sendNotification` needs, from the test app (its notifier unless a test gives another). */
 const sendDeps = (s: Setup, notifier: Notifier = s.app.notify) => ({
@@ -44,7 +44,7 @@ t.test('invitations, signed by all, withdrawn: links only, each message once', a
   clearCapturedMail();
   clearCapturedSms();
   const s = await setup(t);
-  const created = await createConsentRequest(s.ctx, s.staff, lindqvistRequest(s));
+  const created = await createConsentRequest(s.ctx, s.staff, familyRequest(s));
   await drainJobs(s.app);
   let mails = listCapturedMail();
   t.same(
@@ -158,7 +158,7 @@ t.test(
   'declined: the requester and the other signers are told once, the one who declined is not',
   async (t) => {
     const s = await setup(t);
-    const created = await createConsentRequest(s.ctx, s.staff, lindqvistRequest(s));
+    const created = await createConsentRequest(s.ctx, s.staff, familyRequest(s));
     await drainJobs(s.app);
     clearCapturedMail();
     clearCapturedSms();
@@ -201,7 +201,7 @@ t.test(
   async (t) => {
     clearCapturedMail();
     const s = await setup(t);
-    const created = await createConsentRequest(s.ctx, s.staff, lindqvistRequest(s));
+    const created = await createConsentRequest(s.ctx, s.staff, familyRequest(s));
     await signConsent(s.ctx, signerActor('guardian1', s.person('anna-lindqvist'), s.clock), {
       consentId: created.id,
       place: 'Norrby',
@@ -218,7 +218,7 @@ t.test(
 t.test('a failed send rolls back: the message can be sent on the retry', async (t) => {
   clearCapturedMail();
   const s = await setup(t);
-  const created = await createConsentRequest(s.ctx, s.staff, lindqvistRequest(s, 'elsa'));
+  const created = await createConsentRequest(s.ctx, s.staff, familyRequest(s, 'lindqvist-young'));
   const failing = {
     mailer: { ...s.app.notify.mailer, send: async () => Promise.reject(new Error('SMTP down')) },
     sms: s.app.notify.sms,
@@ -242,7 +242,7 @@ t.test(
   async (t) => {
     clearCapturedSms();
     const s = await setup(t);
-    const created = await createConsentRequest(s.ctx, s.staff, lindqvistRequest(s));
+    const created = await createConsentRequest(s.ctx, s.staff, familyRequest(s));
     const sms = {
       kind: 'invitation' as const,
       consentId: created.id,
