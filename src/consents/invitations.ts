@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { DbOrTx } from '../db/index.ts';
 import type { InvitationChannel } from '../db/schema.ts';
-import { type StatusReason, statusAt } from '../domain/consent.ts';
+import { statusAt } from '../domain/consent.ts';
 import type { SignerRole } from '../domain/roles.ts';
 import { AppError } from '../errors.ts';
 import { loadConsent } from './consent.repository.ts';
@@ -110,20 +110,16 @@ export interface ResolvedInvitation {
   expiresAt: Date;
 }
 
-/** Why a request no longer waits for signatures, as the person holding its link is told. */
-const ENDED_MESSAGES: Record<StatusReason, string> = {
-  awaiting_signatures: 'Förfrågan gäller inte längre.',
-  all_signed: 'Alla har redan skrivit under. Samtycket finns under Mina samtycken.',
-  declined:
-    'Förfrågan är avslutad, eftersom någon som skulle skriva under har avböjt. Det blir inget samtycke.',
-  cancelled: 'Verksamheten som skickade förfrågan har dragit tillbaka den. Du behöver inte göra något.',
-  request_lifetime_passed:
-    'Tiden för att svara på förfrågan har gått ut. Kontakta den som bad om samtycket om du vill ha en ny förfrågan.',
-  withdrawn: 'Samtycket har återkallats och gäller inte längre.',
-  support_ended: 'Stödet till barnet är avslutat, så förfrågan gäller inte längre.',
-  one_year_passed: 'Samtycket har upphört att gälla.',
-  child_turned_18: 'Samtycket har upphört att gälla, eftersom barnet har fyllt 18 år.',
-};
+/**
+ * What the holder of a link to a request that no longer waits for signatures is told. The link page is
+ * shown before anyone has identified, and a link can be forwarded: it says truthfully that the request is
+ * over (not "replaced by a newer link"), and only where to see what happened, under Mina samtycken after
+ * the e-identification. Only a request that ran out of time says so, since that is about the link itself.
+ */
+const ENDED_MESSAGE =
+  'Förfrågan är avslutad och kan inte längre besvaras. Vad som har hänt med den ser du under Mina samtycken, när du har legitimerat dig.';
+const LIFETIME_PASSED_MESSAGE =
+  'Tiden för att svara på förfrågan har gått ut. Kontakta den som bad om samtycket om du vill ha en ny förfrågan.';
 
 /**
  * What a link is for. Refuses, without saying anything about the consent: an unknown token
@@ -145,13 +141,17 @@ export async function resolveInvitation(db: DbOrTx, token: string, now: Date): P
   // What happened to the request comes first: its links were revoked when it ended, and "replaced by a
   // newer link" would then be untrue. Said without who did what, since anyone may hold a forwarded link.
   const status = statusAt(loaded.facts, now);
-  if (status.status !== 'pending') throw new AppError('invitation_expired', ENDED_MESSAGES[status.reason]);
+  if (status.status !== 'pending')
+    throw new AppError(
+      'invitation_expired',
+      status.reason === 'request_lifetime_passed' ? LIFETIME_PASSED_MESSAGE : ENDED_MESSAGE,
+    );
   if (row.revokedAt)
     throw new AppError(
       'invitation_expired',
       'Länken har ersatts av en nyare. Använd den senaste länken du fått, eller logga in under Mina samtycken.',
     );
   if (row.expiresAt.getTime() <= now.getTime())
-    throw new AppError('invitation_expired', ENDED_MESSAGES.request_lifetime_passed);
+    throw new AppError('invitation_expired', LIFETIME_PASSED_MESSAGE);
   return { invitationId: row.id, consentId: row.consentId, role: row.role, expiresAt: row.expiresAt };
 }

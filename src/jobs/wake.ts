@@ -48,8 +48,15 @@ export async function listenForWakeUps(
       if (client === c) client = undefined;
       if (!closing) reconnectLater();
     });
-    await c.connect();
-    await c.query(`LISTEN ${WAKE_CHANNEL}`);
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${WAKE_CHANNEL}`);
+    } catch (err) {
+      // Not kept half-open: a client that connected but could not LISTEN would be out of close()'s reach.
+      // Its 'end' schedules the next attempt.
+      await c.end().catch(() => {});
+      throw err;
+    }
     client = c;
     retryDelay = 500;
   };
@@ -70,7 +77,12 @@ export async function listenForWakeUps(
     timer.unref();
   };
 
-  await connect();
+  // A first failure does not stop the start: polling is the durable path, and the listener keeps trying
+  // until close().
+  await connect().catch((err: unknown) => {
+    log.warn({ err }, 'job wake-up listener could not connect; polling continues, retrying');
+    reconnectLater();
+  });
   return {
     async close() {
       closing = true;

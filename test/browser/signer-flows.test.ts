@@ -235,8 +235,16 @@ browserTest('declining on the phone; the others’ links then say what happened'
   await step(t, other, 'guardian 1’s link after the decline', async () => {
     const res = await other.goto(links.guardian1!);
     t.equal(res?.status(), 410);
-    await other.getByText('någon som skulle skriva under har avböjt').waitFor();
+    // Said truthfully, and without the case's details to whoever holds the link (it may be forwarded).
+    await other.getByText('Förfrågan är avslutad och kan inte längre besvaras.').waitFor();
     t.equal(await other.getByText('ersatts av en nyare').count(), 0, 'not "replaced by a newer link"');
+    t.equal(await other.getByText('avböj').count(), 0, 'nothing of what happened before identification');
+  });
+  await other.getByRole('link', { name: 'Mina samtycken' }).click();
+  await loginAtDevIdp(other, 'anna-lindqvist', service.baseUrl);
+  await step(t, other, 'guardian 1 sees what happened, after identifying', async () => {
+    await other.getByRole('heading', { name: 'Mina samtycken' }).waitFor();
+    await other.getByText('avböjt', { exact: true }).waitFor();
   });
 });
 

@@ -325,7 +325,8 @@ t.test('decline with a reason ends the request for everyone; their links say so'
   t.equal(details.declined?.reason, 'Jag vill prata med mamma först.');
   const others = await s.browser().get(`/s/${tokens.guardian1}`);
   t.equal(others.status, 410, "the others' links end too");
-  t.match(others.body, /någon som skulle skriva under har avböjt/, 'and say what happened');
+  t.match(others.body, /Förfrågan är avslutad och kan inte längre besvaras/, 'and say it is over');
+  t.notMatch(others.body, /avböj/, 'but not what happened, before anyone identified');
   t.notMatch(others.body, /ersatts av en nyare/);
 });
 

@@ -11,7 +11,7 @@ import { NOTIFY_JOB, notificationKey, notificationPayload } from '../../src/noti
 import { kyselyExecutor, queueNotifications } from '../../src/consents/notifications/queue-notifications.ts';
 import { toSigners } from '../../src/consents/notifications/recipients.ts';
 import { clearCapturedSms, listCapturedSms } from '../../src/dev/sms-capture.ts';
-import { wakeWorkersOnCommit } from '../../src/jobs/wake.ts';
+import { listenForWakeUps, wakeWorkersOnCommit } from '../../src/jobs/wake.ts';
 import { idle, familyRequest, seedOrganisations } from '../fixtures/consents.ts';
 import { peopleAt } from '../fixtures/people.ts';
 import { build } from '../helper.ts';
@@ -138,3 +138,25 @@ t.test('two instances woken together send each message exactly once', async (t) 
     `sends by instance: ${outcomes(one.logs).filter((o) => o.sent).length} and ${outcomes(two.logs).filter((o) => o.sent).length}`,
   );
 });
+
+t.test(
+  'regression: a listener that cannot connect does not stop the start, keeps trying, and closes',
+  async (t) => {
+    const warnings: string[] = [];
+    const log = { warn: (_o: unknown, msg: string) => warnings.push(msg) } as unknown as Parameters<
+      typeof listenForWakeUps
+    >[2];
+    // Nothing listens on port 1: every attempt fails at once.
+    const listener = await listenForWakeUps('postgres://postgres@127.0.0.1:1/none', () => {}, log);
+    t.match(warnings, ['job wake-up listener could not connect; polling continues, retrying']);
+    await new Promise((r) => setTimeout(r, 700));
+    t.ok(
+      warnings.some((w) => w.includes('could not reconnect')),
+      'it tried again (the first retry comes after half a second)',
+    );
+    await listener.close();
+    const after = warnings.length;
+    await new Promise((r) => setTimeout(r, 1200));
+    t.equal(warnings.length, after, 'closed: no more attempts');
+  },
+);
