@@ -2,7 +2,7 @@
 import { CLAIM_PROFILES } from '../../config.ts';
 import { LOA } from '../../identity/claims.ts';
 import type { TestPeople, TestPerson } from '../people.ts';
-import { escapeHtml } from '../../http/auth/pages.ts';
+import { escapeHtml, htmlDocument } from '../../http/auth/pages.ts';
 
 /** `acr` values the tester can choose: the two Swedish levels of assurance and two broker-style methods. */
 export const DEV_ACR_CHOICES: readonly { value: string; label: string }[] = [
@@ -44,23 +44,14 @@ button.secondary{background:#fff;color:#1d1d1b}
 `;
 
 export function page(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="sv">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>${escapeHtml(title)} – utvecklings-IdP</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<main>
-<p class="warning"><strong>Endast för utveckling och test.</strong> Det här är ingen riktig e-legitimation.
+  return htmlDocument(
+    title,
+    'utvecklings-IdP',
+    STYLE,
+    `<p class="warning"><strong>Endast för utveckling och test.</strong> Det här är ingen riktig e-legitimation.
 Alla personer och nummer på sidan är påhittade.</p>
-${body}
-</main>
-</body>
-</html>`;
+${body}`,
+  );
 }
 
 export interface LoginForm {

@@ -37,15 +37,19 @@ a.secondary{background:#fff;color:#1d1d1b}
 :focus-visible{outline:3px solid #0a58ca;outline-offset:2px}
 `;
 
-export function layout(title: string, body: string): string {
+/**
+ * A whole self-contained page (inline style, no other resource): `site` names whose page it is in the
+ * title. The login's pages and the development IdP's share it.
+ */
+export function htmlDocument(title: string, site: string, style: string, body: string): string {
   return `<!doctype html>
 <html lang="sv">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
-<title>${escapeHtml(title)} – Samtycke</title>
-<style>${STYLE}</style>
+<title>${escapeHtml(title)} – ${escapeHtml(site)}</title>
+<style>${style}</style>
 </head>
 <body>
 <main>
@@ -53,6 +57,10 @@ ${body}
 </main>
 </body>
 </html>`;
+}
+
+export function layout(title: string, body: string): string {
+  return htmlDocument(title, 'Samtycke', STYLE, body);
 }
 
 export interface PageLink {

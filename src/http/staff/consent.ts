@@ -53,6 +53,15 @@ export default async function consentRoutes(app: App) {
     });
   });
 
+  /** The consent page again, with why the act could not be done (409: the state moved on). */
+  const refused = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    caller: StaffCaller,
+    consent: ConsentDetails,
+    text: string,
+  ) => consentPage(app, request, reply, caller, consent, { notice: { kind: 'bad', text } }, 409);
+
   for (const kind of Object.keys(CONFIRM) as Confirmable[]) {
     const c = CONFIRM[kind];
     app.get(`/samtycken/:id/${c.path}`, route, async (request, reply) => {
@@ -60,16 +69,12 @@ export default async function consentRoutes(app: App) {
       authorize(caller, c.action, consent);
       // Reached from an old page or a bookmark after the state moved on: say so on the consent page.
       if (!canTransition(consent.status, c.act))
-        return consentPage(
-          app,
+        return refused(
           request,
           reply,
           caller,
           consent,
-          {
-            notice: { kind: 'bad', text: 'Det går inte längre: samtycket har ändrats sedan sidan visades.' },
-          },
-          409,
+          'Det går inte längre: samtycket har ändrats sedan sidan visades.',
         );
       return confirmPage(app, request, reply, consent, kind);
     });
@@ -88,16 +93,7 @@ export default async function consentRoutes(app: App) {
     try {
       return await run(caller, consent);
     } catch (e) {
-      if (isStateConflict(e))
-        return consentPage(
-          app,
-          request,
-          reply,
-          caller,
-          consent,
-          { notice: { kind: 'bad', text: e.message } },
-          409,
-        );
+      if (isStateConflict(e)) return refused(request, reply, caller, consent, e.message);
       if (isValidationError(e) && formName) {
         const values: Record<string, string> = {};
         for (const f of ['role', 'channel', 'date', 'note']) values[f] = text(request.body, f);
