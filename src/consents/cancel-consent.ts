@@ -2,11 +2,11 @@
 // The invitation links stop working at once; signers are not messaged (nothing was in force).
 import { z } from 'zod';
 import { assertCanTransition, type ConsentStatus, statusAt } from '../domain/consent.ts';
-import { appendAuditEvent } from './audit.ts';
+import { appendAuditEvent } from './audit.repository.ts';
 import { markCancelled } from './consent-changes.repository.ts';
 import { getLoadedConsent } from './consent.repository.ts';
 import type { ConsentContext, OrganisationActor } from './context.ts';
-import { revokeInvitations } from './invitations.ts';
+import { revokeInvitations } from './invitations.repository.ts';
 import { parseInput } from './validation.ts';
 
 const cancelInputSchema = z.object({ consentId: z.string(), requestId: z.string().max(64).optional() });

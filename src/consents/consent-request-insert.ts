@@ -8,14 +8,14 @@ import { invitationLink } from '../notify/links.ts';
 import { queueNotifications } from './notifications/queue-notifications.ts';
 import { toSigners } from './notifications/recipients.ts';
 import type { RenderedForm } from '../pdf/render.ts';
-import { appendAuditEvent } from './audit.ts';
+import { appendAuditEvent } from './audit.repository.ts';
 import { insertConsent, insertSigners, type NewSigner } from './consent-changes.repository.ts';
 import type { SignerState } from './consent.repository.ts';
 import type { RequestData } from './consent-request-input.ts';
 import type { Requester } from './consent-request-requester.ts';
 import type { ConsentContext, OrganisationActor } from './context.ts';
-import { storeFormRevision } from './documents.ts';
-import { issueInvitation } from './invitations.ts';
+import { storeFormRevision } from './documents.repository.ts';
+import { issueInvitation } from './invitations.repository.ts';
 
 export interface RequestedSigner {
   role: SignerRole;

@@ -6,7 +6,7 @@ import type { Db } from '../db/index.ts';
 import { isUuid } from '../db/uuid.ts';
 import { type ConsentStatus, type ConsentStatusAt, type StatusReason, statusAt } from '../domain/consent.ts';
 import { AppError } from '../errors.ts';
-import { appendAuditEventBehind } from './audit.ts';
+import { appendAuditEventBehind } from './audit.repository.ts';
 import { consentStatusFacts } from './consent-status.repository.ts';
 import type { ConsentContext, OrganisationActor } from './context.ts';
 
@@ -39,7 +39,7 @@ export async function getConsentStatus(
 
 /**
  * The audit event of a status check by id, for an authorized caller, before the answer goes out. Written
- * behind the answer (audit.ts `appendAuditEventBehind`): the answer carries no personal data, and waiting
+ * behind the answer (audit.repository.ts `appendAuditEventBehind`): the answer carries no personal data, and waiting
  * for this commit cost a fifth of the route's throughput (README "Status checks under load").
  */
 export function recordStatusCheck(

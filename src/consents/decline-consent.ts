@@ -7,11 +7,11 @@ import { assertCanTransition, type ConsentStatus, statusAt } from '../domain/con
 import { AppError } from '../errors.ts';
 import { queueNotifications } from './notifications/queue-notifications.ts';
 import { toRequester, toSigners } from './notifications/recipients.ts';
-import { appendAuditEvent } from './audit.ts';
+import { appendAuditEvent } from './audit.repository.ts';
 import { markDeclined } from './consent-changes.repository.ts';
 import { getLoadedConsent, type LoadedConsent } from './consent.repository.ts';
 import type { ConsentContext, SignerActor } from './context.ts';
-import { markInvitationsUsed, revokeInvitations } from './invitations.ts';
+import { markInvitationsUsed, revokeInvitations } from './invitations.repository.ts';
 import { assertSignerIsOnForm } from './signer-check.ts';
 import { parseInput } from './validation.ts';
 

@@ -3,10 +3,10 @@
 // Every download is an audit event. The file name carries no personal data.
 import type { DocumentKind } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
-import { appendAuditEvent } from './audit.ts';
+import { appendAuditEvent } from './audit.repository.ts';
 import { isUuid } from '../db/uuid.ts';
 import type { Actor, ConsentContext } from './context.ts';
-import { latestDocument } from './documents.ts';
+import { latestDocument } from './documents.repository.ts';
 
 export interface DownloadedDocument {
   bytes: Uint8Array;

@@ -7,12 +7,12 @@
 // stays true and concurrent acts keep one order. The note is free text: stored, never in audit details.
 import { z } from 'zod';
 import { assertCanTransition, type ConsentStatus, statusAt, validityWindow } from '../domain/consent.ts';
-import { appendAuditEvent } from './audit.ts';
+import { appendAuditEvent } from './audit.repository.ts';
 import { markEnded } from './consent-changes.repository.ts';
 import { consentFacts, getLoadedConsent } from './consent.repository.ts';
 import type { ConsentContext, OrganisationActor } from './context.ts';
 import { assertStatedDate, localDateInput } from './dates-input.ts';
-import { revokeInvitations } from './invitations.ts';
+import { revokeInvitations } from './invitations.repository.ts';
 import { parseInput } from './validation.ts';
 
 const endInputSchema = z.object({

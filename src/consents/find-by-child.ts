@@ -6,7 +6,7 @@ import { statusAt } from '../domain/consent.ts';
 import { localDateOf } from '../domain/dates.ts';
 import { isUuid } from '../db/uuid.ts';
 import { PersonalNumber } from '../domain/personal-number.ts';
-import { appendAuditEvent } from './audit.ts';
+import { appendAuditEvent } from './audit.repository.ts';
 import { consentsOfChild } from './consent-lists.repository.ts';
 import { consentFacts, signaturesByConsent } from './consent.repository.ts';
 import { type ConsentStatusResult, statusResult } from './consent-status.ts';

@@ -5,11 +5,11 @@ import type { ObtainedBy, WithdrawalChannel } from '../db/schema.ts';
 import { type ConsentStatus, type StatusReason, statusAt } from '../domain/consent.ts';
 import type { LocalDate } from '../domain/dates.ts';
 import type { SignerRole } from '../domain/roles.ts';
-import { type AuditEvent, listAuditEvents } from './audit.ts';
+import { type AuditEvent, listAuditEvents } from './audit.repository.ts';
 import { renewalIds } from './consent-lists.repository.ts';
 import { getLoadedConsent, type SignerState, signerState } from './consent.repository.ts';
 import type { ConsentContext } from './context.ts';
-import { documentSummary } from './documents.ts';
+import { documentSummary } from './documents.repository.ts';
 
 export interface ConsentSignerView {
   role: SignerRole;

@@ -4,7 +4,7 @@
 // time): this records the event in the audit trail once, at the instant it happened, marks the consent
 // handled, and queues the notices to the requester and the signers.
 import { statusAt } from '../domain/consent.ts';
-import { appendAuditEvent } from './audit.ts';
+import { appendAuditEvent } from './audit.repository.ts';
 import { getLoadedConsent } from './consent.repository.ts';
 import { type ConsentContext, SYSTEM } from './context.ts';
 import { queueNotifications } from './notifications/queue-notifications.ts';

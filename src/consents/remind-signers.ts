@@ -11,12 +11,12 @@ import { assertCanTransition, statusAt } from '../domain/consent.ts';
 import { invitationLink } from '../notify/links.ts';
 import { queueNotifications } from './notifications/queue-notifications.ts';
 import { toSigners } from './notifications/recipients.ts';
-import { appendAuditEvent } from './audit.ts';
+import { appendAuditEvent } from './audit.repository.ts';
 import { markReminded } from './consent-changes.repository.ts';
 import { getLoadedConsent, type LoadedConsent, signerState } from './consent.repository.ts';
 import type { ConsentContext, OrganisationActor } from './context.ts';
 import type { RequestedSigner } from './create-consent-request.ts';
-import { issueInvitation } from './invitations.ts';
+import { issueInvitation } from './invitations.repository.ts';
 import { parseInput } from './validation.ts';
 
 const remindInputSchema = z.object({ consentId: z.string(), requestId: z.string().max(64).optional() });

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { assertCanTransition, statusAt } from '../domain/consent.ts';
 import { AppError } from '../errors.ts';
-import { appendAuditEvent } from './audit.ts';
+import { appendAuditEvent } from './audit.repository.ts';
 import { renewalsOf } from './consent-lists.repository.ts';
 import { consentFacts, getLoadedConsent, type LoadedConsent, loadSigners } from './consent.repository.ts';
 import type { ConsentContext, OrganisationActor } from './context.ts';

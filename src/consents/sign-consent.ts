@@ -19,7 +19,7 @@ import { queueNotifications } from './notifications/queue-notifications.ts';
 import { toRequester, toSigners } from './notifications/recipients.ts';
 import { type ReceiptData, renderReceipt } from '../pdf/receipt.ts';
 import { type AppendSignatureResult, appendSignature } from '../pdf/sign.ts';
-import { appendAuditEvent } from './audit.ts';
+import { appendAuditEvent } from './audit.repository.ts';
 import {
   consentFacts,
   getLoadedConsent,
@@ -28,8 +28,8 @@ import {
 } from './consent.repository.ts';
 import { recordCompletion, recordSignature } from './consent-changes.repository.ts';
 import { type SignerActor, type SigningContext, SYSTEM } from './context.ts';
-import { latestFormHead, latestFormRevision, storeFormRevision, storeReceipt } from './documents.ts';
-import { markInvitationsUsed, revokeInvitations } from './invitations.ts';
+import { latestFormHead, latestFormRevision, storeFormRevision, storeReceipt } from './documents.repository.ts';
+import { markInvitationsUsed, revokeInvitations } from './invitations.repository.ts';
 import { assertIdentifiedForAct, assertSignerIsOnForm } from './signer-check.ts';
 import { parseInput, validationFailed } from './validation.ts';
 

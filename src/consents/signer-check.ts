@@ -4,7 +4,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { actIdentificationProblem } from '../domain/identification.ts';
 import { AppError } from '../errors.ts';
-import { appendAuditEvent } from './audit.ts';
+import { appendAuditEvent } from './audit.repository.ts';
 import type { LoadedConsent, SignerRecord } from './consent.repository.ts';
 import type { ConsentContext, SignerActor } from './context.ts';
 

@@ -13,12 +13,12 @@ import { type LocalDate, localDateOf } from '../domain/dates.ts';
 import { SIGNER_ROLES, type SignerRole } from '../domain/roles.ts';
 import { queueNotifications } from './notifications/queue-notifications.ts';
 import { toRequester, toSigners } from './notifications/recipients.ts';
-import { appendAuditEvent } from './audit.ts';
+import { appendAuditEvent } from './audit.repository.ts';
 import { markWithdrawn } from './consent-changes.repository.ts';
 import { consentFacts, getLoadedConsent } from './consent.repository.ts';
 import type { ConsentContext, OrganisationActor, SignerActor } from './context.ts';
 import { assertStatedDate, localDateInput } from './dates-input.ts';
-import { revokeInvitations } from './invitations.ts';
+import { revokeInvitations } from './invitations.repository.ts';
 import { assertIdentifiedForAct, assertSignerIsOnForm } from './signer-check.ts';
 import { parseInput, validationFailed } from './validation.ts';
 

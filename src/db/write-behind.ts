@@ -1,6 +1,6 @@
 // Write-behind: rows an answer must not go out without, but whose commit it need not wait for. A row is
 // written to a PostgreSQL connection before `write` resolves (so before the caller answers) and committed
-// behind the answer. Used for the audit rows of status checks (consents/audit.ts `appendAuditEventBehind`):
+// behind the answer. Used for the audit rows of status checks (consents/audit.repository.ts `appendAuditEventBehind`):
 // waiting for their commit was the second of two sequential round trips on the hottest route.
 //
 // What it guarantees:

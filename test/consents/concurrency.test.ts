@@ -2,10 +2,10 @@
 // serialise on its row lock, so the PDF never branches and the final state is one the rules allow.
 import t from 'tap';
 import { systemClock } from '../../src/clock.ts';
-import { listAuditEvents } from '../../src/consents/audit.ts';
+import { listAuditEvents } from '../../src/consents/audit.repository.ts';
 import { getConsentStatus } from '../../src/consents/consent-status.ts';
 import { createConsentRequest } from '../../src/consents/create-consent-request.ts';
-import { latestFormSha256 } from '../../src/consents/documents.ts';
+import { latestFormSha256 } from '../../src/consents/documents.repository.ts';
 import { endConsent } from '../../src/consents/end-consent.ts';
 import { signConsent } from '../../src/consents/sign-consent.ts';
 import { withdrawConsent } from '../../src/consents/withdraw-consent.ts';

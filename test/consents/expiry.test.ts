@@ -1,7 +1,7 @@
 import t from 'tap';
 import { getConsentStatus } from '../../src/consents/consent-status.ts';
 import { createConsentRequest } from '../../src/consents/create-consent-request.ts';
-import { resolveInvitation } from '../../src/consents/invitations.ts';
+import { resolveInvitation } from '../../src/consents/invitations.repository.ts';
 import { remindSigners } from '../../src/consents/remind-signers.ts';
 import { signConsent } from '../../src/consents/sign-consent.ts';
 import {

@@ -1,10 +1,10 @@
 import t from 'tap';
-import { listAuditEvents } from '../../src/consents/audit.ts';
+import { listAuditEvents } from '../../src/consents/audit.repository.ts';
 import { cancelConsent } from '../../src/consents/cancel-consent.ts';
 import { getConsentStatus } from '../../src/consents/consent-status.ts';
 import { createConsentRequest } from '../../src/consents/create-consent-request.ts';
 import { declineConsent } from '../../src/consents/decline-consent.ts';
-import { latestDocument } from '../../src/consents/documents.ts';
+import { latestDocument } from '../../src/consents/documents.repository.ts';
 import { endConsent } from '../../src/consents/end-consent.ts';
 import { getConsent } from '../../src/consents/get-consent.ts';
 import { signConsent } from '../../src/consents/sign-consent.ts';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { listAuditEvents } from '../../src/consents/audit.ts';
+import { listAuditEvents } from '../../src/consents/audit.repository.ts';
 import { getConsentStatus, recordStatusCheck } from '../../src/consents/consent-status.ts';
 import { createConsentRequest } from '../../src/consents/create-consent-request.ts';
 import { downloadConsentDocument } from '../../src/consents/download-document.ts';

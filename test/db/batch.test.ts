@@ -3,7 +3,7 @@
 // after a withdrawal sees it, every look-up leaves its own audit row, and one bad row fails only its caller.
 import { sql } from 'kysely';
 import t from 'tap';
-import { appendAuditEvent, listAuditEvents } from '../../src/consents/audit.ts';
+import { appendAuditEvent, listAuditEvents } from '../../src/consents/audit.repository.ts';
 import { getConsentStatus } from '../../src/consents/consent-status.ts';
 import { createConsentRequest } from '../../src/consents/create-consent-request.ts';
 import { signConsent } from '../../src/consents/sign-consent.ts';

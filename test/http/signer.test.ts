@@ -3,7 +3,7 @@
 // refusals (wrong person, used/expired/unknown link, CSRF, an identification not made for the act).
 import { writeFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
-import { listAuditEvents } from '../../src/consents/audit.ts';
+import { listAuditEvents } from '../../src/consents/audit.repository.ts';
 import { getConsent } from '../../src/consents/index.ts';
 import { type Browser, csrfOf, hiddenValue } from '../fixtures/app.ts';
 import { loggedIn, requestConsent, type SignerApp, startSignerApp, textOf } from './fixtures/signer.ts';

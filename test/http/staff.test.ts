@@ -2,7 +2,7 @@
 // messages, the links page (QR + copyable link, once), the consent page, the acts (CSRF), who sees what,
 // and the downloads.
 import tap, { type Test } from 'tap';
-import { appendAuditEvent } from '../../src/consents/audit.ts';
+import { appendAuditEvent } from '../../src/consents/audit.repository.ts';
 import { Browser, csrfOf } from '../fixtures/app.ts';
 import { staffPages } from './fixtures/staff.ts';
 import { personalNumberForms } from '../fixtures/people.ts';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { listAuditEvents } from '../../src/consents/audit.ts';
+import { listAuditEvents } from '../../src/consents/audit.repository.ts';
 import { createConsentRequest } from '../../src/consents/create-consent-request.ts';
 import { signConsent } from '../../src/consents/sign-consent.ts';
 import { addDays, localDateOf, startOfLocalDay } from '../../src/domain/dates.ts';

@@ -17,10 +17,10 @@ import { invitationLink, signerOverviewLink, staffConsentLink } from '../../noti
 import { composeMessage } from '../../notify/messages.ts';
 import { type NotificationPayload, type Recipient, recipientKey } from '../../notify/payload.ts';
 import type { Notifier } from '../../notify/registry.ts';
-import { appendAuditEvent } from '../audit.ts';
+import { appendAuditEvent } from '../audit.repository.ts';
 import { type LoadedConsent, loadConsent } from '../consent.repository.ts';
 import { SYSTEM } from '../context.ts';
-import { issueInvitation } from '../invitations.ts';
+import { issueInvitation } from '../invitations.repository.ts';
 import { claimNotification } from './notifications.repository.ts';
 
 export interface SendDeps {

@@ -1,7 +1,7 @@
 // Reading consents (consent:read): the organisation's list, one consent in detail, its audit timeline,
 // and its documents. Unrelated callers get 404 as if the consent did not exist.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { listAuditEvents } from '../../consents/audit.ts';
+import { listAuditEvents } from '../../consents/audit.repository.ts';
 import { downloadConsentDocument, getConsent, listConsents } from '../../consents/index.ts';
 import type { DocumentKind } from '../../db/schema.ts';
 import { callerOf } from '../../identity/caller.ts';

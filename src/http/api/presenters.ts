@@ -2,7 +2,7 @@
 // them — dates as ISO strings, and for the other organisations of the team no contact details, free text
 // or timeline.
 import type { z } from 'zod';
-import type { AuditEvent } from '../../consents/audit.ts';
+import type { AuditEvent } from '../../consents/audit.repository.ts';
 import type { ConsentRequestResult } from '../../consents/create-consent-request.ts';
 import type { ConsentDetails } from '../../consents/get-consent.ts';
 import type { consentDetailsSchema, consentRequestResultSchema, consentStatusSchema } from './schemas.ts';

@@ -11,7 +11,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { consentContext, declineConsent, signConsent } from '../../consents/index.ts';
-import { latestFormSha256 } from '../../consents/documents.ts';
+import { latestFormSha256 } from '../../consents/documents.repository.ts';
 import { assertSignEntries } from '../../consents/sign-consent.ts';
 import { requiredRoles, roleInSentenceSv, SIGNER_ROLES } from '../../domain/roles.ts';
 import { statusAt } from '../../domain/consent.ts';

@@ -2,7 +2,7 @@
 // Built from the audit trail's details (kinds, roles, channels, dates: never personal data) and, for a
 // registered withdrawal or end, the staff member's note stored on the consent itself.
 import type { ConsentDetails } from '../../consents/get-consent.ts';
-import type { AuditEvent } from '../../consents/audit.ts';
+import type { AuditEvent } from '../../consents/audit.repository.ts';
 import { isSignerRole, type SignerRole } from '../../domain/roles.ts';
 import { CHANNEL_LABELS, fmtDateTime, ROLE_LABELS } from './common.ts';
 

@@ -1,10 +1,10 @@
 // End to end through the queue: every message the lifecycle sends, as it arrives at the SMTP capture,
 // carries a link and nothing else — no names, numbers, organisation names or addresses, no attachment.
 import t from 'tap';
-import { listAuditEvents } from '../../../src/consents/audit.ts';
+import { listAuditEvents } from '../../../src/consents/audit.repository.ts';
 import { createConsentRequest } from '../../../src/consents/create-consent-request.ts';
 import { declineConsent } from '../../../src/consents/decline-consent.ts';
-import { resolveInvitation } from '../../../src/consents/invitations.ts';
+import { resolveInvitation } from '../../../src/consents/invitations.repository.ts';
 import { signConsent } from '../../../src/consents/sign-consent.ts';
 import { withdrawConsent } from '../../../src/consents/withdraw-consent.ts';
 import { clearCapturedMail, listCapturedMail } from '../../../src/dev/mail-capture.ts';
