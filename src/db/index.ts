@@ -1,7 +1,8 @@
 // Database access: one Kysely instance over a pg pool; the table types (schema.ts), the migrator and
 // batching live beside it. Repositories live with the feature whose tables they serve:
-// src/consents/*.repository.ts (consents, audit events, documents, invitations, …) and the modules of src/identity/ (organisations.ts, staff.ts, api-clients.ts, sessions.ts, …). Each takes `db`
-// or a transaction as its first argument (`DbOrTx` below) and maps rows to domain types.
+// src/consents/*.repository.ts (consents, audit events, documents, invitations, …) and the modules of
+// src/identity/ (organisations.ts, staff.ts, api-clients.ts, sessions.ts, …). Each takes `db` or a
+// transaction as its first argument (`DbOrTx` below) and maps rows to domain types.
 import {
   type CompiledQuery,
   Kysely,
