@@ -5,12 +5,23 @@
 // it can then come back short (even empty) with a `nextCursor` to go on from.
 import { isUuid } from '../db/uuid.ts';
 import { type ConsentStatus, type StatusReason, statusAt } from '../domain/consent.ts';
-import type { LocalDate } from '../domain/dates.ts';
+import { isDateInWindow, isInstantInWindow, type LocalDate } from '../domain/dates.ts';
 import type { SignerRole } from '../domain/roles.ts';
 import { AppError } from '../errors.ts';
 import { consentsOfSigner, listConsentRecords } from './consent-lists.repository.ts';
-import { consentFacts, type SignerState, signaturesByConsent, signerState } from './consent.repository.ts';
+import {
+  type ConsentRecord,
+  consentFacts,
+  type LoadedConsent,
+  loadConsent,
+  type SignerRecord,
+  type SignerState,
+  signaturesByConsent,
+  signerState,
+} from './consent.repository.ts';
 import type { ConsentContext } from './context.ts';
+import { OUTSIDE_WINDOW } from './dates-input.ts';
+import { validationFailed } from './validation.ts';
 
 /** What the caller may see: consents of these organisations, and of these teams. */
 export interface ConsentScope {
@@ -59,17 +70,38 @@ export function encodeCursor(at: Date, id: string): string {
   return Buffer.from(JSON.stringify([at.toISOString(), id])).toString('base64url');
 }
 
+const CURSOR = /^[A-Za-z0-9_-]{1,200}$/;
+
+/** A cursor is exactly what encodeCursor wrote: anything else (a crafted date, say) is a 400, never a 500. */
 export function decodeCursor(cursor: string): { at: Date; id: string } {
+  const decoded = CURSOR.test(cursor) ? parseCursor(Buffer.from(cursor, 'base64url').toString('utf8')) : null;
+  if (decoded) return decoded;
+  throw new AppError('validation_failed', 'Ogiltig cursor.', {
+    extra: { errors: [{ field: 'cursor', message: 'Ogiltig cursor.' }] },
+  });
+}
+
+function parseCursor(text: string): { at: Date; id: string } | null {
+  let value: unknown;
   try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    const date = new Date(at);
-    if (Number.isNaN(date.getTime()) || !isUuid(id)) throw new Error('bad cursor');
-    return { at: date, id };
+    value = JSON.parse(text);
   } catch {
-    throw new AppError('validation_failed', 'Ogiltig cursor.', {
-      extra: { errors: [{ field: 'cursor', message: 'Ogiltig cursor.' }] },
-    });
+    return null;
   }
+  if (!Array.isArray(value) || value.length !== 2) return null;
+  const [at, id] = value as unknown[];
+  if (typeof at !== 'string' || typeof id !== 'string' || !isUuid(id)) return null;
+  const date = new Date(at);
+  if (!isInstantInWindow(date) || date.toISOString() !== at) return null;
+  return { at: date, id };
+}
+
+/** Filter dates outside DATE_WINDOW are the caller's mistake (a 400), not a RangeError in the SQL's bounds. */
+function assertFilterDates(input: ListConsentsInput): void {
+  const errors = (['requestedFrom', 'requestedTo'] as const)
+    .filter((field) => input[field] !== undefined && !isDateInWindow(input[field]))
+    .map((field) => ({ field, message: OUTSIDE_WINDOW }));
+  if (errors.length > 0) throw validationFailed(errors);
 }
 
 export async function listConsents(
@@ -77,6 +109,8 @@ export async function listConsents(
   input: ListConsentsInput,
 ): Promise<ConsentPage> {
   const now = ctx.clock.now();
+  assertFilterDates(input);
+  let after = input.cursor ? decodeCursor(input.cursor) : undefined;
   const limit = Math.min(Math.max(Math.trunc(input.limit ?? 25), 1), 100);
   const organisationIds = (input.scope.organisationIds ?? []).filter(isUuid);
   const teamIds = (input.scope.teamIds ?? []).filter(isUuid);
@@ -89,7 +123,6 @@ export async function listConsents(
       ? undefined
       : new Set<ConsentStatus>(typeof input.status === 'string' ? [input.status] : input.status);
 
-  let after = input.cursor ? decodeCursor(input.cursor) : undefined;
   const items: ConsentListItem[] = [];
   let scanned = 0;
   const batch = Math.max(limit * 2, 50);
@@ -138,6 +171,10 @@ export async function listConsents(
 
 // --- "Mina samtycken" ----------------------------------------------------------------------------------
 
+/** The list shows a person's newest consents; each one stays reachable by its id (findOwnConsent). */
+export const MAX_OWN_CONSENTS = 200;
+const PERSONAL_NUMBER = /^\d{12}$/;
+
 export interface SignerConsentItem {
   id: string;
   role: SignerRole;
@@ -151,31 +188,61 @@ export interface SignerConsentItem {
   childName: string;
 }
 
-/** Every consent the identified person is a signer of, newest first (at most 200). */
+/** The list item of one consent as its signer `own` sees it; `signatures` are all of the consent's. */
+function signerItem(
+  consent: ConsentRecord,
+  own: { role: SignerRole; signedAt: Date | null; declinedAt: Date | null },
+  signatures: readonly { role: SignerRole; signedAt: Date | null }[],
+  now: Date,
+): SignerConsentItem {
+  const status = statusAt(consentFacts(consent, signatures), now);
+  return {
+    id: consent.id,
+    role: own.role,
+    status: status.status,
+    reason: status.reason,
+    requestedAt: consent.requestedAt,
+    validFrom: status.validFrom ?? null,
+    validUntil: status.validUntil ?? null,
+    state: signerState(own),
+    childName: consent.child.name,
+  };
+}
+
+/** Every consent the identified person is a signer of, newest first (the newest `MAX_OWN_CONSENTS`). */
 export async function listConsentsForSigner(
   ctx: Pick<ConsentContext, 'db' | 'clock'>,
   personalNumber: string,
 ): Promise<SignerConsentItem[]> {
   const now = ctx.clock.now();
-  if (!/^\d{12}$/.test(personalNumber)) return [];
-  const mine = await consentsOfSigner(ctx.db, personalNumber, 200);
+  if (!PERSONAL_NUMBER.test(personalNumber)) return [];
+  const mine = await consentsOfSigner(ctx.db, personalNumber, MAX_OWN_CONSENTS);
   const signatures = await signaturesByConsent(
     ctx.db,
     mine.map((m) => m.consent.id),
   );
-  return mine.map((own) => {
-    const { consent } = own;
-    const status = statusAt(consentFacts(consent, signatures.get(consent.id) ?? []), now);
-    return {
-      id: consent.id,
-      role: own.role,
-      status: status.status,
-      reason: status.reason,
-      requestedAt: consent.requestedAt,
-      validFrom: status.validFrom ?? null,
-      validUntil: status.validUntil ?? null,
-      state: signerState(own),
-      childName: consent.child.name,
-    };
-  });
+  return mine.map((own) => signerItem(own.consent, own, signatures.get(own.consent.id) ?? [], now));
+}
+
+/** One consent as seen by the person who is its signer; undefined when they are none of its signers. */
+export interface OwnSignerConsent {
+  item: SignerConsentItem;
+  loaded: LoadedConsent;
+  signer: SignerRecord;
+}
+
+/**
+ * The consent `consentId` of the identified person: one read of the consent and its signers, however many
+ * consents the person has. Undefined for an unknown consent and for one they are not a signer of alike.
+ */
+export async function findOwnConsent(
+  ctx: Pick<ConsentContext, 'db' | 'clock'>,
+  personalNumber: string,
+  consentId: string,
+): Promise<OwnSignerConsent | undefined> {
+  if (!PERSONAL_NUMBER.test(personalNumber)) return undefined;
+  const loaded = await loadConsent(ctx.db, consentId);
+  const signer = loaded?.signers.find((s) => s.personalNumber === personalNumber);
+  if (!loaded || !signer) return undefined;
+  return { item: signerItem(loaded.consent, signer, loaded.signers, ctx.clock.now()), loaded, signer };
 }

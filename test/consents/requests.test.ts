@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import t from 'tap';
 import { listAuditEvents } from '../../src/consents/audit.repository.ts';
 import { getConsentStatus, recordStatusCheck } from '../../src/consents/consent-status.ts';
@@ -6,7 +7,12 @@ import { downloadConsentDocument } from '../../src/consents/download-document.ts
 import { endConsent } from '../../src/consents/end-consent.ts';
 import { findConsentsByChild } from '../../src/consents/find-by-child.ts';
 import { getConsent } from '../../src/consents/get-consent.ts';
-import { listConsents, listConsentsForSigner } from '../../src/consents/list-consents.ts';
+import {
+  findOwnConsent,
+  listConsents,
+  listConsentsForSigner,
+  MAX_OWN_CONSENTS,
+} from '../../src/consents/list-consents.ts';
 import { renewConsent } from '../../src/consents/renew-consent.ts';
 import { signConsent } from '../../src/consents/sign-consent.ts';
 import { withdrawConsent } from '../../src/consents/withdraw-consent.ts';
@@ -285,6 +291,48 @@ t.test('list: scope, status filter as statusAt computes it, keyset pages newest 
     mine.map((m) => [m.id, m.role, m.state]),
     [[active.id, 'guardian1', 'signed']],
   );
+});
+
+t.test("a signer's own consent is found by its id however many they have", async (t) => {
+  const s = await setup(t);
+  const mai = s.person('mai-nguyen').personalNumber;
+  const oldest = await activeNguyen(s);
+  // MAX_OWN_CONSENTS newer copies of it (plain SQL: the list shows only the newest of them).
+  await sql`
+    WITH copies AS (SELECT gen_random_uuid() AS id, g FROM generate_series(1, ${MAX_OWN_CONSENTS}) g),
+    consents_in AS (
+      INSERT INTO consents
+      SELECT (jsonb_populate_record(NULL::consents, to_jsonb(c) || jsonb_build_object(
+        'id', k.id, 'requested_at', c.requested_at + make_interval(secs => k.g)))).*
+      FROM consents c, copies k WHERE c.id = ${oldest.id}
+    )
+    INSERT INTO consent_signers
+    SELECT (jsonb_populate_record(NULL::consent_signers, to_jsonb(x) || jsonb_build_object('consent_id', k.id))).*
+    FROM consent_signers x, copies k WHERE x.consent_id = ${oldest.id}`.execute(s.db);
+  const list = await listConsentsForSigner(s.ctx, mai);
+  t.equal(list.length, MAX_OWN_CONSENTS, 'the list holds the newest');
+  t.notOk(
+    list.some((c) => c.id === oldest.id),
+    'the oldest is not in the list',
+  );
+  const own = await findOwnConsent(s.ctx, mai, oldest.id);
+  t.match(own?.item, { id: oldest.id, role: 'guardian1', state: 'signed', status: 'active' });
+  t.equal(own?.signer.role, 'guardian1');
+  t.equal(
+    (await findOwnConsent(s.ctx, s.person('minh-nguyen').personalNumber, oldest.id))?.item.role,
+    'youth',
+  );
+  t.equal(
+    await findOwnConsent(s.ctx, s.person('anna-lindqvist').personalNumber, oldest.id),
+    undefined,
+    'not theirs',
+  );
+  t.equal(
+    await findOwnConsent(s.ctx, mai, '00000000-0000-4000-8000-000000000000'),
+    undefined,
+    'no such consent',
+  );
+  t.equal(await findOwnConsent(s.ctx, mai, 'inte-ett-id'), undefined, 'not an id');
 });
 
 t.test('status checks and look-ups by child are audited; downloads too', async (t) => {

@@ -19,11 +19,10 @@ export const DEFAULT_RETURN: Readonly<Record<Audience, string>> = {
 const BINDING = /^[A-Za-z0-9_-]{43}$/;
 
 export interface BeginOptions {
-  /** prompt=login and max_age=0: an identification made now (always so for an act). */
-  fresh: boolean;
   returnTo: unknown;
   /** 302 for a link followed (GET), 303 after a form post. */
   status: 302 | 303;
+  /** The act this identification is for: then prompt=login and max_age=0, an identification made now. */
   act?: PendingAct;
   /** Shown by the provider where it supports the Swedish profile's user message (no personal data). */
   userMessage?: string;
@@ -41,7 +40,7 @@ export async function redirectToProvider(
   const returnTo = safeReturnTo(options.returnTo, DEFAULT_RETURN[audience]);
   const rp = audience === 'signer' ? await app.identity.signer() : await app.identity.staff();
   const attempt = await rp.beginLogin({
-    fresh: options.fresh || options.act !== undefined,
+    fresh: options.act !== undefined,
     ...(options.userMessage && config.oidc.userMessage ? { userMessage: options.userMessage } : {}),
   });
   // One binding per browser: logins in two tabs both finish.
@@ -83,11 +82,5 @@ export function startActIdentification(
   reply: FastifyReply,
   options: { act: PendingAct; returnTo: string; userMessage?: string },
 ): Promise<FastifyReply> {
-  return redirectToProvider(request, reply, 'signer', {
-    fresh: true,
-    returnTo: options.returnTo,
-    status: 303,
-    act: options.act,
-    ...(options.userMessage ? { userMessage: options.userMessage } : {}),
-  });
+  return redirectToProvider(request, reply, 'signer', { ...options, status: 303 });
 }

@@ -85,7 +85,6 @@ export default async function loginRoutes(app: FastifyInstance) {
   for (const audience of ['signer', 'staff'] as const) {
     app.get(LOGIN_PATH[audience], hidden, (request, reply) =>
       redirectToProvider(request, reply, audience, {
-        fresh: false,
         returnTo: queryValue(request, 'returnTo'),
         status: 302,
       }),

@@ -2,9 +2,8 @@
 // signer's own consent, the PDF answer, and Swedish dates.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LoadedConsent, SignerRecord } from '../../consents/consent.repository.ts';
-import { getLoadedConsent } from '../../consents/consent.repository.ts';
-import { consentContext, listConsentsForSigner, type SignerActor } from '../../consents/index.ts';
-import type { SignerConsentItem } from '../../consents/list-consents.ts';
+import { consentContext, type SignerActor } from '../../consents/index.ts';
+import { findOwnConsent, type SignerConsentItem } from '../../consents/list-consents.ts';
 import { lastDayBefore, localDateOf, swedishDate, TIME_ZONE } from '../../domain/dates.ts';
 import type { SignerRole } from '../../domain/roles.ts';
 import { AppError } from '../../errors.ts';
@@ -73,13 +72,9 @@ export async function ownConsent(
     return null;
   }
   const app = request.server;
-  const item = (await listConsentsForSigner(consentContext(app), session.personalNumber)).find(
-    (c) => c.id === id,
-  );
-  if (!item) throw new AppError('not_found', 'Samtycket finns inte bland dina samtycken.');
-  const loaded = await getLoadedConsent(app.db, id);
-  const signer = loaded.signers.find((s) => s.role === item.role);
-  if (!signer) throw new AppError('not_found', 'Samtycket finns inte bland dina samtycken.');
+  const own = await findOwnConsent(consentContext(app), session.personalNumber, id);
+  if (!own) throw new AppError('not_found', 'Samtycket finns inte bland dina samtycken.');
+  const { item, loaded, signer } = own;
   const organisation = await getOrganisation(app.db, loaded.consent.organisationId);
   return {
     session,
