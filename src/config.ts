@@ -1,11 +1,14 @@
 // All configuration comes from environment variables, parsed once at start by this one zod schema.
 // Its inferred type (`Config`) is the only config type: server, CLI scripts and tests use it.
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { projectRoot } from './paths.ts';
 
 /** The development session secret. Production refuses it (and anything shorter than 32 characters). */
 export const DEV_SESSION_SECRET = 'development-only-session-secret-not-for-production';
+/** The development key of the API client secrets' HMAC. Production refuses it (and anything shorter). */
+export const DEV_CLIENT_SECRET_HMAC_KEY = 'development-only-client-secret-hmac-key-not-for-production';
 
 export const CLAIM_PROFILES = ['swedish-oidc', 'ssn', 'nin'] as const;
 export type ClaimProfile = (typeof CLAIM_PROFILES)[number];
@@ -35,6 +38,43 @@ const list = z.string().transform((v) =>
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 const dayList = list.pipe(z.array(z.string().regex(/^\d+$/).transform(Number)).min(1));
+/** Requests per minute; 0: no limit. */
+const perMinute = (fallback: number) => optional(int(0, 1_000_000)).default(fallback);
+
+/** proxy-addr's names for address ranges, allowed in TRUST_PROXY besides addresses and CIDRs. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+const isAddressOrCidr = (v: string) => {
+  const [address = '', prefix, ...rest] = v.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+};
+/**
+ * Whose X-Forwarded-For / -Proto / -Host to believe: `false` (nobody: the peer's address is the client's),
+ * a number of proxy hops in front of us, or the proxies' addresses and CIDRs. `true` (everyone) is refused:
+ * any caller could then choose its own address and walk past the per-address rate limits.
+ */
+const trustProxy = z
+  .string()
+  .trim()
+  .transform((v, ctx): false | number | string[] => {
+    if (/^(false|no|off|0)$/i.test(v)) return false;
+    if (/^\d+$/.test(v)) {
+      const hops = Number(v);
+      if (hops <= 10) return hops;
+    } else if (!/^(true|yes|on)$/i.test(v)) {
+      const entries = v.split(/[\s,]+/).filter(Boolean);
+      if (entries.length > 0 && entries.every((e) => PROXY_RANGE_NAMES.includes(e) || isAddressOrCidr(e)))
+        return entries;
+    }
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        "must be false, a number of proxy hops (1–10), or the proxies' addresses/CIDRs (true would trust anyone)",
+    });
+    return z.NEVER;
+  });
 
 /** Environment variables we read. Anything else prefixed SAMTYCKE_/OIDC_/… that we don't know is an error. */
 const envSchema = z.object({
@@ -52,6 +92,30 @@ const envSchema = z.object({
   JOB_POLLING_INTERVAL_SECONDS: optional(int(1, 600)).default(2),
   BODY_LIMIT_BYTES: optional(int(1024, 50 * 1024 * 1024)).default(1024 * 1024),
   REQUEST_TIMEOUT_MS: optional(int(1000, 600_000)).default(30_000),
+  /** Serve /docs (Swagger UI) and /openapi.json; default: in development only. */
+  API_DOCS: optional(bool),
+  TRUST_PROXY: optional(trustProxy).default(false),
+
+  // Rate limits (src/http/rate-limit.ts): requests per minute, counted in Redis when REDIS_URL is set
+  REDIS_URL: optional(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })),
+  REDIS_KEY_PREFIX: optional(z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'letters, digits, : _ . -')).default(
+    'samtycke:',
+  ),
+  RATE_LIMIT_TOKEN_PER_CLIENT: perMinute(30),
+  RATE_LIMIT_TOKEN_PER_ADDRESS: perMinute(120),
+  RATE_LIMIT_LOGIN_PER_ADDRESS: perMinute(60),
+  RATE_LIMIT_INVITATION_PER_ADDRESS: perMinute(60),
+  RATE_LIMIT_SIGNER_ACTS_PER_PERSON: perMinute(20),
+  RATE_LIMIT_CHILD_SEARCH_PER_CALLER: perMinute(30),
+  /** Key of the HMAC-SHA-256 that API client secrets are stored as (src/identity/api-clients.ts). */
+  CLIENT_SECRET_HMAC_KEY: optional(z.string()),
+
+  // The search by child (issue 15 §2): searches per API client or staff member in a sliding window, counted
+  // in the database (child_lookups), so every instance counts against the same quota.
+  CHILD_LOOKUP_QUOTA: optional(int(1, 1_000_000)).default(100),
+  CHILD_LOOKUP_QUOTA_WINDOW_MINUTES: optional(int(1, 7 * 24 * 60)).default(60),
+  /** Bearer token for GET /metrics (src/http/metrics.ts); unset: no /metrics. */
+  METRICS_TOKEN: optional(z.string().min(32, 'at least 32 characters')),
 
   // Consent rules
   YOUTH_SIGNATURE_AGE: optional(int(1, 17)).default(12),
@@ -65,6 +129,8 @@ const envSchema = z.object({
   SIGNING_CA_CHAIN: optional(z.string().min(1)),
   TRUST_ANCHORS: optional(z.string().min(1)),
   TSA_URL: optional(url),
+  TSA_TRUST_ANCHORS: optional(z.string().min(1)),
+  SIGNING_CRLS: optional(z.string().min(1)),
 
   // Signer e-identification (OpenID Connect)
   OIDC_ISSUER: optional(url),
@@ -100,9 +166,13 @@ const TOOLING_VARIABLES = new Set([
   'SAMTYCKE_REQUIRE_BROWSER',
   'SAMTYCKE_TEST_SERVER_URL',
   'SAMTYCKE_TEST_TEMPLATE',
+  'SAMTYCKE_REQUIRE_REDIS',
+  'SAMTYCKE_TEST_REDIS_URL',
+  // Where src/cli/run-compiled.js (`npm start`) keeps the compiled tree: the start-up benchmark, tests.
+  'SAMTYCKE_COMPILE_CACHE',
 ]);
 
-const KNOWN_PREFIXES = ['SAMTYCKE_', 'OIDC_', 'STAFF_OIDC_', 'SIGNING_', 'SMTP_', 'SESSION_'];
+const KNOWN_PREFIXES = ['SAMTYCKE_', 'OIDC_', 'STAFF_OIDC_', 'SIGNING_', 'SMTP_', 'SESSION_', 'RATE_LIMIT_'];
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -142,6 +212,7 @@ function build(env: z.infer<typeof envSchema>) {
     jobPollingIntervalSeconds: env.JOB_POLLING_INTERVAL_SECONDS,
     bodyLimit: env.BODY_LIMIT_BYTES,
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
+    apiDocs: env.API_DOCS ?? !production,
     database: {
       /** Undefined: use the embedded PostgreSQL (development only). */
       url: env.DATABASE_URL,
@@ -149,6 +220,30 @@ function build(env: z.infer<typeof envSchema>) {
     },
     dataDir,
     sessionSecret: env.SESSION_SECRET ?? DEV_SESSION_SECRET,
+    clientSecretHmacKey: env.CLIENT_SECRET_HMAC_KEY ?? DEV_CLIENT_SECRET_HMAC_KEY,
+    /** Fastify's `trustProxy`: whose X-Forwarded-* headers say who the client is. */
+    trustProxy: env.TRUST_PROXY,
+    redis: {
+      /** Undefined: rate limits are counted in this process only. */
+      url: env.REDIS_URL,
+      keyPrefix: env.REDIS_KEY_PREFIX,
+    },
+    /** Requests per minute (0: no limit). */
+    rateLimits: {
+      tokenPerClient: env.RATE_LIMIT_TOKEN_PER_CLIENT,
+      tokenPerAddress: env.RATE_LIMIT_TOKEN_PER_ADDRESS,
+      loginPerAddress: env.RATE_LIMIT_LOGIN_PER_ADDRESS,
+      invitationPerAddress: env.RATE_LIMIT_INVITATION_PER_ADDRESS,
+      signerActsPerPerson: env.RATE_LIMIT_SIGNER_ACTS_PER_PERSON,
+      childSearchPerCaller: env.RATE_LIMIT_CHILD_SEARCH_PER_CALLER,
+    },
+    /** The quota on searches by child, per API client or staff member (issue 15 §2). */
+    childLookups: {
+      quota: env.CHILD_LOOKUP_QUOTA,
+      windowSeconds: env.CHILD_LOOKUP_QUOTA_WINDOW_MINUTES * 60,
+    },
+    /** Undefined: GET /metrics answers 404. */
+    metricsToken: env.METRICS_TOKEN,
     rules: {
       youthSignatureAge: env.YOUTH_SIGNATURE_AGE,
       requestLifetimeDays: env.REQUEST_LIFETIME_DAYS,
@@ -164,7 +259,20 @@ function build(env: z.infer<typeof envSchema>) {
       trustAnchorFiles: env.TRUST_ANCHORS
         ? env.TRUST_ANCHORS.split(',')
         : [path.join(certsDev, 'dev-root-ca.pem')],
+      /** RFC 3161 TSA; none in development: the in-process development TSA (src/dev/tsa.ts). */
       tsaUrl: env.TSA_URL,
+      /** Roots the TSA's certificate must chain to (default: the trust anchors). */
+      tsaTrustAnchorFiles: env.TSA_TRUST_ANCHORS
+        ? env.TSA_TRUST_ANCHORS.split(',')
+        : env.TRUST_ANCHORS
+          ? env.TRUST_ANCHORS.split(',')
+          : [path.join(certsDev, 'dev-root-ca.pem')],
+      /** CRLs of the CAs above the signing CA and of the TSA's CA, for each document's DSS (PAdES B-LT). */
+      crlFiles: env.SIGNING_CRLS
+        ? env.SIGNING_CRLS.split(',')
+        : production
+          ? []
+          : [path.join(certsDev, 'dev-root-ca.crl')],
       devCertsDir: certsDev,
     },
     oidc: {
@@ -208,6 +316,8 @@ function productionProblems(config: Config): string[] {
     problems.push('DATABASE_URL: required in production (the embedded database is for development)');
   if (config.sessionSecret === DEV_SESSION_SECRET || config.sessionSecret.length < 32)
     problems.push('SESSION_SECRET: production needs a random secret of at least 32 characters');
+  if (config.clientSecretHmacKey === DEV_CLIENT_SECRET_HMAC_KEY || config.clientSecretHmacKey.length < 32)
+    problems.push('CLIENT_SECRET_HMAC_KEY: production needs a random key of at least 32 characters');
   if (config.oidc.devIdp)
     problems.push('OIDC_ISSUER: required in production (the development IdP is for development)');
   if (config.oidc.signer.issuer?.includes('/dev-idp') || config.oidc.staff.issuer?.includes('/dev-idp'))
@@ -221,10 +331,16 @@ function productionProblems(config: Config): string[] {
     config.signing.caCertFile,
     config.signing.caKeyFile,
     ...config.signing.trustAnchorFiles,
+    ...config.signing.tsaTrustAnchorFiles,
+    ...config.signing.crlFiles,
   ];
   if (signingFiles.some((f) => path.resolve(projectRoot, f).startsWith(devCertsDir)))
     problems.push(
-      'SIGNING_CA_CERT, SIGNING_CA_KEY, TRUST_ANCHORS: production cannot use the development certificates',
+      'SIGNING_CA_CERT, SIGNING_CA_KEY, TRUST_ANCHORS, TSA_TRUST_ANCHORS, SIGNING_CRLS: production cannot use the development certificates',
+    );
+  if (!config.signing.tsaUrl)
+    problems.push(
+      'TSA_URL: required in production (every signature needs a trusted time, PAdES B-T; the in-process TSA is for development)',
     );
   if (!config.mail.smtpUrl)
     problems.push('SMTP_URL: required in production (mail capture is for development)');

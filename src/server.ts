@@ -1,10 +1,7 @@
 // Starts the service: config → database (embedded in development when DATABASE_URL is unset) →
 // migrations → app → listen. Shuts down gracefully on SIGTERM/SIGINT with exit code 0.
 import { type Config, ConfigError, loadConfig } from './config.ts';
-import { createDb } from './db/index.ts';
-import { migrateToLatest } from './db/migrate.ts';
 import { type OpenDatabase, openDatabase } from './db/open.ts';
-import { createLogger } from './http/logging.ts';
 
 async function main() {
   let config: Config;
@@ -18,14 +15,24 @@ async function main() {
     }
     throw e;
   }
-  const log = createLogger(config.logLevel);
   const started = Date.now();
-  // The app's modules load while the database starts and migrates (mostly waiting on PostgreSQL), not after.
+  // PostgreSQL first: in development the embedded server's start (initdb on a fresh data folder) is the
+  // longest wait of a start, and once its processes run it only waits on them. The logger, the migrator and
+  // the app load while it starts, not after (and not before: their loading held its start up).
+  const databaseLog: string[] = [];
+  let underway!: () => void;
+  const databaseUnderway = new Promise<void>((resolve) => (underway = resolve));
+  const opening = openDatabase(config, (m) => databaseLog.push(m), underway);
+  await Promise.race([databaseUnderway, opening.catch(() => {})]); // a failure is reported below
+  const migration = Promise.all([import('./db/index.ts'), import('./db/migrate.ts')]);
   const appModule = import('./app.ts');
-  appModule.catch(() => {}); // awaited below; a failure is reported there
+  for (const loading of [migration, appModule]) loading.catch(() => {}); // awaited below, reported there
+  const log = (await import('./http/logging.ts')).createLogger(config.logLevel);
+  const [{ createDb }, { migrateToLatest }] = await migration;
   let database: OpenDatabase;
   try {
-    database = await openDatabase(config, (m) => log.info(m));
+    database = await opening;
+    for (const m of databaseLog) log.info(m);
     const db = createDb(database.url, { max: 1 });
     try {
       const applied = await migrateToLatest(db);

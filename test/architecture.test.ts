@@ -99,3 +99,51 @@ t.test('no import loop between files', async (t) => {
   for (const file of graph.keys()) visit(file, []);
   t.same([...loops], [], 'import loops');
 });
+
+// Issue 14, "Start fast, small at rest": what a start loads is what serves its first request; these packages
+// wait for their first use (a form or signature, a login, a message, a links page), since together they
+// were a third of the start's time and memory. Only a static import loads a package with the file.
+const LOADED_AT_FIRST_USE = [
+  '@cantoo/pdf-lib',
+  '@cantoo/fontkit',
+  'oidc-provider',
+  'openid-client',
+  'nodemailer',
+  'smtp-server',
+  'qrcode',
+];
+/** What a start imports: server.ts, what app.ts registers, and in development what it imports then. */
+const START = [
+  'server.ts',
+  'app.ts',
+  'http/signer/index.ts',
+  'http/staff/index.ts',
+  'db/embedded.ts',
+  'dev/idp/mount.ts',
+  'dev/sms-capture.ts',
+  'dev/mail-page.ts',
+].map((f) => path.join(SRC, f));
+// Imports that load something at run time: not `import type …` / `export type …` (those are erased).
+const LOADING_IMPORT = /^(?:import|export)\s(?!type\s)[^'"]*?from\s+'([^']+)'|^import\s+'([^']+)'/gm;
+const loadingImportsOf = (file: string): string[] =>
+  [...readFileSync(file, 'utf8').matchAll(LOADING_IMPORT)].map((m) => (m[1] ?? m[2])!);
+
+t.test('a start loads none of the packages that wait for their first use', async (t) => {
+  const loaded = new Set<string>();
+  const visit = (file: string) => {
+    if (loaded.has(file)) return;
+    loaded.add(file);
+    for (const target of loadingImportsOf(file)) {
+      const next = path.resolve(path.dirname(file), target);
+      if (target.startsWith('.') && graph.has(next)) visit(next);
+    }
+  };
+  START.forEach(visit);
+  const broken: string[] = [];
+  for (const file of loaded)
+    for (const target of loadingImportsOf(file))
+      if (LOADED_AT_FIRST_USE.some((p) => target === p || target.startsWith(`${p}/`)))
+        broken.push(`${path.relative(SRC, file)} → ${target} (import() it where it is used)`);
+  t.ok(loaded.size > 100, `${loaded.size} files load at start`);
+  t.same(broken, [], 'packages loaded at start');
+});

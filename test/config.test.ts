@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ConfigError, DEV_SESSION_SECRET, loadConfig } from '../src/config.ts';
+import { ConfigError, DEV_CLIENT_SECRET_HMAC_KEY, DEV_SESSION_SECRET, loadConfig } from '../src/config.ts';
 
 const problemsOf = (env: Record<string, string>) => {
   try {
@@ -15,6 +15,7 @@ const productionEnv = {
   SAMTYCKE_ENV: 'production',
   DATABASE_URL: 'postgres://db.example/samtycke',
   SESSION_SECRET: 'x'.repeat(48),
+  CLIENT_SECRET_HMAC_KEY: 'k'.repeat(48),
   PUBLIC_BASE_URL: 'https://samtycke.example.se',
   OIDC_ISSUER: 'https://idp.example.se',
   OIDC_CLIENT_SECRET: 'secret',
@@ -22,6 +23,7 @@ const productionEnv = {
   SIGNING_CA_KEY: '/etc/samtycke/ca.key',
   TRUST_ANCHORS: '/etc/samtycke/root.pem',
   SMTP_URL: 'smtp://mail.example.se:587',
+  TSA_URL: 'https://tsa.example.se/tsa',
 };
 
 t.test('development defaults', async (t) => {
@@ -84,12 +86,25 @@ const refusals: [string, Record<string, string | undefined>, RegExp][] = [
   ['default session secret', { SESSION_SECRET: DEV_SESSION_SECRET }, /SESSION_SECRET/],
   ['short session secret', { SESSION_SECRET: 'short-secret' }, /SESSION_SECRET/],
   ['no session secret', { SESSION_SECRET: undefined }, /SESSION_SECRET/],
+  [
+    'development client secret key',
+    { CLIENT_SECRET_HMAC_KEY: DEV_CLIENT_SECRET_HMAC_KEY },
+    /CLIENT_SECRET_HMAC_KEY/,
+  ],
+  ['short client secret key', { CLIENT_SECRET_HMAC_KEY: 'short-key' }, /CLIENT_SECRET_HMAC_KEY/],
+  ['no client secret key', { CLIENT_SECRET_HMAC_KEY: undefined }, /CLIENT_SECRET_HMAC_KEY/],
   ['development IdP (no OIDC_ISSUER)', { OIDC_ISSUER: undefined }, /OIDC_ISSUER/],
   ['development IdP issuer', { OIDC_ISSUER: 'https://samtycke.example.se/dev-idp' }, /development IdP/],
   ['development signing certificates (default)', { SIGNING_CA_CERT: undefined }, /development certificates/],
   ['development trust anchors', { TRUST_ANCHORS: undefined }, /development certificates/],
   ['mail capture (no SMTP_URL)', { SMTP_URL: undefined }, /SMTP_URL/],
   ['plain http public URL', { PUBLIC_BASE_URL: 'http://samtycke.example.se' }, /https/],
+  ['no time-stamping authority (the in-process TSA)', { TSA_URL: undefined }, /TSA_URL: required/],
+  [
+    'the development root CRL',
+    { SIGNING_CRLS: 'certs-dev/dev-root-ca.crl' },
+    /SIGNING_CRLS: production cannot use the development certificates/,
+  ],
 ];
 for (const [name, change, pattern] of refusals) {
   t.test(`production refuses: ${name}`, async (t) => {
@@ -113,4 +128,42 @@ t.test('the test runner and CI variables are not settings, and not refused', asy
     SAMTYCKE_TEST_TEMPLATE: 'y',
   });
   t.equal(c.mode, 'development');
+});
+
+t.test('rate limits, Redis and the proxy: defaults, values, refusals', async (t) => {
+  const c = loadConfig({});
+  t.equal(c.trustProxy, false, 'X-Forwarded-For is believed from nobody by default');
+  t.equal(c.redis.url, undefined, 'counted in the process by default');
+  t.equal(c.clientSecretHmacKey, DEV_CLIENT_SECRET_HMAC_KEY);
+  t.same(c.rateLimits, {
+    tokenPerClient: 30,
+    tokenPerAddress: 120,
+    loginPerAddress: 60,
+    invitationPerAddress: 60,
+    signerActsPerPerson: 20,
+    childSearchPerCaller: 30,
+  });
+  t.equal(loadConfig({ RATE_LIMIT_LOGIN_PER_ADDRESS: '0' }).rateLimits.loginPerAddress, 0);
+  t.equal(loadConfig({ REDIS_URL: 'redis://cache:6379/2' }).redis.url, 'redis://cache:6379/2');
+  const proxies: [string, unknown][] = [
+    ['false', false],
+    ['0', false],
+    ['1', 1],
+    ['2', 2],
+    ['10.0.0.1', ['10.0.0.1']],
+    ['10.0.0.0/8, 2001:db8::/32 loopback', ['10.0.0.0/8', '2001:db8::/32', 'loopback']],
+  ];
+  for (const [value, expected] of proxies)
+    t.same(loadConfig({ TRUST_PROXY: value }).trustProxy, expected, `TRUST_PROXY=${value}`);
+  for (const value of ['true', 'yes', '11', 'proxy.example', '10.0.0.0/33', '10.0.0.1/8/8', '::1/129'])
+    t.match(problemsOf({ TRUST_PROXY: value }).join('\n'), /TRUST_PROXY/, `TRUST_PROXY=${value} refused`);
+  const problems = problemsOf({
+    RATE_LIMIT_LOGIN: '5',
+    RATE_LIMIT_TOKEN_PER_CLIENT: 'many',
+    REDIS_URL: 'http://secret-cache:6379',
+  });
+  t.match(problems.join('\n'), /RATE_LIMIT_LOGIN: unknown setting/, 'a misspelt limit is not ignored');
+  t.match(problems.join('\n'), /RATE_LIMIT_TOKEN_PER_CLIENT/);
+  t.match(problems.join('\n'), /REDIS_URL/);
+  t.notMatch(problems.join('\n'), /secret-cache/, 'values not echoed');
 });

@@ -1,5 +1,6 @@
 // The server process as an operator meets it: bad config, a database that is down, graceful shutdown.
 import { spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import t from 'tap';
@@ -15,11 +16,9 @@ interface Run {
 function startServer(
   env: Record<string, string>,
   untilReady?: (port: number) => Promise<void>,
+  args = ['--import', 'tsx', path.join(projectRoot, 'src/server.ts')],
 ): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/server.ts')], {
-    cwd: projectRoot,
-    env: childEnv(env),
-  });
+  const child = spawn(process.execPath, args, { cwd: projectRoot, env: childEnv(env) });
   let stdout = '';
   let stderr = '';
   let signalled = false;
@@ -87,6 +86,30 @@ t.test('SIGTERM: finishes in-flight requests, stops, exit code 0', async (t) => 
   t.equal(run.code, 0, run.stderr);
   t.equal(await inFlight, 200, 'the in-flight request got its real answer');
   t.match(run.stdout, /"signal":"SIGTERM"/);
+  t.match(run.stdout, /"msg":"stopped"/);
+});
+
+t.test('npm start: compiled (src/cli/run-compiled.js), it serves and stops on SIGTERM with 0', async (t) => {
+  const url = await freshDatabase(t);
+  // Its own compile cache: this test compiles everything, as the first start after `npm ci` does.
+  const cache = path.join(projectRoot, '.data', `test-compiled-${process.pid}`);
+  t.teardown(() => rmSync(cache, { recursive: true, force: true }));
+  const pkg = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const [node, ...args] = pkg.scripts.start.split(' ');
+  t.equal(node, 'node');
+  const env = { DATABASE_URL: url, PORT: '0', RUN_JOBS: 'true', SAMTYCKE_COMPILE_CACHE: cache };
+  const run = await startServer(
+    env,
+    async (port) => {
+      t.equal((await fetch(`http://127.0.0.1:${port}/health/ready`)).status, 200, 'ready');
+      // The mail capture starts with the first message; its page answers before that.
+      t.equal((await fetch(`http://127.0.0.1:${port}/dev/mail`)).status, 200, '/dev/mail');
+    },
+    args,
+  );
+  t.equal(run.code, 0, run.stderr);
   t.match(run.stdout, /"msg":"stopped"/);
 });
 

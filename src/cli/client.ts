@@ -89,12 +89,15 @@ export const clientCli: Cli<ClientCommand> = {
         };
     }
   },
-  async run(cmd, { db, clock, out }) {
+  async run(cmd, { db, config, clock, out }) {
     switch (cmd.command) {
       case 'create': {
         const { org: organisationId, ...rest } = cmd.options;
         if (!(await getOrganisation(db, organisationId))) throw new CliError('no organisation with that id');
-        const { client, secret } = await createApiClient(db, { organisationId, ...rest });
+        const { client, secret } = await createApiClient(db, config.clientSecretHmacKey, {
+          organisationId,
+          ...rest,
+        });
         out(`client_id:     ${client.clientId}`);
         out(`client_secret: ${secret}`);
         out(`scopes:        ${client.scopes.join(' ')}`);
@@ -117,7 +120,7 @@ export const clientCli: Cli<ClientCommand> = {
       }
       case 'rotate': {
         const client = await clientByClientId(db, cmd.client);
-        const { secretId, secret } = await addClientSecret(db, client.id);
+        const { secretId, secret } = await addClientSecret(db, config.clientSecretHmacKey, client.id);
         out(`new secret ${secretId}`);
         out(`client_secret: ${secret}`);
         out('Both secrets work now. Once the client uses the new one, revoke the old one:');

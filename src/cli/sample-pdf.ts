@@ -1,7 +1,7 @@
 // `npm run sample-pdf -- OUT.pdf`: a completed sample consent, signed by three fictional development
 // signers (guardian 1, guardian 2, the youth) through the production code path — renderConsentForm,
-// then appendSignature once per signer with the configured signing service and trust (in development: the
-// certs-dev/ CAs, trusting certs-dev/dev-root-ca.pem). Also writes the completion receipt to
+// then appendSignature once per signer with the configured signing service, TSA and trust (in development:
+// the certs-dev/ CAs and the in-process development TSA, trusting certs-dev/dev-root-ca.pem). Also writes the completion receipt to
 // OUT-receipt.pdf. Refuses to run in production mode: fictional people must not be signed by a real CA.
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -9,11 +9,10 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
 import { luhnControlDigit } from '../domain/personal-number.ts';
 import type { SignerRole } from '../domain/roles.ts';
-import { loadLocalSigningService } from '../pdf/local-signing-service.ts';
 import { renderReceipt } from '../pdf/receipt.ts';
 import { type ConsentFormData, renderConsentForm } from '../pdf/render.ts';
 import { appendSignature } from '../pdf/sign.ts';
-import { Trust } from '../pdf/trust.ts';
+import { loadSigning } from '../pdf/signing-setup.ts';
 import { verifyPdf } from '../pdf/verify/index.ts';
 
 /** A fictional 12-digit personal number with a correct control digit (Skatteverket's Luhn). */
@@ -60,8 +59,14 @@ async function main(): Promise<number> {
     console.error('sample-pdf: refused in production mode (it signs fictional people)');
     return 2;
   }
-  const signing = await loadLocalSigningService(config.signing);
-  const trust = await Trust.load(config.signing.trustAnchorFiles);
+  const {
+    service: signing,
+    trust,
+    tsaTrust,
+    timestamper,
+  } = await loadSigning(config, {
+    warn: (m) => console.error(`sample-pdf: ${m}`),
+  });
 
   const form = await renderConsentForm(SAMPLE_FORM);
   let bytes = form.bytes;
@@ -71,7 +76,7 @@ async function main(): Promise<number> {
     const signedAt = new Date();
     const result = await appendSignature(
       { pdf: bytes, expectedSha256: sha256, role, signer: people[role], place: 'Sollefteå', signedAt },
-      { signing, trust, tsaUrl: config.signing.tsaUrl },
+      { signing, trust, tsaTrust, timestamper },
     );
     bytes = result.bytes;
     sha256 = result.sha256;
@@ -94,7 +99,7 @@ async function main(): Promise<number> {
   });
   await writeFile(receiptFile, receipt);
 
-  const report = await verifyPdf(bytes, { trust });
+  const report = await verifyPdf(bytes, { trust, tsaTrust });
   console.log(`wrote ${out} (${bytes.length} bytes, ${form.roles.length} signatures, SHA-256 ${sha256})`);
   console.log(`wrote ${receiptFile}`);
   console.log(`verify: ${report.verdict}${signing.isDevelopment ? ' (development certificates)' : ''}`);

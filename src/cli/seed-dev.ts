@@ -15,7 +15,7 @@ const seedCli: Cli<Record<string, never>> = {
     // Development only: src/dev/ is never imported statically from here.
     const { DEV_HLT_AREA, DEV_TEAM, devStaffNames, seedDevelopment, TEST_MUNICIPALITY } =
       await import('../dev/seed.ts');
-    const result = await seedDevelopment(db, clock.now());
+    const result = await seedDevelopment(db, clock.now(), config.clientSecretHmacKey);
     out(`HLT area ${DEV_HLT_AREA}, ${TEST_MUNICIPALITY}; team ${DEV_TEAM} (${result.teamId})`);
     for (const o of result.organisations) out(`organisation ${o.id}  ${o.type.padEnd(15)}  ${o.name}`);
     const staffNames = devStaffNames(clock.now());

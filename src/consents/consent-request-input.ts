@@ -3,21 +3,20 @@
 import { z } from 'zod';
 import { localDateOf } from '../domain/dates.ts';
 import { PersonalNumber } from '../domain/personal-number.ts';
+import { textInput } from '../domain/text.ts';
 import { type ConsentPeople, validateConsentPeople, youthRequirement } from '../domain/roles.ts';
 import { type FieldError, fieldPath, zodErrors } from './validation.ts';
 
 const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const requiredText = (message: string, max = 200) =>
-  z
-    .string({ error: message })
+  textInput({ error: message })
     .trim()
     .min(1, { error: message })
     .max(max, { error: `Högst ${max} tecken.` });
 const optionalText = (max = 200) =>
   z.preprocess(
     blankToUndefined,
-    z
-      .string()
+    textInput()
       .trim()
       .max(max, { error: `Högst ${max} tecken.` })
       .optional(),
@@ -25,8 +24,7 @@ const optionalText = (max = 200) =>
 const phoneNumber = (error: string) =>
   z.preprocess(
     blankToUndefined,
-    z
-      .string()
+    textInput()
       .trim()
       .regex(/^\+?[0-9][0-9 ()-]{5,24}$/, { error })
       .optional(),

@@ -9,6 +9,7 @@ import type { Db } from '../db/index.ts';
 import type { SignerRole } from '../domain/roles.ts';
 import type { SigningService } from '../pdf/signing-service.ts';
 import type { Trust } from '../pdf/trust.ts';
+import type { Timestamper } from '../pdf/tsa.ts';
 
 /** The job queue: notifications are queued with `boss.send` inside the use case's transaction. */
 export interface JobQueue {
@@ -23,11 +24,15 @@ export interface ConsentContext {
   jobs?: JobQueue | undefined;
 }
 
-/** Signing also needs the signing service and the trust anchors the earlier signatures must chain to. */
+/**
+ * Signing also needs the signing service, the time-stamping authority every signature is stamped by, and
+ * the trust anchors the earlier signatures (and their timestamps) must chain to.
+ */
 export interface SigningContext extends ConsentContext {
   signing: SigningService;
+  timestamper: Timestamper;
   trust: Trust;
-  tsaUrl?: string | undefined;
+  tsaTrust?: Trust | undefined;
 }
 
 export interface StaffActor {
@@ -83,7 +88,7 @@ export function consentContext(app: {
   clock: Clock;
   config: Config;
   jobs?: JobQueue;
-  signing: { service: SigningService; trust: Trust; tsaUrl?: string | undefined };
+  signing: { service: SigningService; trust: Trust; tsaTrust: Trust; timestamper: Timestamper };
 }): SigningContext {
   return {
     db: app.db,
@@ -92,6 +97,7 @@ export function consentContext(app: {
     jobs: app.jobs,
     signing: app.signing.service,
     trust: app.signing.trust,
-    tsaUrl: app.signing.tsaUrl,
+    timestamper: app.signing.timestamper,
+    tsaTrust: app.signing.tsaTrust,
   };
 }

@@ -8,7 +8,7 @@ import type { Tx } from '../db/index.ts';
 import { isUuid } from '../db/uuid.ts';
 import type { ConsentPeople } from '../domain/roles.ts';
 import { isAppError } from '../errors.ts';
-import { type RenderedForm, renderConsentForm } from '../pdf/render.ts';
+import type { RenderedForm } from '../pdf/render.ts';
 import {
   checkIdempotency,
   claimIdempotency,
@@ -120,6 +120,8 @@ async function renderForm(
   requester: Requester,
 ): Promise<RenderedForm> {
   const [g1, g2] = data.guardians;
+  // Loaded with the first form, not at start: the PDF libraries are a third of the service's modules.
+  const { renderConsentForm } = await import('../pdf/render.ts');
   try {
     return await renderConsentForm({
       documentId: id,

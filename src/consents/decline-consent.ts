@@ -13,14 +13,11 @@ import { getLoadedConsent, type LoadedConsent } from './consent.repository.ts';
 import type { ConsentContext, SignerActor } from './context.ts';
 import { markInvitationsUsed, revokeInvitations } from './invitations.repository.ts';
 import { assertSignerIsOnForm } from './signer-check.ts';
-import { parseInput } from './validation.ts';
+import { optionalNote, parseInput } from './validation.ts';
 
 const declineInputSchema = z.object({
   consentId: z.string(),
-  reason: z.preprocess(
-    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
-    z.string().trim().max(1000, { error: 'Högst 1000 tecken.' }).optional(),
-  ),
+  reason: optionalNote(),
   requestId: z.string().max(64).optional(),
 });
 export type DeclineConsentInput = z.input<typeof declineInputSchema>;

@@ -13,16 +13,13 @@ import { consentFacts, getLoadedConsent } from './consent.repository.ts';
 import type { ConsentContext, OrganisationActor } from './context.ts';
 import { assertStatedDate, localDateInput } from './dates-input.ts';
 import { revokeInvitations } from './invitations.repository.ts';
-import { parseInput } from './validation.ts';
+import { optionalNote, parseInput } from './validation.ts';
 
 const endInputSchema = z.object({
   consentId: z.string(),
   /** The day the coordinated support ended. */
   date: localDateInput,
-  note: z.preprocess(
-    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
-    z.string().trim().max(1000, { error: 'Högst 1000 tecken.' }).optional(),
-  ),
+  note: optionalNote(),
   requestId: z.string().max(64).optional(),
 });
 export type EndConsentInput = z.input<typeof endInputSchema>;

@@ -9,7 +9,7 @@ export { downloadConsentDocument } from './download-document.ts';
 export { endConsent } from './end-consent.ts';
 export { findConsentsByChild } from './find-by-child.ts';
 export { getConsent } from './get-consent.ts';
-export { resolveInvitation } from './invitations.repository.ts';
+export { resolveInvitation, resolveInvitationById } from './invitations.repository.ts';
 export { listConsents, listConsentsForSigner } from './list-consents.ts';
 export { remindSigners } from './remind-signers.ts';
 export { renewConsent } from './renew-consent.ts';

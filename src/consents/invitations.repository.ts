@@ -4,6 +4,7 @@
 // or declined. One live link per channel: the one shown to staff (QR / copy), the e-mailed and the SMS one.
 import { createHash, randomBytes } from 'node:crypto';
 import type { DbOrTx } from '../db/index.ts';
+import { isUuid } from '../db/uuid.ts';
 import type { InvitationChannel } from '../db/schema.ts';
 import { statusAt } from '../domain/consent.ts';
 import type { SignerRole } from '../domain/roles.ts';
@@ -84,13 +85,17 @@ interface StoredInvitation {
   usedAt: Date | null;
 }
 
-/** The link with this raw token (looked up by its hash); undefined when there is none. */
-async function findInvitation(db: DbOrTx, token: string): Promise<StoredInvitation | undefined> {
-  const row = await db
+/** The link with this raw token (looked up by its hash), or with this id; undefined when there is none. */
+async function findInvitation(
+  db: DbOrTx,
+  by: { token: string } | { id: string },
+): Promise<StoredInvitation | undefined> {
+  const query = db
     .selectFrom('invitations')
-    .select(['id', 'consent_id', 'role', 'expires_at', 'revoked_at', 'used_at'])
-    .where('token_hash', '=', hashToken(token))
-    .executeTakeFirst();
+    .select(['id', 'consent_id', 'role', 'expires_at', 'revoked_at', 'used_at']);
+  const row = await (
+    'token' in by ? query.where('token_hash', '=', hashToken(by.token)) : query.where('id', '=', by.id)
+  ).executeTakeFirst();
   return (
     row && {
       id: row.id,
@@ -121,6 +126,17 @@ const ENDED_MESSAGE =
 const LIFETIME_PASSED_MESSAGE =
   'Tiden för att svara på förfrågan har gått ut. Kontakta den som bad om samtycket om du vill ha en ny förfrågan.';
 
+/** The consent and role of the link with this id, whatever became of it; undefined when there is none. */
+export async function invitationById(
+  db: DbOrTx,
+  id: string,
+): Promise<Pick<ResolvedInvitation, 'consentId' | 'role'> | undefined> {
+  const row = isUuid(id) ? await findInvitation(db, { id }) : undefined;
+  return row && { consentId: row.consentId, role: row.role };
+}
+
+const NOT_FOUND = 'Länken finns inte. Kontrollera att hela länken kom med.';
+
 /**
  * What a link is for. Refuses, without saying anything about the consent: an unknown token
  * (`invitation_not_found`), a role that already signed or declined (`invitation_used`), and a link that
@@ -129,10 +145,26 @@ const LIFETIME_PASSED_MESSAGE =
  */
 export async function resolveInvitation(db: DbOrTx, token: string, now: Date): Promise<ResolvedInvitation> {
   if (typeof token !== 'string' || !TOKEN_SHAPE.test(token))
-    throw new AppError('invitation_not_found', 'Länken finns inte. Kontrollera att hela länken kom med.');
-  const row = await findInvitation(db, token);
-  if (!row)
-    throw new AppError('invitation_not_found', 'Länken finns inte. Kontrollera att hela länken kom med.');
+    throw new AppError('invitation_not_found', NOT_FOUND);
+  return checkInvitation(db, await findInvitation(db, { token }), now);
+}
+
+/**
+ * The same, by the link's id: where the browser returns after the login the link sent it through. The id
+ * is no secret (it opens nothing without the e-identification of the person the link is for), so it may be
+ * stored with the login attempt, where the token must never be (issue 15 §5).
+ */
+export async function resolveInvitationById(db: DbOrTx, id: string, now: Date): Promise<ResolvedInvitation> {
+  if (!isUuid(id)) throw new AppError('invitation_not_found', NOT_FOUND);
+  return checkInvitation(db, await findInvitation(db, { id }), now);
+}
+
+async function checkInvitation(
+  db: DbOrTx,
+  row: StoredInvitation | undefined,
+  now: Date,
+): Promise<ResolvedInvitation> {
+  if (!row) throw new AppError('invitation_not_found', NOT_FOUND);
   const loaded = await loadConsent(db, row.consentId);
   const signer = loaded?.signers.find((s) => s.role === row.role);
   if (!loaded || !signer) throw new AppError('invitation_not_found');

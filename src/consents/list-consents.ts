@@ -5,7 +5,7 @@
 // it can then come back short (even empty) with a `nextCursor` to go on from.
 import { isUuid } from '../db/uuid.ts';
 import { type ConsentStatus, type StatusReason, statusAt } from '../domain/consent.ts';
-import { isDateInWindow, isInstantInWindow, type LocalDate } from '../domain/dates.ts';
+import { DATE_WINDOW, isDateInWindow, isInstantInWindow, type LocalDate } from '../domain/dates.ts';
 import type { SignerRole } from '../domain/roles.ts';
 import { AppError } from '../errors.ts';
 import { consentsOfSigner, listConsentRecords } from './consent-lists.repository.ts';
@@ -20,7 +20,6 @@ import {
   signerState,
 } from './consent.repository.ts';
 import type { ConsentContext } from './context.ts';
-import { OUTSIDE_WINDOW } from './dates-input.ts';
 import { validationFailed } from './validation.ts';
 
 /** What the caller may see: consents of these organisations, and of these teams. */
@@ -96,11 +95,14 @@ function parseCursor(text: string): { at: Date; id: string } | null {
   return { at: date, id };
 }
 
+/** The message for a filter date outside DATE_WINDOW (the API's schema and the staff list say it too). */
+export const FILTER_DATE_MESSAGE = `Ange ett datum från ${DATE_WINDOW.first} till ${DATE_WINDOW.last}.`;
+
 /** Filter dates outside DATE_WINDOW are the caller's mistake (a 400), not a RangeError in the SQL's bounds. */
 function assertFilterDates(input: ListConsentsInput): void {
   const errors = (['requestedFrom', 'requestedTo'] as const)
     .filter((field) => input[field] !== undefined && !isDateInWindow(input[field]))
-    .map((field) => ({ field, message: OUTSIDE_WINDOW }));
+    .map((field) => ({ field, message: FILTER_DATE_MESSAGE }));
   if (errors.length > 0) throw validationFailed(errors);
 }
 

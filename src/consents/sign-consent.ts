@@ -8,17 +8,20 @@
 // checks that the state still allows the signature and that the latest revision is still the one signed
 // (and, for the last signature, that the receipt says what the stored facts say), and stores it all:
 // revision, signer row, audit event, and on completion the validity, the receipt and "signed by all" queued.
-// Concurrent acts so still serialise on the row lock and the PDF never branches; a signature whose revision
-// moved meanwhile is made again on the new one (a few times, then a 409). The consent is never active
-// without its receipt: both are stored in the same transaction.
+// Concurrent acts so still serialise on the row lock and the PDF never branches. A signature whose revision
+// moved meanwhile: when the caller pinned the revision the signer read (`reviewedSha256`; the signing page
+// always does), that is a 409 `document_changed` and the signer reads the form again; a caller that signs
+// whatever the latest revision is (no pin: tools and tests) has it made again on the new one (a few times,
+// then the same 409). The consent is never active without its receipt: both are stored in one transaction.
 import { z } from 'zod';
 import { assertCanTransition, type ConsentStatus, statusAt, validityWindow } from '../domain/consent.ts';
 import type { SignerRole } from '../domain/roles.ts';
+import { textInput } from '../domain/text.ts';
 import { AppError } from '../errors.ts';
 import { queueNotifications } from './notifications/queue-notifications.ts';
 import { toRequester, toSigners } from './notifications/recipients.ts';
-import { type ReceiptData, renderReceipt } from '../pdf/receipt.ts';
-import { type AppendSignatureResult, appendSignature } from '../pdf/sign.ts';
+import type { ReceiptData } from '../pdf/receipt.ts';
+import type { AppendSignatureResult } from '../pdf/sign.ts';
 import { appendAuditEvent } from './audit.repository.ts';
 import {
   consentFacts,
@@ -28,15 +31,19 @@ import {
 } from './consent.repository.ts';
 import { recordCompletion, recordSignature } from './consent-changes.repository.ts';
 import { type SignerActor, type SigningContext, SYSTEM } from './context.ts';
-import { latestFormHead, latestFormRevision, storeFormRevision, storeReceipt } from './documents.repository.ts';
+import {
+  latestFormHead,
+  latestFormRevision,
+  storeFormRevision,
+  storeReceipt,
+} from './documents.repository.ts';
 import { markInvitationsUsed, revokeInvitations } from './invitations.repository.ts';
 import { assertIdentifiedForAct, assertSignerIsOnForm } from './signer-check.ts';
 import { parseInput, validationFailed } from './validation.ts';
 
 const signInputSchema = z.object({
   consentId: z.string(),
-  place: z
-    .string({ error: 'Ange ort.' })
+  place: textInput({ error: 'Ange ort.' })
     .trim()
     .min(1, { error: 'Ange ort.' })
     .max(100, { error: 'Högst 100 tecken.' }),
@@ -125,6 +132,8 @@ async function prepareSignature(
   // Refuse early what the lock would refuse anyway (a retry after another act, e.g. a withdrawal).
   assertCanSign(loaded.consent.soleGuardian, loaded.signers, actor.role);
   assertCanTransition(statusAt(loaded.facts, signedAt).status, 'sign');
+  // The PDF code loads at the first signature, not at start (as the form's renderer does at the first form).
+  const { appendSignature } = await import('../pdf/sign.ts');
   const appended = await appendSignature(
     {
       pdf: latest.bytes,
@@ -134,12 +143,13 @@ async function prepareSignature(
       place: input.place,
       signedAt,
     },
-    { signing: ctx.signing, trust: ctx.trust, tsaUrl: ctx.tsaUrl },
+    { signing: ctx.signing, trust: ctx.trust, tsaTrust: ctx.tsaTrust, timestamper: ctx.timestamper },
   );
   const base = { revision: latest.revision, sha256: latest.sha256 };
   const outcome = signatureOutcome(loaded, actor, { signedAt, appended }, signedAt);
   if (!outcome.completion) return { base, signedAt, appended };
   const data = outcome.completion.receipt;
+  const { renderReceipt } = await import('../pdf/receipt.ts');
   return { base, signedAt, appended, receipt: { data, bytes: await renderReceipt(data) } };
 }
 

@@ -1,6 +1,7 @@
 // Field problems in the shape the HTTP layer answers with: `{ field: 'guardians.0.personalNumber',
 // message }`. Messages are Swedish and never contain the value.
-import type { z } from 'zod';
+import { z } from 'zod';
+import { textInput } from '../domain/text.ts';
 import { AppError } from '../errors.ts';
 
 export interface FieldError {
@@ -30,3 +31,13 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.ou
   if (!result.success) throw validationFailed(zodErrors(result.error));
   return result.data;
 }
+
+/** An optional free text (a note, a reason): blank is none; it may run over several lines. */
+export const optionalNote = (max = 1000) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    textInput({ kind: 'lines' })
+      .trim()
+      .max(max, { error: `Högst ${max} tecken.` })
+      .optional(),
+  );

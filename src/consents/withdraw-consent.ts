@@ -20,12 +20,7 @@ import type { ConsentContext, OrganisationActor, SignerActor } from './context.t
 import { assertStatedDate, localDateInput } from './dates-input.ts';
 import { revokeInvitations } from './invitations.repository.ts';
 import { assertIdentifiedForAct, assertSignerIsOnForm } from './signer-check.ts';
-import { parseInput, validationFailed } from './validation.ts';
-
-const note = z.preprocess(
-  (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
-  z.string().trim().max(1000, { error: 'Högst 1000 tecken.' }).optional(),
-);
+import { optionalNote, parseInput, validationFailed } from './validation.ts';
 
 const bySignerSchema = z.object({ consentId: z.string(), requestId: z.string().max(64).optional() });
 const onBehalfSchema = z.object({
@@ -35,7 +30,7 @@ const onBehalfSchema = z.object({
   channel: z.enum(['phone', 'in_person', 'letter'], { error: 'Ange hur återkallelsen kom in.' }),
   /** The day the signer withdrew. */
   date: localDateInput,
-  note,
+  note: optionalNote(),
   requestId: z.string().max(64).optional(),
 });
 

@@ -245,6 +245,18 @@ export interface AuditEventTable {
   details: ColumnType<Record<string, unknown>, string | undefined, never>;
 }
 
+/** One search by child (issue 15 §2): who, when, from where, how many consents shown. Never the number. */
+export interface ChildLookupTable {
+  id: Generated<number>;
+  at: Timestamp;
+  actor_type: 'staff' | 'api_client';
+  actor_id: string;
+  organisation_ids: string[];
+  via: 'api' | 'staff_page';
+  request_id: string | null;
+  found: number;
+}
+
 export interface NotificationSentTable {
   consent_id: string;
   kind: string;
@@ -260,6 +272,7 @@ export interface Database {
   invitations: InvitationTable;
   consent_documents: ConsentDocumentTable;
   audit_events: AuditEventTable;
+  child_lookups: ChildLookupTable;
   notifications_sent: NotificationSentTable;
   idempotency_keys: IdempotencyKeyTable;
   housekeeping_runs: HousekeepingRunTable;

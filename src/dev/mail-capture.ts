@@ -2,7 +2,6 @@
 // last messages in memory for the /dev/mail page and for tests. Never used in production (the notify
 // plugin refuses it). The store is per process and bounded.
 import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 
 export interface CapturedMail {
   id: number;
@@ -46,6 +45,9 @@ export interface MailCapture {
 }
 
 export async function startMailCapture(): Promise<MailCapture> {
+  // Loaded here, not with the store: the /dev/mail page reads the store from the start on, and the server
+  // starts with the first message (src/notify/mailer.ts).
+  const { SMTPServer } = await import('smtp-server');
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],

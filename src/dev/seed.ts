@@ -2,6 +2,7 @@
 // one HLT area in one municipality, a school, a health centre and social services, one HLT team with all
 // three, the development IdP's staff people as admins of their organisations, and an API client per
 // organisation with a fixed, printed development secret. Idempotent: running it again changes nothing.
+import { DEV_CLIENT_SECRET_HMAC_KEY } from '../config.ts';
 import type { Db } from '../db/index.ts';
 import { localDateOf } from '../domain/dates.ts';
 import { CONSENT_SCOPES, createApiClient, findApiClientByClientId } from '../identity/api-clients.ts';
@@ -32,7 +33,12 @@ export interface SeedResult {
   clients: { organisation: string; clientId: string; secret: string; created: boolean }[];
 }
 
-export async function seedDevelopment(db: Db, now: Date): Promise<SeedResult> {
+/** `clientSecretHmacKey`: the configured CLIENT_SECRET_HMAC_KEY (the development key by default). */
+export async function seedDevelopment(
+  db: Db,
+  now: Date,
+  clientSecretHmacKey: string = DEV_CLIENT_SECRET_HMAC_KEY,
+): Promise<SeedResult> {
   const people = createTestPeople(localDateOf(now)).people.filter((p) => p.role === 'staff');
   return db.transaction().execute(async (tx) => {
     const team = await ensureTeam(tx, {
@@ -67,6 +73,7 @@ export async function seedDevelopment(db: Db, now: Date): Promise<SeedResult> {
       if (!existing) {
         await createApiClient(
           tx,
+          clientSecretHmacKey,
           {
             organisationId: org.id,
             name: `${org.name} (utvecklingsklient)`,

@@ -35,6 +35,25 @@ export function isLocalDate(value: unknown): value is LocalDate {
   return m !== null && isValidDate(Number(m[1]), Number(m[2]), Number(m[3]));
 }
 
+/**
+ * The dates the service takes from outside (list filters, stated dates, a list cursor's instant): years
+ * 1900–2199. A LocalDate can hold years 0001–9999, but the day after 9999-12-31 is none, PostgreSQL's
+ * timestamptz ends in year 294276, and no consent, birth or act of this service lies outside this window.
+ */
+export const DATE_WINDOW = { first: '1900-01-01' as LocalDate, last: '2199-12-31' as LocalDate } as const;
+const WINDOW_MS = { from: Date.UTC(1899, 11, 31), to: Date.UTC(2200, 0, 2) } as const;
+
+/** Whether `value` is a calendar date 'YYYY-MM-DD' inside DATE_WINDOW. */
+export function isDateInWindow(value: unknown): value is LocalDate {
+  return isLocalDate(value) && value >= DATE_WINDOW.first && value <= DATE_WINDOW.last;
+}
+
+/** Whether `instant` is a valid time whose day lies inside DATE_WINDOW (a day of slack for time zones). */
+export function isInstantInWindow(instant: Date): boolean {
+  const ms = instant.getTime();
+  return ms >= WINDOW_MS.from && ms < WINDOW_MS.to;
+}
+
 /** Checks and brands a 'YYYY-MM-DD' string. Throws RangeError for anything else (a programming error). */
 export function localDate(value: string): LocalDate {
   if (!isLocalDate(value)) throw new RangeError('Not a calendar date in the form YYYY-MM-DD');

@@ -1,5 +1,5 @@
 // The pure domain core: personal numbers, local dates and ages, signer roles, the consent lifecycle, what
-// personal data looks like in text.
+// personal data looks like in text, which characters text may hold.
 // No I/O; time is always a parameter.
 
 export {
@@ -31,8 +31,11 @@ export {
   addYears,
   ageOn,
   compareLocalDates,
+  DATE_WINDOW,
   daysInMonth,
   eighteenthBirthday,
+  isDateInWindow,
+  isInstantInWindow,
   isLeapYear,
   isLocalDate,
   isValidDate,
@@ -80,3 +83,4 @@ export {
   type ActIdentificationProblem,
   actIdentificationProblem,
 } from './identification.ts';
+export { FORBIDDEN_CHARACTER_MESSAGE, hasForbiddenCharacter, type TextKind, textInput } from './text.ts';

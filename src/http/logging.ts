@@ -4,6 +4,7 @@
 // 3. the final JSON line is scanned and anything shaped like a Swedish personal identity number or an
 //    e-mail address is masked, whatever key or message it hides in (domain/personal-data.ts).
 import type { IncomingMessage } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { maskPersonalData } from '../domain/personal-data.ts';
 
@@ -28,9 +29,12 @@ function censor(value: unknown, depth: number, underError: boolean): unknown {
   return out;
 }
 
+/** A long opaque value (a token, a hash) in a path segment or a query key; uuids are kept. */
+const opaque = (part: string): boolean => part.length >= 32 && !/^[0-9a-f-]{36}$/i.test(part);
+
 /**
- * A request path safe to log: invitation tokens (`/s/{token}`) and other long opaque path segments are
- * replaced, and query values dropped (keys kept).
+ * A request path safe to log: invitation tokens (`/s/{token}`) and other long opaque path segments (and
+ * query keys) are replaced, and query values dropped (keys kept).
  */
 export function sanitizeUrl(url: string): string {
   const [pathPart = '', query] = url.split('?', 2);
@@ -38,12 +42,12 @@ export function sanitizeUrl(url: string): string {
     .split('/')
     .map((seg, i, all) => {
       if (all[i - 1] === 's' && i === 2) return '[token]';
-      return seg.length >= 32 && !/^[0-9a-f-]{36}$/i.test(seg) ? '[…]' : seg;
+      return opaque(seg) ? '[…]' : seg;
     })
     .join('/');
   if (!query) return path;
-  const keys = query.split('&').map((kv) => kv.split('=')[0]);
-  return `${path}?${keys.map((k) => `${k}=…`).join('&')}`;
+  const keys = query.split('&').map((kv) => kv.split('=')[0] ?? '');
+  return `${path}?${keys.map((k) => `${opaque(k) ? '[…]' : k}=…`).join('&')}`;
 }
 
 export function loggerOptions(level: string): LoggerOptions {
@@ -76,4 +80,22 @@ export function createLogger(
   target: { write(line: string): unknown } = process.stdout,
 ): Logger {
   return pino(loggerOptions(level), maskingDestination(target));
+}
+
+/** The one log line of a request (app.ts logs it on response; early error answers log it themselves). */
+export function logRequest(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  extra: Record<string, unknown> = {},
+) {
+  request.log.info(
+    {
+      method: request.method,
+      url: sanitizeUrl(request.url),
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+      ...extra,
+    },
+    'request',
+  );
 }

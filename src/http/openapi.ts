@@ -1,5 +1,6 @@
-// The OpenAPI document is generated from the route schemas (zod), served at /openapi.json and /docs,
-// and written to openapi.yaml by `npm run openapi` (a test fails when that file is out of date).
+// The OpenAPI document is generated from the route schemas (zod), served at /openapi.json and /docs when
+// API_DOCS is on, and written to openapi.yaml by `npm run openapi` (a test fails when that file is out of
+// date).
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,6 +11,22 @@ import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-pro
 import { SCOPE_DESCRIPTIONS } from '../identity/api-clients.ts';
 import { cookieNames } from '../identity/sessions.ts';
 import { projectRoot } from '../paths.ts';
+
+/**
+ * Swagger UI's scripts, styles and images are ours to serve (no CDN); it fetches only the document. Its
+ * bundle adds one <style> element of fixed content, allowed by its hash (a new Swagger UI version with
+ * another one fails test/browser/api-docs.test.ts, which names the new hash).
+ */
+export const SWAGGER_UI_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
 
 const pkg = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string };
 
@@ -60,8 +77,20 @@ export default fp(
       transform: jsonSchemaTransform,
       transformObject: jsonSchemaTransformObject,
     });
-    await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
-    app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    // The document is always built (`npm run openapi` writes it); serving it is a setting (API_DOCS, off in
+    // production by default: it tells anyone every route and parameter).
+    if (!app.config.apiDocs) return;
+    await app.register(swaggerUi, {
+      routePrefix: '/docs',
+      // No call to validator.swagger.io (a third party) for its badge.
+      uiConfig: { docExpansion: 'list', validatorUrl: null },
+      // Its own policy, on its routes only: Swagger UI runs its own scripts (the pages run none).
+      staticCSP: SWAGGER_UI_CSP,
+    });
+    // The same for everyone and changed only by a new version: may be cached.
+    app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) =>
+      reply.header('cache-control', 'public, max-age=300').send(app.swagger()),
+    );
   },
   { name: 'openapi' },
 );

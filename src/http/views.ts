@@ -1,6 +1,6 @@
 // Server-rendered pages: Eta templates from templates/pages/ (auto-escaped), one layout, one stylesheet,
-// no JavaScript and no third-party requests. `reply.page(view, data)` renders with the layout and the
-// security headers every page gets.
+// no JavaScript and no third-party requests. `reply.page(view, data)` renders with the layout; the security
+// headers (CSP, no-store, …) are every answer's (security-headers.ts).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import view from '@fastify/view';
@@ -28,36 +28,20 @@ declare module 'fastify' {
   }
 }
 
-/** Origins a form may post or redirect to: ourselves, and the identity providers (the login redirect). */
-export function contentSecurityPolicy(formTargets: string[]): string {
-  return [
-    "default-src 'none'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    `form-action 'self'${formTargets.map((o) => ` ${o}`).join('')}`,
-    "base-uri 'none'",
-    "frame-ancestors 'none'",
-  ].join('; ');
-}
+// The pages' Content-Security-Policy and the other security headers are set on every answer by
+// security-headers.ts; a page needs nothing of its own.
+export { contentSecurityPolicy } from './security-headers.ts';
 
-export default fp<{ formTargets?: string[] }>(
-  async (app, opts) => {
+export default fp(
+  async (app) => {
     const eta = new Eta({ views: pagesDir, autoEscape: true, cache: app.config.production, autoTrim: false });
     await app.register(view, { engine: { eta }, root: pagesDir, viewExt: 'eta', layout: 'layout' });
-    const csp = contentSecurityPolicy(opts.formTargets ?? []);
     const css = readFileSync(path.join(pagesDir, 'assets', 'app.css'));
     app.get('/assets/app.css', { schema: { hide: true } }, async (_req, reply) =>
       reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(css),
     );
     app.decorateReply('page', function (this: FastifyReply, name: string, data: PageData, status = 200) {
-      this.code(status)
-        .header('content-security-policy', csp)
-        .header('cache-control', 'no-store')
-        // Not `no-referrer`: under it browsers send `Origin: null` on our own form posts (Fetch
-        // standard); `same-origin` still keeps every URL from leaving the site.
-        .header('referrer-policy', 'same-origin')
-        .header('x-content-type-options', 'nosniff')
-        .header('x-frame-options', 'DENY');
+      this.code(status);
       // @fastify/view sends the rendered page itself.
       void this.view(name, { area: 'signer', ...data });
       return this;

@@ -1,8 +1,13 @@
 // API clients: other HLT systems that call us with OAuth 2.0 client credentials (RFC 6749 §4.4).
-// A secret is 256 random bits, shown once and stored only as a slow, salted scrypt hash. A client may
-// have two active secrets at a time so it can rotate without downtime: add a new secret, deploy it,
-// then revoke the old one.
-import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
+// A secret is 256 random bits we generate, shown once and stored only as its HMAC-SHA-256 under a key of
+// the server's (CLIENT_SECRET_HMAC_KEY). A password hash (scrypt, bcrypt) makes guessing a *weak* secret
+// slow; nobody guesses 256 random bits, so here it only made every token request cost tens of
+// milliseconds and 32 MiB — a lever for denial of service (issue 15 §1). The key keeps a stolen table
+// useless without the server's settings. Secrets stored by earlier versions as scrypt are still accepted
+// and rewritten as HMAC on their first successful use (README, "API clients").
+// A client may have two active secrets at a time so it can rotate without downtime: add a new secret,
+// deploy it, then revoke the old one.
+import { createHmac, randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
 import { sql } from 'kysely';
 import { compiledOnce, loaderById } from '../db/batch.ts';
 import type { Db, DbOrTx, Tx } from '../db/index.ts';
@@ -55,13 +60,47 @@ export interface NewApiClient {
 // --- Secrets ---------------------------------------------------------------------------------------------
 
 const SECRET_BYTES = 32;
-/** scrypt cost: N = 2^15, r = 8, p = 1 (≈ 32 MiB, tens of milliseconds). Stored with each hash. */
-const SCRYPT_COST = { N: 2 ** 15, r: 8, p: 1 };
-const SCRYPT_KEY_BYTES = 32;
-const SALT_BYTES = 16;
+const HMAC_PREFIX = 'hmac-sha256$';
 
 export const generateClientSecret = () => randomBytes(SECRET_BYTES).toString('base64url');
 export const generateClientId = () => `hlt-${randomBytes(12).toString('hex')}`;
+
+const macOf = (secret: string, key: string) => createHmac('sha256', key).update(secret, 'utf8').digest();
+
+/** `hmac-sha256$<MAC, base64url>`: HMAC-SHA-256 of the secret under `key` (CLIENT_SECRET_HMAC_KEY). */
+export function hashClientSecret(secret: string, key: string): string {
+  return `${HMAC_PREFIX}${macOf(secret, key).toString('base64url')}`;
+}
+
+/** Compared against when a client has no active secret, so that answer takes as long as a wrong secret. */
+const NO_SECRET = Buffer.alloc(32);
+
+/** Constant-time comparison of a MAC with a stored `hmac-sha256$…` hash; anything else never matches. */
+function macMatches(mac: Buffer, encoded: string): boolean {
+  if (!encoded.startsWith(HMAC_PREFIX)) return false;
+  const stored = Buffer.from(encoded.slice(HMAC_PREFIX.length), 'base64url');
+  return stored.length === mac.length && timingSafeEqual(stored, mac);
+}
+
+// Legacy: secrets stored as `scrypt$N$r$p$salt$hash` by versions before issue 15. Verified only until their
+// first successful use, which rewrites them as HMAC. At most two run at once (≈ 32 MiB each), so wrong
+// secrets sent for such a client queue here instead of taking the thread pool and the memory; the
+// per-client rate limit bounds how many can arrive.
+const LEGACY_CONCURRENCY = 2;
+let legacyRunning = 0;
+const legacyWaiting: (() => void)[] = [];
+
+async function withLegacySlot<T>(fn: () => Promise<T>): Promise<T> {
+  if (legacyRunning < LEGACY_CONCURRENCY) legacyRunning++;
+  else await new Promise<void>((r) => legacyWaiting.push(r)); // a finishing one hands its slot over
+  try {
+    return await fn();
+  } finally {
+    const next = legacyWaiting.shift();
+    if (next) next();
+    else legacyRunning--;
+  }
+}
 
 function scryptAsync(secret: string, salt: Buffer, keylen: number, cost: ScryptOptions): Promise<Buffer> {
   const maxmem = 256 * (cost.N ?? 0) * (cost.r ?? 0) * (cost.p ?? 1);
@@ -70,28 +109,27 @@ function scryptAsync(secret: string, salt: Buffer, keylen: number, cost: ScryptO
   );
 }
 
-/** `scrypt$N$r$p$salt$hash`, salt and hash base64url. */
-export async function hashClientSecret(secret: string): Promise<string> {
-  const salt = randomBytes(SALT_BYTES);
-  const hash = await scryptAsync(secret, salt, SCRYPT_KEY_BYTES, SCRYPT_COST);
-  const { N, r, p } = SCRYPT_COST;
-  return ['scrypt', N, r, p, salt.toString('base64url'), hash.toString('base64url')].join('$');
-}
-
-/** Constant-time comparison against a stored hash; a malformed hash never matches. */
-export async function verifyClientSecret(secret: string, encoded: string): Promise<boolean> {
+/** A legacy scrypt hash: constant-time comparison; a malformed or absurdly costly hash never matches. */
+async function legacyScryptMatches(secret: string, encoded: string): Promise<boolean> {
   const [algorithm, n, r, p, salt, hash] = encoded.split('$');
   if (algorithm !== 'scrypt' || !n || !r || !p || !salt || !hash) return false;
   const cost = { N: Number(n), r: Number(r), p: Number(p) };
   if (!Object.values(cost).every((v) => Number.isSafeInteger(v) && v > 0)) return false;
+  // What earlier versions wrote (N = 2^15, r = 8, p = 1) and no more.
+  if (cost.N > 2 ** 15 || cost.r > 8 || cost.p > 1) return false;
   const expected = Buffer.from(hash, 'base64url');
-  if (expected.length !== SCRYPT_KEY_BYTES) return false;
-  const actual = await scryptAsync(secret, Buffer.from(salt, 'base64url'), expected.length, cost);
+  if (expected.length !== 32) return false;
+  const actual = await withLegacySlot(() =>
+    scryptAsync(secret, Buffer.from(salt, 'base64url'), expected.length, cost),
+  );
   return timingSafeEqual(actual, expected);
 }
 
-/** Verified in place of a missing client, so an unknown client_id costs as much time as a wrong secret. */
-let dummyHash: Promise<string> | undefined;
+/** Whether `secret` matches a stored hash (HMAC under `key`, or a legacy scrypt hash). */
+export async function verifyClientSecret(secret: string, encoded: string, key: string): Promise<boolean> {
+  if (encoded.startsWith('scrypt$')) return legacyScryptMatches(secret, encoded);
+  return macMatches(macOf(secret, key), encoded);
+}
 
 // --- Repository ------------------------------------------------------------------------------------------
 
@@ -126,15 +164,17 @@ const inTransaction = <T>(db: DbOrTx, fn: (tx: Tx) => Promise<T>): Promise<T> =>
 
 /**
  * Registers a client with one secret. Returns the secret in clear text: show it once, it cannot be
- * recovered. `clientId` and `secret` are for the development seed only (fixed, printed values).
+ * recovered. `key` is CLIENT_SECRET_HMAC_KEY. `clientId` and `secret` are for the development seed only
+ * (fixed, printed values).
  */
 export async function createApiClient(
   db: DbOrTx,
+  key: string,
   input: NewApiClient,
   fixed: { clientId?: string; secret?: string } = {},
 ): Promise<{ client: ApiClient; secret: string; secretId: string }> {
   const secret = fixed.secret ?? generateClientSecret();
-  const secretHash = await hashClientSecret(secret);
+  const secretHash = hashClientSecret(secret, key);
   return inTransaction(db, async (tx) => {
     const row = await tx
       .insertInto('api_clients')
@@ -228,10 +268,11 @@ const activeSecretIds = async (tx: Tx, apiClientId: string) =>
  */
 export async function addClientSecret(
   db: DbOrTx,
+  key: string,
   apiClientId: string,
 ): Promise<{ secretId: string; secret: string }> {
   const secret = generateClientSecret();
-  const secretHash = await hashClientSecret(secret);
+  const secretHash = hashClientSecret(secret, key);
   return inTransaction(db, async (tx) => {
     const client = await lockClient(tx, apiClientId);
     if (client.disabled_at) throw new AppError('conflict', 'Klienten är avstängd.');
@@ -289,38 +330,46 @@ export async function disableApiClient(db: DbOrTx, apiClientId: string, at: Date
 }
 
 /**
- * The enabled client whose `client_id` and secret match one of its active secrets, or undefined. Takes
- * about as long for an unknown or disabled client as for a wrong secret.
+ * The enabled client whose `client_id` and secret match one of its active secrets, or undefined. `key` is
+ * CLIENT_SECRET_HMAC_KEY. An unknown or disabled client costs the same as a wrong secret: one statement
+ * (the client and its active secrets together), one HMAC and a constant-time comparison either way. A
+ * legacy scrypt hash that matches is rewritten as HMAC (so it is verified with scrypt only until then).
  */
 export async function authenticateClient(
   db: DbOrTx,
+  key: string,
   clientId: string,
   secret: string,
 ): Promise<ApiClient | undefined> {
-  const row = await db
-    .selectFrom('api_clients')
-    .selectAll()
-    .where('client_id', '=', clientId)
-    .executeTakeFirst();
-  const hashes =
+  const rows = await db
+    .selectFrom('api_clients as c')
+    .leftJoin('api_client_secrets as s', (join) =>
+      join.onRef('s.api_client_id', '=', 'c.id').on('s.revoked_at', 'is', null),
+    )
+    .selectAll('c')
+    .select(['s.id as secret_id', 's.secret_hash'])
+    .where('c.client_id', '=', clientId)
+    .execute();
+  const row = rows[0];
+  const stored =
     row && row.disabled_at === null
-      ? (
-          await db
-            .selectFrom('api_client_secrets')
-            .select('secret_hash')
-            .where('api_client_id', '=', row.id)
-            .where('revoked_at', 'is', null)
-            .orderBy('created_at', 'desc')
-            .execute()
-        ).map((s) => s.secret_hash)
+      ? rows.flatMap((r) => (r.secret_id && r.secret_hash ? [{ id: r.secret_id, hash: r.secret_hash }] : []))
       : [];
-  if (hashes.length === 0) {
-    dummyHash ??= hashClientSecret(generateClientSecret());
-    await verifyClientSecret(secret, await dummyHash);
-    return undefined;
-  }
-  for (const hash of hashes) {
-    if (await verifyClientSecret(secret, hash)) return toClient(row as ClientRow);
+  const mac = macOf(secret, key);
+  // Every active secret is compared (no early exit), and a client without one compares against nothing.
+  let matched = false;
+  for (const s of stored) matched = macMatches(mac, s.hash) || matched;
+  if (stored.length === 0) timingSafeEqual(mac, NO_SECRET);
+  if (row && matched) return toClient(row);
+  for (const s of stored) {
+    if (!s.hash.startsWith('scrypt$') || !(await legacyScryptMatches(secret, s.hash))) continue;
+    await db
+      .updateTable('api_client_secrets')
+      .set({ secret_hash: hashClientSecret(secret, key) })
+      .where('id', '=', s.id)
+      .where('secret_hash', '=', s.hash)
+      .execute();
+    return row && toClient(row);
   }
   return undefined;
 }

@@ -229,6 +229,17 @@ async function resolve(request: FastifyRequest): Promise<Resolution> {
   return { caller: null };
 }
 
+/**
+ * Whether the request carries an access token we issued, unexpired, whose claims grant `scope`: checked in
+ * memory (signature, claims, expiry at app.clock) before anything is read for the request. Not the whole
+ * resolution: whether the client is still enabled and still holds the scope is read from the database.
+ */
+export function bearsTokenFor(request: FastifyRequest, scope: ConsentScope): boolean {
+  const token = bearerToken(request);
+  const claims = token ? request.server.accessTokens.verify(token) : undefined;
+  return claims !== undefined && claims.scope.split(' ').includes(scope);
+}
+
 function resolution(request: FastifyRequest): Promise<Resolution> {
   let r = resolutions.get(request);
   if (!r) {

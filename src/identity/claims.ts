@@ -5,6 +5,7 @@ import type { ClaimProfile } from '../config.ts';
 import { localDateOf } from '../domain/dates.ts';
 import { type ActIdentificationProblem, actIdentificationProblem } from '../domain/identification.ts';
 import { PersonalNumber } from '../domain/personal-number.ts';
+import { hasForbiddenCharacter } from '../domain/text.ts';
 import { AppError } from '../errors.ts';
 
 export type { ClaimProfile } from '../config.ts';
@@ -62,7 +63,12 @@ export const STAFF_DEFAULT_SCOPES: readonly string[] = ['openid', 'profile', 'em
 
 /** Why an identity was refused, for the login failure page (`AppError.extra.reason`). */
 export type IdentityProblem =
-  'missing_number' | 'invalid_number' | 'not_swedish' | 'missing_name' | 'missing_subject';
+  | 'missing_number'
+  | 'invalid_number'
+  | 'not_swedish'
+  | 'missing_name'
+  | 'missing_subject'
+  | 'forbidden_character';
 
 const MESSAGES: Record<IdentityProblem, string> = {
   missing_number: 'Legitimeringen innehöll inget personnummer.',
@@ -70,6 +76,7 @@ const MESSAGES: Record<IdentityProblem, string> = {
   not_swedish: 'Legitimeringen gäller ett identitetsnummer från ett annat land än Sverige.',
   missing_name: 'Legitimeringen innehöll inget namn.',
   missing_subject: 'Legitimeringen saknar en identifierare för personen.',
+  forbidden_character: 'Legitimeringen innehöll tecken som inte kan tas emot (till exempel styrtecken).',
 };
 
 function refuse(reason: IdentityProblem, detail?: Record<string, unknown>): AppError {
@@ -108,7 +115,7 @@ export function mapClaims(profile: ClaimProfile, claims: ProviderClaims, options
   const personalNumber = numberFor(profile, claims, options.now);
   const name = nameOf(claims);
   if (name === undefined) throw refuse('missing_name');
-  return { ...base, personalNumber, name };
+  return withoutForbiddenCharacters({ ...base, personalNumber, name });
 }
 
 /** Maps a staff provider's claims. Staff need no personal number: they are matched by issuer, subject and e-mail. */
@@ -119,6 +126,17 @@ export function mapStaffClaims(claims: ProviderClaims): StaffIdentity {
   const email = nonEmpty(claims.email);
   if (email !== undefined) identity.email = email.toLowerCase();
   if (typeof claims.email_verified === 'boolean') identity.emailVerified = claims.email_verified;
+  return withoutForbiddenCharacters(identity);
+}
+
+/**
+ * The provider's words are input like any other: a name (or subject, acr, e-mail) with a control character
+ * cannot be stored (PostgreSQL refuses U+0000) and is no one's name. Refused, naming the claim, never its value.
+ */
+function withoutForbiddenCharacters<T extends Identity | StaffIdentity>(identity: T): T {
+  for (const [claim, value] of Object.entries(identity))
+    if (typeof value === 'string' && hasForbiddenCharacter(value))
+      throw refuse('forbidden_character', { claim });
   return identity;
 }
 

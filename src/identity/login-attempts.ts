@@ -6,6 +6,7 @@
 
 import type { DbOrTx } from '../db/index.ts';
 import type { Audience } from '../db/schema.ts';
+import { hasForbiddenCharacter } from '../domain/text.ts';
 import type { LoginAttempt, StoredLoginAttempt } from './oidc-client.ts';
 import { sha256 } from './sessions.ts';
 
@@ -129,14 +130,15 @@ const RETURN_BASE = 'http://samtycke.invalid';
 
 /**
  * A safe place to return to after login: a path on this service, never another origin (no open redirect:
- * `//host`, `/\host`, `https:…`, control characters are all refused), and not the login routes themselves.
+ * `//host`, `/\host`, `https:…`, control characters are all refused), not the login routes themselves, and
+ * not an invitation link (its token is a secret).
  * Answers `fallback` when `value` is not one.
  */
 export function safeReturnTo(value: unknown, fallback: string): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 2000) return fallback;
   // One slash, then not a second slash or backslash; no backslashes or control characters anywhere
   // (browsers treat `\` as `/` and drop tabs and newlines from URLs).
-  if (!/^\/(?![/\\])/.test(value) || value.includes('\\') || hasControlCharacter(value)) return fallback;
+  if (!/^\/(?![/\\])/.test(value) || value.includes('\\') || hasForbiddenCharacter(value)) return fallback;
   let url: URL;
   try {
     url = new URL(value, RETURN_BASE);
@@ -145,13 +147,21 @@ export function safeReturnTo(value: unknown, fallback: string): string {
   }
   if (url.origin !== RETURN_BASE) return fallback;
   if (/^\/(auth|dev-idp)(\/|$)/.test(url.pathname)) return fallback;
-  return `${url.pathname}${url.search}`;
+  const path = `${url.pathname}${url.search}`;
+  return holdsToken(path) ? fallback : path;
 }
 
-function hasControlCharacter(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f) return true;
+/**
+ * An invitation link (`/s/{token}…`), or anything else with a run shaped like a token (43 base64url
+ * characters), however percent-encoded: the return path is stored, and the database keeps no secret (the
+ * link's pages send the login back to the link's id instead, signer/invitation-routes.ts).
+ */
+function holdsToken(path: string): boolean {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return true;
   }
-  return false;
+  return /^\/s(\/|\?|$)/i.test(decoded) || /[A-Za-z0-9_-]{43}/.test(decoded);
 }

@@ -16,13 +16,11 @@ import { type ClientKey, loadClientKey } from './client-key.ts';
 import { writeCsrfCookie } from './csrf.ts';
 import { DevIdpProductionError } from './dev-idp-refused.ts';
 import { LOGIN_ATTEMPT_TTL_SECONDS } from './login-attempts.ts';
-import {
-  createRelyingParty,
-  createStaffRelyingParty,
-  type RelyingPartyOptions,
-  type SignerRelyingParty,
-  type StaffRelyingParty,
-  type TokenEndpointAuthMethod,
+import type {
+  RelyingPartyOptions,
+  SignerRelyingParty,
+  StaffRelyingParty,
+  TokenEndpointAuthMethod,
 } from './oidc-client.ts';
 import { cookieNames, loadSession } from './sessions.ts';
 
@@ -141,13 +139,17 @@ async function identityPlugin(app: FastifyInstance) {
     loginAttemptMaxAgeSeconds: LOGIN_ATTEMPT_TTL_SECONDS,
     clock,
   });
-  const signer = once(() =>
-    createRelyingParty({
+  // The OpenID Connect client (openid-client) loads with the first login or discovery, not at start.
+  const relyingParties = () => import('./oidc-client.ts');
+  const signer = once(async () =>
+    (await relyingParties()).createRelyingParty({
       ...common(signerSettings, signerKey),
       claimProfile: config.oidc.signer.claimProfile,
     }),
   );
-  const staff = once(() => createStaffRelyingParty(common(staffSettings, staffKey)));
+  const staff = once(async () =>
+    (await relyingParties()).createStaffRelyingParty(common(staffSettings, staffKey)),
+  );
 
   app.decorate('identity', { signer, staff, devIdp, ...urls } satisfies IdentityService);
   app.decorateRequest('session', null);

@@ -43,14 +43,17 @@ export default fp<JobsPluginOptions>(
       if (!stopped) app.log.error({ err }, 'job queue error');
     });
     await boss.start();
+    // 'short': at most one job per singleton key waiting in a queue, so two instances sweeping at once
+    // queue each item once (pg-boss's default policy ignores singleton keys). A job already being worked
+    // does not block a new one; the send ledger (notifications_sent) and the handled-at marks make that
+    // one a no-op. Queues made before this policy are moved to it. One read finds what is there already
+    // (every queue, at any start but the first); the rest are made one by one: two new queues made at once
+    // can deadlock (each adds its partition's foreign key to the queue table that the other wrote to).
+    const queues = new Map((await boss.getQueues()).map((q) => [q.name, q.policy]));
     for (const def of definitions) {
-      // 'short': at most one job per singleton key waiting in a queue, so two instances sweeping at once
-      // queue each item once (pg-boss's default policy ignores singleton keys). A job already being worked
-      // does not block a new one; the send ledger (notifications_sent) and the handled-at marks make that
-      // one a no-op. Queues made before this policy are moved to it.
-      await boss.createQueue(def.name, { name: def.name, policy: 'short' });
-      if ((await boss.getQueue(def.name))?.policy !== 'short')
-        await boss.updateQueue(def.name, { name: def.name, policy: 'short' });
+      if (!queues.has(def.name)) await boss.createQueue(def.name, { name: def.name, policy: 'short' });
+      const policy = queues.get(def.name) ?? (await boss.getQueue(def.name))?.policy;
+      if (policy !== 'short') await boss.updateQueue(def.name, { name: def.name, policy: 'short' });
     }
 
     const send: JobContext['send'] = async (name, data, options = {}) => {
@@ -107,12 +110,17 @@ export default fp<JobsPluginOptions>(
           );
           ids.push(id);
         }
-        if (def.schedule) {
-          await boss.schedule(def.name, def.schedule.cron, def.payload.parse(def.schedule.data) as object, {
-            tz: 'Europe/Stockholm',
-          });
-        }
       }
+      // Each schedule is one row of its own: written together, not one round trip after another.
+      await Promise.all(
+        definitions.map((def) =>
+          def.schedule
+            ? boss.schedule(def.name, def.schedule.cron, def.payload.parse(def.schedule.data) as object, {
+                tz: 'Europe/Stockholm',
+              })
+            : undefined,
+        ),
+      );
       // Work committed anywhere (this instance or another) wakes this instance's workers of that queue.
       listener = await listenForWakeUps(opts.connectionString, wake, app.log);
     }

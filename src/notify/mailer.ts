@@ -1,7 +1,7 @@
 // Outgoing e-mail through nodemailer: SMTP_URL in production; in development without SMTP_URL, the
 // in-process capture (src/dev/mail-capture.ts, imported only then). Plain text only, never an attachment,
 // no file or URL access.
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Config } from '../config.ts';
 
 export interface MailMessage {
@@ -20,34 +20,28 @@ export interface Mailer {
 }
 
 export async function createMailer(config: Pick<Config, 'mail' | 'production'>): Promise<Mailer> {
-  let transport: Transporter;
-  let capture: { port: number; close(): Promise<void> } | undefined;
+  const { smtpUrl } = config.mail;
+  if (!smtpUrl && config.production)
+    throw new Error('SMTP_URL is required in production: mail capture is for development');
   let description: string;
-  if (config.mail.smtpUrl) {
-    // Pooled: one SMTP connection reused for many messages instead of a connect, handshake and quit per
-    // message, which made a burst of invitations queue behind each other. `?pool=false` in SMTP_URL opts out.
-    transport = nodemailer.createTransport({ url: config.mail.smtpUrl, pool: true });
-    const url = new URL(config.mail.smtpUrl);
+  if (smtpUrl) {
+    const url = new URL(smtpUrl);
     description = `SMTP ${url.protocol}//${url.hostname}:${url.port || (url.protocol === 'smtps:' ? 465 : 25)}`;
-  } else {
-    if (config.production)
-      throw new Error('SMTP_URL is required in production: mail capture is for development');
-    const { startMailCapture } = await import('../dev/mail-capture.ts');
-    capture = await startMailCapture();
-    transport = nodemailer.createTransport({
-      host: '127.0.0.1',
-      port: capture.port,
-      secure: false,
-      ignoreTLS: true,
-      // Pooled, as SMTP_URL is above.
-      pool: true,
-    });
-    description = `development mail capture on 127.0.0.1:${capture.port}`;
-  }
+  } else description = 'development mail capture (/dev/mail)';
+
+  // nodemailer, and in development the capture's SMTP server, are loaded and started with the first
+  // message, not at start (a start sends nothing). A failure is not kept: the next message tries again.
+  let opening: Promise<Transport> | undefined;
+  const open = (): Promise<Transport> =>
+    (opening ??= openTransport(smtpUrl).catch((error: unknown) => {
+      opening = undefined;
+      throw error;
+    }));
   return {
     description,
-    capturing: capture !== undefined,
+    capturing: !smtpUrl,
     async send(message) {
+      const { transport } = await open();
       await transport.sendMail({
         from: config.mail.from,
         to: message.to,
@@ -58,8 +52,35 @@ export async function createMailer(config: Pick<Config, 'mail' | 'production'>):
       });
     },
     async close() {
-      transport.close();
-      await capture?.close();
+      const opened = await opening?.catch(() => undefined);
+      opened?.transport.close();
+      await opened?.capture?.close();
     },
   };
+}
+
+interface Transport {
+  transport: Transporter;
+  /** The development capture's SMTP server (src/dev/mail-capture.ts). */
+  capture?: { close(): Promise<void> };
+}
+
+async function openTransport(smtpUrl: string | undefined): Promise<Transport> {
+  const { default: nodemailer } = await import('nodemailer');
+  if (smtpUrl) {
+    // Pooled: one SMTP connection reused for many messages instead of a connect, handshake and quit per
+    // message, which made a burst of invitations queue behind each other. `?pool=false` in SMTP_URL opts out.
+    return { transport: nodemailer.createTransport({ url: smtpUrl, pool: true }) };
+  }
+  const { startMailCapture } = await import('../dev/mail-capture.ts');
+  const capture = await startMailCapture();
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: capture.port,
+    secure: false,
+    ignoreTLS: true,
+    // Pooled, as SMTP_URL is above.
+    pool: true,
+  });
+  return { transport, capture };
 }

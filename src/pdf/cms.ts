@@ -38,6 +38,65 @@ function signingCertificateV2(certificate: Uint8Array): Buffer {
   return attribute(OID.signingCertificateV2, der.seq(der.seq(essCertIdV2)));
 }
 
+/** The signed attributes as DER SET OF (RFC 5652 §5.4): content-type, message-digest, signing-certificate-v2. */
+export function signedAttributes(
+  contentType: string,
+  messageDigest: Uint8Array,
+  certificate: Uint8Array,
+): Buffer {
+  return der.setOf(
+    attribute(OID.contentType, der.oid(contentType)),
+    attribute(OID.messageDigest, der.octets(messageDigest)),
+    signingCertificateV2(certificate),
+  );
+}
+
+export interface SignedDataParts {
+  eContentType: string;
+  /** The encapsulated content; absent in a detached signature. */
+  eContent?: Uint8Array;
+  /** Certificates to carry, the signer's first. */
+  certificates: readonly Uint8Array[];
+  /** The signer's certificate: named in the SignerInfo by issuer and serial number. */
+  signerCertificate: Uint8Array;
+  /** DER SET OF the signed attributes, as signed (signedAttributes()). */
+  signedAttrs: Uint8Array;
+  signatureAlgorithm: { oid: string; nullParameters: boolean };
+  signature: Uint8Array;
+  /** Unsigned attributes as (type, value) pairs, e.g. the signature timestamp token. */
+  unsignedAttrs?: Array<[string, Uint8Array]>;
+}
+
+/** ContentInfo { SignedData } DER with one SHA-256 SignerInfo (RFC 5652 §5). */
+export function encodeSignedData(p: SignedDataParts): Buffer {
+  const { issuer, serial } = der.certificateParts(p.signerCertificate);
+  const sha256Alg = der.algorithm(OID.sha256);
+  const signerInfo = der.seq(
+    der.smallInteger(1), // version 1: sid is issuerAndSerialNumber
+    der.seq(issuer, der.unsignedInteger(serial)),
+    sha256Alg,
+    // The SET OF with the [0] IMPLICIT tag in the SignerInfo.
+    Buffer.concat([Buffer.from([0xa0]), Buffer.from(p.signedAttrs.subarray(1))]),
+    der.algorithm(p.signatureAlgorithm.oid, p.signatureAlgorithm.nullParameters),
+    der.octets(p.signature),
+    ...(p.unsignedAttrs?.length
+      ? [der.ctx(1, ...p.unsignedAttrs.map(([type, value]) => attribute(type, value)))]
+      : []),
+  );
+  const encapsulated = p.eContent
+    ? der.seq(der.oid(p.eContentType), der.ctx(0, der.octets(p.eContent)))
+    : der.seq(der.oid(p.eContentType));
+  const signedData = der.seq(
+    // version 1 for id-data with issuerAndSerialNumber, 3 for any other content type (§5.1)
+    der.smallInteger(p.eContentType === OID.data ? 1 : 3),
+    der.set(sha256Alg),
+    encapsulated,
+    der.ctx(0, ...p.certificates),
+    der.set(signerInfo),
+  );
+  return der.seq(der.oid(OID.signedData), der.ctx(0, signedData));
+}
+
 export interface CmsSignature {
   /** SignerInfo.signature: what a signature timestamp covers. */
   signatureValue: Uint8Array;
@@ -50,36 +109,19 @@ export async function createCmsSignature(
   key: SignatureKey,
   messageDigest: Uint8Array,
 ): Promise<CmsSignature> {
-  const { issuer, serial } = der.certificateParts(key.certificate);
-  // What is signed is the DER SET OF the attributes (RFC 5652 §5.4); in the SignerInfo the same
-  // content carries the [0] IMPLICIT tag.
-  const signedAttrs = der.setOf(
-    attribute(OID.contentType, der.oid(OID.data)),
-    attribute(OID.messageDigest, der.octets(messageDigest)),
-    signingCertificateV2(key.certificate),
-  );
+  // Detached id-data; no signing-time attribute (PAdES puts the claimed time in /M).
+  const signedAttrs = signedAttributes(OID.data, messageDigest, key.certificate);
   const signatureValue = await key.sign({ data: signedAttrs, digest: sha256(signedAttrs) });
-  const sha256Alg = der.algorithm(OID.sha256);
-
-  const encode = (timestampToken?: Uint8Array): Buffer => {
-    const signerInfo = der.seq(
-      der.smallInteger(1), // version 1: sid is issuerAndSerialNumber
-      der.seq(issuer, der.unsignedInteger(serial)),
-      sha256Alg,
-      Buffer.concat([Buffer.from([0xa0]), signedAttrs.subarray(1)]),
-      der.algorithm(key.signatureAlgorithm.oid, key.signatureAlgorithm.nullParameters),
-      der.octets(signatureValue),
-      ...(timestampToken ? [der.ctx(1, attribute(OID.signatureTimeStampToken, timestampToken))] : []),
-    );
-    const signedData = der.seq(
-      der.smallInteger(1), // version 1: only X.509 certificates, id-data, issuerAndSerialNumber (§5.1)
-      der.set(sha256Alg),
-      der.seq(der.oid(OID.data)), // detached: no eContent
-      der.ctx(0, key.certificate, ...key.chain), // certificates: signer, signing CA, root
-      der.set(signerInfo),
-    );
-    return der.seq(der.oid(OID.signedData), der.ctx(0, signedData));
-  };
+  const encode = (timestampToken?: Uint8Array): Buffer =>
+    encodeSignedData({
+      eContentType: OID.data,
+      certificates: [key.certificate, ...key.chain], // signer, signing CA, root
+      signerCertificate: key.certificate,
+      signedAttrs,
+      signatureAlgorithm: key.signatureAlgorithm,
+      signature: signatureValue,
+      ...(timestampToken ? { unsignedAttrs: [[OID.signatureTimeStampToken, timestampToken]] } : {}),
+    });
   return { signatureValue, encode };
 }
 
@@ -272,21 +314,60 @@ export function checkSignerInfo(
     problems.push(`unsupported signature algorithm ${si.signatureAlgorithm}`);
     return result;
   }
-  try {
-    const key = createPublicKey({
-      key: Buffer.from(der.certificateParts(certificate).spki),
-      format: 'der',
-      type: 'spki',
-    });
-    result.signatureValid = nodeVerify(
-      sigHash,
-      si.signedAttrs,
-      key.asymmetricKeyType === 'ec' ? { key, dsaEncoding: 'der' } : key,
-      si.signature,
-    );
-  } catch {
-    result.signatureValid = false;
-  }
+  result.signatureValid = verifyWithKey(
+    der.certificateParts(certificate).spki,
+    sigHash,
+    si.signedAttrs,
+    si.signature,
+  );
   if (!result.signatureValid) problems.push('the signature does not verify with the signer certificate');
   return result;
+}
+
+/** The hash of a signature algorithm (ECDSA or RSA PKCS#1 v1.5 with SHA-2), or undefined. */
+export const signatureHashOf = (algorithmOid: string): HashName | undefined => SIGNATURE_HASH[algorithmOid];
+
+/** Whether `signature` over `data` verifies with the key of `spki` (DER SubjectPublicKeyInfo). */
+export function verifyWithKey(
+  spki: Uint8Array,
+  hash: HashName,
+  data: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  try {
+    const key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+    return nodeVerify(
+      hash,
+      data,
+      key.asymmetricKeyType === 'ec' ? { key, dsaEncoding: 'der' } : key,
+      signature,
+    );
+  } catch {
+    return false;
+  }
+}
+
+// The same CA certificates and CRLs are checked for every signature: remember each result (a P-384
+// verification costs about a millisecond).
+const signedByCache = new Map<string, boolean>();
+
+/** Whether a signed structure (a certificate or CRL: tbs, algorithm, BIT STRING) is signed by `spki`. */
+export function signedBy(signed: Uint8Array, spki: Uint8Array): boolean {
+  const id = `${sha256(signed).toString('base64')}:${sha256(spki).toString('base64')}`;
+  let ok = signedByCache.get(id);
+  if (ok !== undefined) return ok;
+  try {
+    const [tbs, alg, sig] = der.children(signed, der.readTlv(signed, 0));
+    const hash = alg && SIGNATURE_HASH[der.algorithmOid(signed, alg)];
+    ok =
+      !!tbs &&
+      sig?.tag === 0x03 &&
+      !!hash &&
+      verifyWithKey(spki, hash, der.rawOf(signed, tbs), der.contentOf(signed, sig).subarray(1));
+  } catch {
+    ok = false;
+  }
+  if (signedByCache.size >= 1024) signedByCache.delete(signedByCache.keys().next().value!);
+  signedByCache.set(id, ok);
+  return ok;
 }

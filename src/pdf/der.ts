@@ -76,6 +76,15 @@ export function time(d: Date): Buffer {
     : tlv(0x18, Buffer.from(digits, 'latin1'));
 }
 
+/** GeneralizedTime in whole seconds, Zulu (RFC 5280 §4.1.2.5.2; RFC 6960 and RFC 3161 use it always). */
+export function generalizedTime(d: Date): Buffer {
+  const iso = d.toISOString();
+  const digits = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
+  return tlv(0x18, Buffer.from(digits, 'latin1'));
+}
+
+export const enumerated = (n: number): Buffer => tlv(0x0a, Buffer.from([n]));
+
 // ---------------------------------------------------------------------------------------------------
 // Reading
 
@@ -207,4 +216,23 @@ export function publicKeyBits(spki: Uint8Array): Uint8Array {
   const [, bits] = children(spki, readTlv(spki, 0));
   if (bits?.tag !== 0x03) throw new DerError('not a SubjectPublicKeyInfo');
   return spki.subarray(bits.contentStart + 1, bits.end);
+}
+
+const EXT_KEY_USAGE = '2.5.29.37';
+
+/** The extendedKeyUsage purposes of a certificate DER (RFC 5280 §4.2.1.12); none when it has none. */
+export function extendedKeyUsages(cert: Uint8Array): string[] {
+  const [tbsTlv] = children(cert, readTlv(cert, 0));
+  const wrap = tbsTlv && children(cert, tbsTlv).find((t) => t.tag === 0xa3);
+  const exts = wrap && children(cert, wrap)[0];
+  if (!exts) return [];
+  for (const ext of children(cert, exts)) {
+    const parts = children(cert, ext);
+    const id = parts[0];
+    const value = parts.at(-1);
+    if (!id || !value || decodeOid(contentOf(cert, id)) !== EXT_KEY_USAGE) continue;
+    const v = contentOf(cert, value);
+    return children(v, readTlv(v, 0)).map((p) => decodeOid(contentOf(v, p)));
+  }
+  return [];
 }

@@ -80,6 +80,9 @@ function fitted(lines: string[], size: number): FittedText {
   return { size, lines, height: lines.length * size * LINE_HEIGHT };
 }
 
+/** 12 digits → YYYYMMDD-XXXX, the way Swedish forms print a personal identity number. */
+export const formatPersonalNumber = (pn: string): string => `${pn.slice(0, 8)}-${pn.slice(8)}`;
+
 /** Replace `{name}` placeholders. A placeholder without a value is a template bug: fail loudly. */
 export function fillPlaceholders(text: string, values: Readonly<Record<string, string>>): string {
   return text.replace(/\{(\w+)\}/g, (_, key: string) => {

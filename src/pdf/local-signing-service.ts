@@ -14,6 +14,10 @@ import {
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../config.ts';
 import { AppError } from '../errors.ts';
+import { signedBy } from './cms.ts';
+import { CrlSet } from './crl.ts';
+import * as der from './der.ts';
+import { issueOcspResponse } from './ocsp.ts';
 import {
   certificateDer,
   certificateSpki,
@@ -30,6 +34,7 @@ import {
   type pkijs,
 } from './pki.ts';
 import type { SignatureKey, SigningService, CertificateSubject, ToBeSigned } from './signing-service.ts';
+import { chainValidationData, type ValidationData } from './validation-data.ts';
 
 export interface LocalSigningServiceFiles {
   caCertFile: string;
@@ -48,16 +53,18 @@ export interface LeafValidity {
 /**
  * The signer certificate is short-lived: its key exists for one signature and is dropped at once, and
  * PAdES validates the certificate at the time of signing (ETSI EN 319 102-1 §5.6.2.1, "best signature
- * time": the signature timestamp in B-T), so it never needs to be valid later. A short life also stands
- * in for revocation, which this CA does not publish (RFC 9608; short-term certificates in ETSI
- * EN 319 411-1). Ten minutes either side covers clock skew and a slow time-stamping service.
+ * time": the signature timestamp in B-T), so it never needs to be valid later. Right after the signature
+ * the CA states in an OCSP response that it was not revoked (validationData), which goes into the
+ * document's DSS (B-LT). Ten minutes either side covers clock skew and a slow time-stamping service.
  * Validators that check "now" instead of the signing time (pdfsig 22.12 does) report such a
- * certificate as expired once the window has passed; see the report for the trade-off.
+ * certificate as expired once the window has passed.
  */
 export const DEFAULT_LEAF_VALIDITY: LeafValidity = { beforeMs: 10 * 60_000, afterMs: 10 * 60_000 };
 
 export interface LocalSigningServiceOptions {
   leafValidity?: LeafValidity;
+  /** CRLs of the CAs above the signing CA (SIGNING_CRLS): their revocation status for the DSS. */
+  crls?: CrlSet;
   /** The clock for the start-up checks (tests). */
   now?: Date;
 }
@@ -79,6 +86,7 @@ export class LocalSigningService implements SigningService {
     chain: Uint8Array[],
     isDevelopment: boolean,
     private readonly leafValidity: LeafValidity = DEFAULT_LEAF_VALIDITY,
+    private readonly crls: CrlSet = CrlSet.empty,
   ) {
     this.chain = chain;
     this.isDevelopment = isDevelopment;
@@ -127,6 +135,51 @@ export class LocalSigningService implements SigningService {
       throw new AppError('signing_failed', 'Could not issue the signer certificate', { cause });
     }
     return new OneTimeKey(certificate, this.chain, privateKey);
+  }
+
+  /**
+   * The signer certificate's status comes from this CA itself: an OCSP response signed with the CA's key
+   * (RFC 6960 §4.2.2.2), produced at `at`. The CA never revokes a certificate (the key signs once and is
+   * dropped at once), so the answer is "good"; it is what lets a validator know that, years later. The CAs
+   * above come with the CRLs loaded from SIGNING_CRLS.
+   */
+  async validationData(certificate: Uint8Array, at: Date): Promise<ValidationData> {
+    const ca = this.chain[0]!;
+    let ocsp: Buffer;
+    try {
+      const parts = der.certificateParts(certificate);
+      if (
+        !Buffer.from(parts.issuer).equals(der.certificateParts(ca).subject) ||
+        !signedBy(certificate, der.certificateParts(ca).spki)
+      )
+        throw new Error('not issued by this CA');
+      ocsp = issueOcspResponse({
+        certificate,
+        issuerCertificate: ca,
+        issuerKey: this.issuer.key,
+        status: { status: 'good' },
+        producedAt: at,
+        nextUpdate: parts.notAfter,
+      });
+    } catch (cause) {
+      throw new AppError('signing_failed', 'Could not make the revocation data of the signer certificate', {
+        cause,
+      });
+    }
+    const above = chainValidationData(ca, this.chain, this.crls, at);
+    return { certificates: [certificate, ...above.certificates], ocsps: [ocsp], crls: above.crls };
+  }
+
+  /** The CA certificates below the root whose status at `at` no CRL in SIGNING_CRLS tells (by name). */
+  uncoveredCas(at: Date): string[] {
+    const out: string[] = [];
+    for (let i = 0; i + 1 < this.chain.length; i++)
+      if (this.crls.covering(this.chain[i]!, this.chain[i + 1]!, at).length === 0)
+        out.push(
+          der.readName(der.certificateParts(this.chain[i]!).subject).find((a) => a.type === OID.commonName)
+            ?.value ?? '?',
+        );
+    return out;
   }
 }
 
@@ -286,6 +339,7 @@ export async function loadLocalSigningService(
     [ca, ...ordered].map((c) => certificateDer(c)),
     isDevelopment,
     leafValidity,
+    options.crls,
   );
   await selfTest(service, now);
   return service;

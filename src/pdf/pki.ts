@@ -40,7 +40,13 @@ export const OID = {
   kpEmailProtection: '1.3.6.1.5.5.7.3.4',
   kpTimeStamping: '1.3.6.1.5.5.7.3.8',
   kpDocumentSigning: '1.3.6.1.5.5.7.3.36', // RFC 9336
+  kpOcspSigning: '1.3.6.1.5.5.7.3.9',
+  // Revocation (RFC 5280 §5, RFC 6960)
+  crlNumber: '2.5.29.20',
+  cRLReason: '2.5.29.21',
+  ocspBasic: '1.3.6.1.5.5.7.48.1.1',
   // Algorithms
+  sha1: '1.3.14.3.2.26', // only to name things (OCSP CertID, RFC 6960 §4.1.1), never to sign
   sha256: '2.16.840.1.101.3.4.2.1',
   sha384: '2.16.840.1.101.3.4.2.2',
   sha512: '2.16.840.1.101.3.4.2.3',
@@ -262,7 +268,7 @@ export interface IssueOptions {
 }
 
 /** Extension (RFC 5280 §4.1): critical is DEFAULT FALSE, so DER leaves it out when false. */
-const extension = (id: string, critical: boolean, value: Uint8Array): Buffer =>
+export const extension = (id: string, critical: boolean, value: Uint8Array): Buffer =>
   der.seq(der.oid(id), ...(critical ? [der.boolean(true)] : []), der.octets(value));
 
 /** Issue an X.509 v3 certificate (RFC 5280), DER. */
@@ -310,6 +316,43 @@ export function issueCertificate(opts: IssueOptions): Buffer {
     subjectName,
     opts.spki,
     der.ctx(3, der.seq(...extensions)),
+  );
+  return der.seq(tbs, sigAlg, der.bitString(signWith(signer, tbs)));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Issuing CRLs
+
+export interface CrlOptions {
+  issuer: Issuer;
+  thisUpdate: Date;
+  nextUpdate: Date;
+  /** cRLNumber (RFC 5280 §5.2.3): increases with each CRL the issuer publishes. */
+  number: number;
+  revoked?: Array<{ serial: Uint8Array; date: Date }>;
+}
+
+/** Issue an X.509 v2 CRL (RFC 5280 §5), DER: authorityKeyIdentifier and cRLNumber, as §5.2 requires. */
+export function issueCrl(opts: CrlOptions): Buffer {
+  const signer = opts.issuer.key;
+  const sigAlg = der.algorithm(signer.signatureOid, signer.rsa);
+  const revoked = opts.revoked ?? [];
+  const tbs = der.seq(
+    der.smallInteger(1), // v2
+    sigAlg,
+    opts.issuer.name,
+    der.time(opts.thisUpdate),
+    der.time(opts.nextUpdate),
+    ...(revoked.length
+      ? [der.seq(...revoked.map((r) => der.seq(der.unsignedInteger(r.serial), der.time(r.date))))]
+      : []),
+    der.ctx(
+      0,
+      der.seq(
+        extension(OID.authorityKeyIdentifier, false, der.seq(der.tlv(0x80, opts.issuer.keyIdentifier))),
+        extension(OID.crlNumber, false, der.smallInteger(opts.number)),
+      ),
+    ),
   );
   return der.seq(tbs, sigAlg, der.bitString(signWith(signer, tbs)));
 }

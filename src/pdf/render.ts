@@ -10,7 +10,7 @@ import { fieldRows, headingBlock, lineHeight, PAD, paragraphBlocks, section, sty
 import { type Block, PdfCanvas, type TextStyle } from './canvas.ts';
 import { FONT_RESOURCE_NAME, fontMetrics, normalizeText } from './fonts.ts';
 import { consentHeading } from './heading.ts';
-import { fillPlaceholders, fitText } from './layout.ts';
+import { fillPlaceholders, fitText, formatPersonalNumber } from './layout.ts';
 import { applyPdfA2b } from './pdfa.ts';
 import { type ConsentTemplate, type FormSection, loadTemplate } from './template.ts';
 
@@ -62,9 +62,6 @@ const inputSchema = z
     path: ['guardian2'],
     message: 'guardian2 is required unless soleGuardian, and absent when soleGuardian',
   });
-
-/** 12 digits → YYYYMMDD-XXXX, the way Swedish forms print a personal identity number. */
-export const formatPersonalNumber = (pn: string): string => `${pn.slice(0, 8)}-${pn.slice(8)}`;
 
 export async function renderConsentForm(data: ConsentFormData): Promise<RenderedForm> {
   const parsed = inputSchema.safeParse(data);

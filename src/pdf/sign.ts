@@ -1,7 +1,11 @@
 // One signature = one incremental update (ISO 32000-1 §7.5.6, §12.8) that fills a role's empty
 // signature field: a signature dictionary (/V), a visible appearance for the widget, /SigFlags 3, and a
-// CMS signature (cms.ts) over every byte of the file except the signature value itself. Earlier bytes
-// are never touched, so earlier signatures stay valid; the file is never saved whole again.
+// CMS signature (cms.ts) over every byte of the file except the signature value itself, with a signature
+// timestamp (PAdES B-T); then a second incremental update that adds the signer's and the TSA's
+// certificates and revocation data to the document's DSS (PAdES B-LT, ETSI EN 319 142-1 §6.3), so that
+// the signature can be validated at its time for as long as the document is kept. Earlier bytes are never
+// touched, so earlier signatures stay valid; the file is never saved whole again. The next signature
+// goes after the DSS update.
 //
 // Refusals (AppError): bytes that are not the service's latest revision (document_mismatch), a role the
 // form has no field for (role_not_in_document), a role already signed (role_already_signed), existing
@@ -13,13 +17,20 @@ import { buildAppearance, signatureFonts } from './appearance.ts';
 import { createCmsSignature, parseSignedData } from './cms.ts';
 import { PdfFile } from './cos/document.ts';
 import { dict, PdfRaw, PdfString, serialize } from './cos/objects.ts';
-import { ObjectNumbers, type UpdateObject, writeIncrementalUpdate } from './cos/writer.ts';
+import { nextFileId, ObjectNumbers, type UpdateObject, writeIncrementalUpdate } from './cos/writer.ts';
 import * as der from './der.ts';
+import { appendToDss } from './dss.ts';
 import { readForm } from './fields.ts';
 import { OID } from './pki.ts';
 import type { SignatureKey, SigningService, CertificateSubject } from './signing-service.ts';
 import type { Trust } from './trust.ts';
-import { parseTstInfo, requestTimestamp } from './tsa.ts';
+import { parseTstInfo, type Timestamper } from './tsa.ts';
+import {
+  mergeValidationData,
+  parseValidationData,
+  revocationStatus,
+  type ValidationData,
+} from './validation-data.ts';
 import { verifyPdf } from './verify/index.ts';
 
 export interface AppendSignatureInput {
@@ -38,11 +49,10 @@ export interface SignDeps {
   signing: SigningService;
   /** Anchors the existing signatures must chain to. */
   trust: Trust;
-  /** RFC 3161 time-stamping service; when set, signatures are PAdES B-T. */
-  tsaUrl?: string;
-  /** Anchors for the TSA's certificate; when set, an untrusted timestamp is refused. */
-  tsaTrust?: Trust;
-  tsaTimeoutMs?: number;
+  /** Every signature gets its signature timestamp here (TSA_URL; in development an in-process TSA). */
+  timestamper: Timestamper;
+  /** Anchors for the TSAs of the existing signatures' timestamps (default: `trust`). */
+  tsaTrust?: Trust | undefined;
 }
 
 export interface AppendedSignature {
@@ -54,8 +64,12 @@ export interface AppendedSignature {
   revision: number;
   byteRange: [number, number, number, number];
   certificate: { serialNumber: string; issuer: string; notBefore: Date; notAfter: Date };
-  level: 'PAdES-B-B' | 'PAdES-B-T';
-  timestampTime?: Date;
+  /** B-LT when the DSS got revocation data for every certificate below the roots, else B-T. */
+  level: 'PAdES-B-T' | 'PAdES-B-LT';
+  /** The signature timestamp's time (genTime): the signature's trusted time. */
+  timestampTime: Date;
+  /** Index of the revision that adds the validation data to the DSS (the one after the signature's). */
+  validationRevision: number;
 }
 
 export interface AppendSignatureResult {
@@ -103,10 +117,10 @@ function signatureDictionary(capacity: number, input: AppendSignatureInput, sign
   return new PdfRaw(Buffer.from(`<<${entries.join(' ')}>>`, 'latin1'));
 }
 
-/** Room for the CMS: certificates + signed attributes + signature, and a timestamp token if asked. */
-function contentsCapacity(key: SignatureKey, withTimestamp: boolean, extra = 0): number {
+/** Room for the CMS: certificates + signed attributes + signature, and the timestamp token. */
+function contentsCapacity(key: SignatureKey, tokenCapacity: number, extra = 0): number {
   const certs = key.certificate.length + key.chain.reduce((n, c) => n + c.length, 0);
-  const estimate = certs + 1024 + (withTimestamp ? 8192 : 0) + extra;
+  const estimate = certs + 1024 + tokenCapacity + extra;
   return Math.ceil(estimate / 256) * 256;
 }
 
@@ -145,17 +159,21 @@ export async function appendSignature(
   });
   const update = { input, deps, target, signerName, appearance, previousSha256 };
 
-  let result = await writeSignedUpdate(update, key, contentsCapacity(key, !!deps.tsaUrl));
+  const tokenCapacity = deps.timestamper.tokenCapacity;
+  let result = await writeSignedUpdate(update, key, contentsCapacity(key, tokenCapacity));
   if (typeof result === 'number') {
     // Only a timestamp token larger than expected gets here; the key signs once, so ask for a new one.
     key = await issueKey();
-    result = await writeSignedUpdate(update, key, contentsCapacity(key, false, result + 2048));
+    result = await writeSignedUpdate(update, key, contentsCapacity(key, 0, result + 2048));
     if (typeof result === 'number')
       throw new AppError('signing_failed', 'The signature does not fit its placeholder');
   }
+  const { data, level } = await validationDataOf(deps, key, result.token, result.timestampTime);
+  const signed = PdfFile.parse(result.bytes);
+  const bytes = appendToDss(signed, data, { id: nextFileId(signed, sha256Hex(result.bytes)) });
   return {
-    bytes: new Uint8Array(result.bytes.buffer, result.bytes.byteOffset, result.bytes.byteLength),
-    sha256: sha256Hex(result.bytes),
+    bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    sha256: sha256Hex(bytes),
     signature: {
       role: input.role,
       field: target.field.name,
@@ -164,10 +182,50 @@ export async function appendSignature(
       revision: target.file.revisions.length,
       byteRange: result.byteRange,
       certificate: certificateSummary(key.certificate),
-      level: result.timestampTime ? 'PAdES-B-T' : 'PAdES-B-B',
-      ...(result.timestampTime ? { timestampTime: result.timestampTime } : {}),
+      level,
+      timestampTime: result.timestampTime,
+      validationRevision: signed.revisions.length,
     },
   };
+}
+
+/** The end of time, for "every piece of evidence counts" (it is all being made now). */
+const ANY_TIME = new Date(8.64e15);
+
+/**
+ * The signer's and the TSA's validation data as of the timestamp, and the level it gives: B-LT when it
+ * tells the status of every certificate below the roots. A revoked certificate stops the signature.
+ */
+async function validationDataOf(
+  deps: SignDeps,
+  key: SignatureKey,
+  token: Uint8Array,
+  at: Date,
+): Promise<{ data: ValidationData; level: AppendedSignature['level'] }> {
+  let signer: ValidationData;
+  try {
+    signer = await deps.signing.validationData(key.certificate, at);
+  } catch (cause) {
+    if (cause instanceof AppError) throw cause;
+    throw new AppError('signing_failed', 'The signing service gave no validation data', { cause });
+  }
+  let tsa: ValidationData;
+  try {
+    tsa = await deps.timestamper.validationData(token, at);
+  } catch (cause) {
+    if (cause instanceof AppError) throw cause;
+    throw new AppError('timestamp_failed', 'The time-stamping service gave no validation data', { cause });
+  }
+  const data = mergeValidationData(signer, tsa);
+  const parsed = parseValidationData(data);
+  const statuses = [
+    ...revocationStatus([key.certificate, ...key.chain], parsed, at, ANY_TIME),
+    ...revocationStatus(tsa.certificates, parsed, at, ANY_TIME),
+  ];
+  if (statuses.some((s) => s.status === 'revoked'))
+    throw new AppError('signing_failed', 'A certificate of the signature or its timestamp is revoked');
+  const complete = tsa.certificates.length > 0 && statuses.every((s) => s.status === 'good');
+  return { data, level: complete ? 'PAdES-B-LT' : 'PAdES-B-T' };
 }
 
 type Form = ReturnType<typeof readForm>;
@@ -215,7 +273,7 @@ async function assertExistingSignaturesValid(
   if (!form.signatureFields.some((f) => f.value)) return;
   const report = await verifyPdf(
     input.pdf,
-    { trust: deps.trust, tsaTrust: deps.tsaTrust, now: input.signedAt },
+    { trust: deps.trust, tsaTrust: deps.tsaTrust, at: input.signedAt },
     file,
   );
   if (report.verdict !== 'valid')
@@ -254,7 +312,10 @@ async function writeSignedUpdate(
   { input, deps, target, signerName, appearance, previousSha256 }: SignedUpdate,
   key: SignatureKey,
   capacity: number,
-): Promise<{ bytes: Buffer; byteRange: [number, number, number, number]; timestampTime?: Date } | number> {
+): Promise<
+  | { bytes: Buffer; byteRange: [number, number, number, number]; token: Uint8Array; timestampTime: Date }
+  | number
+> {
   const { file, form, acroForm, field, widget } = target;
   const numbers = new ObjectNumbers(file);
   const sigRef = numbers.allocate();
@@ -274,7 +335,7 @@ async function writeSignedUpdate(
     if (form.acroFormRef) objects.push({ ref: form.acroFormRef, obj: newForm });
     else objects.push({ ref: form.catalogRef, obj: form.catalog.clone().set('AcroForm', newForm) });
   }
-  const update = writeIncrementalUpdate(file, objects, numbers, { id: fileId(file, previousSha256) });
+  const update = writeIncrementalUpdate(file, objects, numbers, { id: nextFileId(file, previousSha256) });
   const bytes = update.bytes;
 
   // Find the placeholders inside the written signature dictionary and fill in the byte range.
@@ -299,25 +360,26 @@ async function writeSignedUpdate(
     .update(bytes.subarray(contentsEnd))
     .digest();
   const cms = await createCmsSignature(key, digest);
-  let token: Uint8Array | undefined;
-  if (deps.tsaUrl)
-    token = await requestTimestamp(deps.tsaUrl, cms.signatureValue, {
-      timeoutMs: deps.tsaTimeoutMs,
-      trust: deps.tsaTrust,
-    });
+  let token: Uint8Array;
+  try {
+    token = await deps.timestamper.timestamp(cms.signatureValue);
+  } catch (cause) {
+    if (cause instanceof AppError) throw cause;
+    throw new AppError('timestamp_failed', 'The time-stamping service failed', { cause });
+  }
+  const timestampTime = genTimeOf(token);
+  // The certificate is validated at the timestamp's time: a TSA whose clock disagrees with ours (or a
+  // signing time far from now) would make a signature no validator accepts.
+  const { notBefore, notAfter } = der.certificateParts(key.certificate);
+  if (!timestampTime || timestampTime < notBefore || timestampTime > notAfter)
+    throw new AppError(
+      'timestamp_failed',
+      "The timestamp's time is outside the signer certificate's validity (clocks differ)",
+    );
   const cmsDer = cms.encode(token);
-  const timestampTime = token ? parseTstInfoOfToken(token) : undefined;
   if (cmsDer.length > capacity) return cmsDer.length;
   bytes.write(cmsDer.toString('hex'), contentsAt + 1, 'latin1');
-  return { bytes, byteRange, timestampTime };
-}
-
-/** Trailer /ID (§14.4): the first element stays; the second changes with each update. */
-function fileId(file: PdfFile, previousSha256: string): [PdfString, PdfString] {
-  const id = file.trailer.get('ID');
-  const first = Array.isArray(id) && id[0] instanceof PdfString ? id[0] : undefined;
-  const second = new PdfString(Buffer.from(previousSha256.slice(0, 32), 'hex'), true);
-  return [first ?? second, second];
+  return { bytes, byteRange, token, timestampTime };
 }
 
 function certificateSummary(certificate: Uint8Array): AppendedSignature['certificate'] {
@@ -330,7 +392,7 @@ function certificateSummary(certificate: Uint8Array): AppendedSignature['certifi
   };
 }
 
-function parseTstInfoOfToken(token: Uint8Array): Date | undefined {
+function genTimeOf(token: Uint8Array): Date | undefined {
   try {
     const sd = parseSignedData(token);
     return sd.eContent ? parseTstInfo(sd.eContent).genTime : undefined;

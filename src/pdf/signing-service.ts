@@ -2,7 +2,22 @@
 // certificate issued to the signer, then for a signature over a digest. Today a local signing CA from
 // PEM files does both (local-signing-service.ts); an HSM (PKCS#11: generate key, CKM_ECDSA over the digest) or a
 // remote signing service (CSC API: credentials/info + signatures/signHash; the Swedish signature
-// services' sign request) can implement it later without touching the PDF code.
+// services' sign request) can implement it later without touching the PDF code. After the signature it
+// supplies the validation data of the certificate it issued (its chain and revocation status), which goes
+// into the document's DSS so that the signature can be validated for years (PAdES B-LT).
+
+/**
+ * Long-term validation data (ETSI EN 319 142-1 §5.4.2, the DSS of PAdES B-LT): certificates and the
+ * revocation data that shows they were not revoked when a signature was made. validation-data.ts reads it.
+ */
+export interface ValidationData {
+  /** DER certificates: chains of the signer's and the TSA's certificates. */
+  certificates: readonly Uint8Array[];
+  /** DER OCSPResponses (RFC 6960). */
+  ocsps: readonly Uint8Array[];
+  /** DER CertificateLists (RFC 5280 §5). */
+  crls: readonly Uint8Array[];
+}
 
 /** Who signs: from the e-identification, checked against the form before we get here. */
 export interface CertificateSubject {
@@ -47,4 +62,11 @@ export interface SigningService {
    * handle to sign with it. Throws AppError('signing_failed') when it cannot.
    */
   startSignature(identity: CertificateSubject, signingTime: Date): Promise<SignatureKey>;
+  /**
+   * The chain and revocation data of `certificate` (one this service issued) as of `at`, the signature's
+   * trusted time: the certificates up to the root and an OCSP response or CRL for the certificate and for
+   * each CA below the root (ETSI EN 319 142-1 §5.4.2). Called right after the signature is made; the data
+   * goes into the document's DSS. Throws AppError('signing_failed') when it cannot.
+   */
+  validationData(certificate: Uint8Array, at: Date): Promise<ValidationData>;
 }

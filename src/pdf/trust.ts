@@ -63,6 +63,11 @@ export class Trust {
     return new Trust([...this.anchors, ...other.anchors]);
   }
 
+  /** The anchors' certificates, DER. */
+  get anchorDers(): readonly Uint8Array[] {
+    return this.ders;
+  }
+
   isAnchor(der: Uint8Array): boolean {
     return this.ders.some((d) => d.equals(der));
   }
@@ -72,9 +77,9 @@ export class Trust {
   }
 
   /**
-   * Validate `leaf` with the help of `others` (the certificates carried in the signature, DER) to one of
-   * the anchors, at time `at`. No revocation data is used: our signing CA issues short-lived
-   * certificates and publishes none.
+   * Validate `leaf` with the help of `others` (the certificates carried in the signature and the DSS,
+   * DER) to one of the anchors, at time `at`. Revocation is checked apart, from the document's DSS
+   * (validation-data.ts `revocationStatus`), as of the same time.
    */
   async validate(leaf: pkijs.Certificate, others: readonly Uint8Array[], at: Date): Promise<ChainResult> {
     const leafDer = Buffer.from(leaf.toSchema(true).toBER());
@@ -176,9 +181,10 @@ const findIssuer: pkijs.FindIssuerCallback = async (certificate, engine, crypto)
   return found;
 };
 
-// CA certificates repeat in every signature: parse each once (pkijs parsing costs milliseconds).
+// CA and TSA certificates repeat in every signature: parse each once (pkijs parsing costs milliseconds).
+// The parsed certificates are shared: read them, never change them.
 const certificateCache = new Map<string, pkijs.Certificate>();
-function cachedCertificate(der: Uint8Array): pkijs.Certificate {
+export function cachedCertificate(der: Uint8Array): pkijs.Certificate {
   const key = createHash('sha256').update(der).digest('hex');
   let cert = certificateCache.get(key);
   if (!cert) {

@@ -1,12 +1,77 @@
-// RFC 3161 time-stamp protocol: the client that asks a time-stamping authority (TSA) for a token over a
-// signature value (the PAdES B-T signature timestamp, ETSI EN 319 142-1 §5.4 / EN 319 122-1 §5.3), and
-// the check of such a token, used when signing and by the verifier.
+// RFC 3161 time-stamp protocol: the Timestamper every signature gets its signature timestamp from (PAdES
+// B-T, ETSI EN 319 142-1 §5.4 / EN 319 122-1 §5.3); the client of a time-stamping authority (TSA) over
+// HTTP (TSA_URL: production), and the check of a token, used when signing and by the verifier.
+// Development and tests use an in-process TSA instead (src/dev/tsa.ts).
 import { createHash, randomBytes } from 'node:crypto';
 import { AppError } from '../errors.ts';
 import { checkSignerInfo, findSignerCertificate, HASH_BY_OID, parseSignedData, sha256 } from './cms.ts';
+import { CrlSet } from './crl.ts';
 import * as der from './der.ts';
-import { formatName, nameAttribute, OID, parseCertificate, type pkijs } from './pki.ts';
-import type { Trust } from './trust.ts';
+import { formatName, nameAttribute, OID, type pkijs } from './pki.ts';
+import { cachedCertificate, type Trust } from './trust.ts';
+import { chainValidationData, type ValidationData } from './validation-data.ts';
+
+/** Where signatures get their trusted time: every signature is time-stamped (at least PAdES B-T). */
+export interface Timestamper {
+  /** For logs and reports: what kind of TSA (never a key). */
+  readonly description: string;
+  /** A development TSA (its certificate is marked so); production refuses it. */
+  readonly isDevelopment: boolean;
+  /** Bytes to reserve for one token in a signature's /Contents. */
+  readonly tokenCapacity: number;
+  /**
+   * A signature timestamp token (TimeStampToken: ContentInfo with SignedData over a TSTInfo, DER) over
+   * `data`, checked. Throws AppError('timestamp_failed').
+   */
+  timestamp(data: Uint8Array): Promise<Uint8Array>;
+  /** The chain and revocation data of the token's TSA certificate as of `at` (its time), for the DSS. */
+  validationData(token: Uint8Array, at: Date): Promise<ValidationData>;
+}
+
+export interface HttpTimestamperOptions {
+  timeoutMs?: number;
+  /** Anchors for the TSA's certificate: an untrusted token is refused. */
+  trust: Trust;
+  /** CRLs covering the TSA's certificate chain (SIGNING_CRLS), for the DSS. */
+  crls?: CrlSet;
+}
+
+/** An RFC 3161 TSA over HTTP (RFC 3161 §3.4): TSA_URL. */
+export class HttpTimestamper implements Timestamper {
+  readonly isDevelopment = false;
+  /** Tokens of public TSAs carry their chain: a few kilobytes. */
+  readonly tokenCapacity = 8192;
+  readonly description: string;
+
+  constructor(
+    private readonly url: string,
+    private readonly options: HttpTimestamperOptions,
+  ) {
+    this.description = `RFC 3161 time-stamping service at ${new URL(url).origin}`;
+  }
+
+  timestamp(data: Uint8Array): Promise<Uint8Array> {
+    return requestTimestamp(this.url, data, { timeoutMs: this.options.timeoutMs, trust: this.options.trust });
+  }
+
+  async validationData(token: Uint8Array, at: Date): Promise<ValidationData> {
+    return tokenValidationData(token, this.options.trust.anchorDers, this.options.crls ?? CrlSet.empty, at);
+  }
+}
+
+/** The TSA certificate of a token, its chain (from the token and `extra`) and the CRLs for it. */
+export function tokenValidationData(
+  token: Uint8Array,
+  extra: readonly Uint8Array[],
+  crls: CrlSet,
+  at: Date,
+): ValidationData {
+  const sd = parseSignedData(token);
+  const si = sd.signerInfos[0];
+  const cert = si && findSignerCertificate(sd, si);
+  if (!cert) return { certificates: [], ocsps: [], crls: [] };
+  return chainValidationData(cert, [...sd.certificates, ...extra], crls, at);
+}
 
 /** The fields of a TSTInfo (RFC 3161 §2.4.2) we use. */
 export interface TstInfo {
@@ -50,15 +115,25 @@ export interface TimestampCheck {
   /** Chain of the TSA certificate to the trust anchors at genTime; undefined when no trust was given. */
   trusted: boolean | undefined;
   tsaName: string | undefined;
+  /** The TSA certificate (DER) and its validity end; the certificates the token carries. */
+  certificate: Uint8Array | undefined;
+  certificates: Uint8Array[];
+  notAfter: Date | undefined;
+  /** The validated path, TSA certificate first, ending at the anchor (when trusted). */
+  path: pkijs.Certificate[];
   tstInfo: TstInfo | undefined;
   problems: string[];
 }
 
-/** Check a timestamp token (ContentInfo with SignedData over a TSTInfo, DER) over `covered`. */
+/**
+ * Check a timestamp token (ContentInfo with SignedData over a TSTInfo, DER) over `covered`; its
+ * certificate's chain is built from the token's certificates and `extraCertificates` (e.g. a DSS).
+ */
 export async function checkTimestampToken(
   token: Uint8Array,
   covered: Uint8Array,
   trust?: Trust,
+  extraCertificates: readonly Uint8Array[] = [],
 ): Promise<TimestampCheck> {
   const check: TimestampCheck = {
     genTime: undefined,
@@ -67,6 +142,10 @@ export async function checkTimestampToken(
     timeStampingUsage: false,
     trusted: undefined,
     tsaName: undefined,
+    certificate: undefined,
+    certificates: [],
+    notAfter: undefined,
+    path: [],
     tstInfo: undefined,
     problems: [],
   };
@@ -75,6 +154,7 @@ export async function checkTimestampToken(
     if (sd.eContentType !== OID.tstInfo || !sd.eContent)
       throw new Error('the token does not contain a TSTInfo');
     const tst = parseTstInfo(sd.eContent);
+    check.certificates = sd.certificates;
     check.tstInfo = tst;
     check.genTime = tst.genTime;
 
@@ -95,7 +175,9 @@ export async function checkTimestampToken(
     check.signatureValid = signer.digestValid && signer.signatureValid && signer.contentTypeValid;
     check.problems.push(...signer.problems.map((p) => `timestamp: ${p}`));
 
-    const cert = parseCertificate(certDer);
+    const cert = cachedCertificate(certDer);
+    check.certificate = certDer;
+    check.notAfter = cert.notAfter.value;
     check.tsaName = nameAttribute(cert.subject, OID.commonName) ?? formatName(cert.subject);
     const eku = cert.extensions?.find((e) => e.extnID === OID.extKeyUsage)?.parsedValue as
       pkijs.ExtKeyUsage | undefined;
@@ -103,8 +185,9 @@ export async function checkTimestampToken(
     if (!check.timeStampingUsage) check.problems.push('the TSA certificate is not for time-stamping');
 
     if (trust) {
-      const chain = await trust.validate(cert, sd.certificates, tst.genTime);
+      const chain = await trust.validate(cert, [...sd.certificates, ...extraCertificates], tst.genTime);
       check.trusted = chain.valid;
+      check.path = chain.path;
       if (!chain.valid) check.problems.push(`TSA certificate: ${chain.problem ?? 'not trusted'}`);
     }
   } catch (e) {

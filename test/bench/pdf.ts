@@ -164,7 +164,7 @@ export async function benchPdf(): Promise<Record<string, unknown>> {
       atMost150KBAfterThree: signed.length <= 150 * 1024,
     },
     notes: [
-      'our signature: P-256 key + certificate per signer, CMS with signing-certificate-v2, visible appearance, incremental update, no timestamp',
+      'our signature: P-256 key + certificate per signer, CMS with signing-certificate-v2, visible appearance, incremental update, signature timestamp from the in-process development TSA (B-T), then a DSS update with the chains, an OCSP response and the CRL (B-LT)',
       'naive: pdf-lib load + full save (breaks earlier signatures), @signpdf placeholder-plain + P12Signer (RSA-2048), no appearance',
       ...(naiveNote ? [naiveNote] : []),
     ],

@@ -11,6 +11,9 @@ const benches = [
   { name: 'notify', file: 'notify.ts', fn: 'benchNotify' },
   { name: 'signing', file: 'signing.ts', fn: 'benchSigning' },
   { name: 'startup', file: 'startup.ts', fn: 'benchStartup' },
+  { name: 'soak', file: 'soak.ts', fn: 'benchSoak' },
+  { name: 'token', file: 'token.ts', fn: 'benchToken' },
+  { name: 'fuzz', file: 'fuzz.ts', fn: 'benchFuzz' },
 ];
 const only = process.argv.slice(2);
 

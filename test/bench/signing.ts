@@ -11,6 +11,7 @@
 // Database: the server at DATABASE_URL (a fresh database on it, dropped after), else an embedded one.
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
+import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pg from 'pg';
 import { buildApp } from '../../src/app.ts';
@@ -19,6 +20,7 @@ import { consentContext, type SigningContext } from '../../src/consents/context.
 import { createConsentRequest } from '../../src/consents/create-consent-request.ts';
 import { signConsent } from '../../src/consents/sign-consent.ts';
 import { loadConfig } from '../../src/config.ts';
+import { projectRoot } from '../../src/paths.ts';
 import { type Db } from '../../src/db/index.ts';
 import type { App } from '../../src/http/types.ts';
 import { getApiClient } from '../../src/identity/api-clients.ts';
@@ -161,6 +163,9 @@ export async function benchSigning(): Promise<Record<string, unknown>> {
       LOG_LEVEL: 'silent',
       RUN_JOBS: 'false',
       TSA_URL: tsa.url,
+      // The test TSA's own root and its CRL, besides the development root's (PAdES B-LT).
+      TSA_TRUST_ANCHORS: path.join(tsa.dir, 'chain.pem'),
+      SIGNING_CRLS: [path.join(projectRoot, 'certs-dev', 'dev-root-ca.crl'), tsa.crlFile].join(','),
       // Port 0: no development redirect to the canonical host (the checks call 127.0.0.1:<port>).
       PUBLIC_BASE_URL: 'http://127.0.0.1:0',
     });

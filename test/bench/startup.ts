@@ -1,124 +1,282 @@
-// Start-up benchmark (issue 14 "Start fast, small at rest"; `npm run bench startup`): from process start
-// to a ready `/health/ready`, for `npm start` as a newcomer runs it (embedded PostgreSQL, development
-// IdP, mail capture): cold (a fresh data directory: initdb) and warm (the data directory kept); and the
-// idle resident memory of the service process after it settled. Also with DATABASE_URL (no embedded
-// database), as in production. Prints figures; asserts nothing.
+// Start-up benchmark (issue 14 "Start fast, small at rest"; `npm run bench startup`): from the spawn of what
+// `npm start` runs (package.json's start script, without npm in front) to a ready `/health/ready`, with the
+// newcomer's defaults (embedded PostgreSQL, development IdP, mail capture, RUN_JOBS=true):
+//   - first: the first start after `npm ci` in a fresh clone: a fresh data directory (initdb) and nothing
+//     compiled yet (src/cli/run-compiled.js gets its own empty cache, SAMTYCKE_COMPILE_CACHE);
+//   - cold: a fresh data directory, the code already compiled;
+//   - warm: both kept (BENCH_ROUNDS starts, median); and the resident memory of the service process 5 s
+//     after it was ready (idle RSS);
+//   - first PDF: after a warm start and `npm run seed:dev`, the first consent request through the API (it
+//     renders the form, and the PDF code loads with it) and a second one, answer times;
+//   - with DATABASE_URL (when set): `npm start` on a fresh database on that server (development mode), and
+//     the start production runs: `npm run build`'s output (tsc) under plain node, as the Docker image runs
+//     `node dist/src/server.js`, in production mode (a throwaway signing CA and its root's CRL; an OpenID
+//     provider, a TSA and an SMTP server that are never reached at start).
+// Each start also reports the CPU time the process used until ready: on a shared machine it varies less
+// than the wall time. The load average is printed with the figures. Prints figures; asserts nothing.
 // Goals: warm ≤ 1 s, cold ≤ 3 s, idle RSS ≤ 150 MB.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
+import { freePort } from '../../src/db/embedded.ts';
 import { projectRoot } from '../../src/paths.ts';
+import { issueCrl, pemEncode } from '../../src/pdf/pki.ts';
+import { peopleAt } from '../fixtures/people.ts';
+import { cn, makeCa } from '../pdf/helpers/pki.ts';
+import { adminQuery, databaseServer } from './database.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+const IDLE_MS = 5000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-function rssMb(pid: number): number {
+/** `npm start` as package.json says it, with node in front instead of npm (npm's own start is not ours). */
+function startCommand(): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const [program, ...args] = pkg.scripts.start.split(/\s+/);
+  if (program !== 'node') throw new Error(`the start script does not run node: ${pkg.scripts.start}`);
+  return args;
+}
+
+/** Resident and CPU time so far (user + system) of a process, from Linux's /proc. */
+function processFigures(pid: number): { rssMb: number; cpuMs: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return Math.round(kb / 1024);
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime: in clock ticks of 10 ms
+  return { rssMb: Math.round(kb / 1024), cpuMs: ticks * 10 };
 }
 
-interface Start {
+interface Started {
+  port: number;
   readyMs: number;
+  readyCpuMs: number;
   idleRssMb: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
 }
 
-async function startOnce(env: NodeJS.ProcessEnv): Promise<Start> {
+/** Spawns `args` (after node), waits for `/health/ready`, then for IDLE_MS, and measures. */
+async function start(args: string[], env: NodeJS.ProcessEnv): Promise<Started> {
   const port = await freePort();
   const started = performance.now();
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child: ChildProcess = spawn(process.execPath, args, {
     cwd: projectRoot,
-    env: { ...env, PORT: String(port), LOG_LEVEL: 'warn', RUN_JOBS: 'true' },
+    env: { LOG_LEVEL: 'warn', RUN_JOBS: 'true', ...env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  const stop = async () => {
+    // (An exited child emits no more 'exit': waiting for it would never end.)
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  };
   try {
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`the service exited: ${stderr.slice(0, 500)}`);
-      try {
-        const res = await fetch(`http://127.0.0.1:${port}/health/ready`);
-        if (res.status === 200) break;
-      } catch {
-        // not listening yet
-      }
+      if (child.exitCode !== null) throw new Error(`the service exited: ${stderr.slice(0, 800)}`);
+      const ok = await fetch(`http://127.0.0.1:${port}/health/ready`)
+        .then((r) => r.status === 200)
+        .catch(() => false); // not listening yet
+      if (ok) break;
       if (performance.now() - started > 60_000) throw new Error('not ready within 60 s');
-      await sleep(20);
+      await sleep(10);
     }
     const readyMs = Math.round(performance.now() - started);
-    await sleep(5000);
-    return { readyMs, idleRssMb: rssMb(child.pid!) };
-  } finally {
-    // (An exited child emits no more 'exit': waiting for it would never end.)
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    const readyCpuMs = processFigures(child.pid!).cpuMs;
+    await sleep(IDLE_MS);
+    return { port, readyMs, readyCpuMs, idleRssMb: processFigures(child.pid!).rssMb, child, stop };
+  } catch (error) {
+    await stop();
+    throw error;
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+async function startOnce(args: string[], env: NodeJS.ProcessEnv) {
+  const s = await start(args, env);
+  await s.stop();
+  return { readyMs: s.readyMs, readyCpuMs: s.readyCpuMs, idleRssMb: s.idleRssMb };
+}
+
+type Figures = Awaited<ReturnType<typeof startOnce>>;
+const summary = (runs: Figures[]) => ({
+  readyMs: median(runs.map((r) => r.readyMs)),
+  readyCpuMs: median(runs.map((r) => r.readyCpuMs)),
+  idleRssMb: median(runs.map((r) => r.idleRssMb)),
+  readyMsRuns: runs.map((r) => r.readyMs),
+});
+
+/** `npm run seed:dev` against the running service's database; returns the development team's id. */
+function seedDev(env: NodeJS.ProcessEnv): string {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/seed-dev.ts'], {
+    cwd: projectRoot,
+    env: { ...env, LOG_LEVEL: 'warn' },
+    encoding: 'utf8',
+  });
+  const team = /team .+ \(([0-9a-f-]{36})\)/.exec(out)?.[1];
+  if (!team) throw new Error(`seed:dev printed no team: ${out.slice(0, 300)}`);
+  return team;
+}
+
+/** Answer times of the first and the second consent request after a start (each renders a form). */
+async function firstPdf(s: Started, teamId: string) {
+  const base = `http://127.0.0.1:${s.port}`;
+  // seed:dev's client of the school (src/dev/seed.ts: devClientId, devClientSecret).
+  const basic = Buffer.from('dev-school:dev-secret-school-not-for-production').toString('base64');
+  const res = await fetch(`${base}/oauth/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials&scope=consent%3Awrite',
+  });
+  if (res.status !== 200) throw new Error(`token: ${res.status} ${await res.text()}`);
+  const token = ((await res.json()) as { access_token: string }).access_token;
+  const { person } = peopleAt();
+  const [kid, anna, erik] = ['elsa-lindqvist', 'anna-lindqvist', 'erik-lindqvist'].map(person);
+  const request = async () => {
+    const t0 = performance.now();
+    const r = await fetch(`${base}/api/v1/consent-requests`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        teamId,
+        child: { name: kid!.name, personalNumber: kid!.personalNumber },
+        guardians: [
+          { name: anna!.name, personalNumber: anna!.personalNumber, email: 'anna@bench.example' },
+          { name: erik!.name, personalNumber: erik!.personalNumber, email: 'erik@bench.example' },
+        ],
+        soleGuardian: false,
+      }),
+    });
+    const ms = Math.round(performance.now() - t0);
+    if (r.status !== 201) throw new Error(`consent request: ${r.status} ${await r.text()}`);
+    return ms;
+  };
+  const firstPdfMs = await request();
+  const secondPdfMs = await request();
+  return { firstPdfMs, secondPdfMs, rssAfterPdfMb: processFigures(s.child.pid!).rssMb };
+}
+
+/** The production start: tsc's output (as `npm run build` writes dist/) in production mode on `url`. */
+async function productionStarts(url: string, scratch: string): Promise<Figures[]> {
+  const dist = path.join(scratch, 'dist');
+  // Into the scratch folder, not dist/: another checkout's build there is left alone. Inside the project,
+  // so that the compiled files find node_modules/ and package.json's "type": "module".
+  execFileSync(
+    process.execPath,
+    [
+      path.join(projectRoot, 'node_modules/typescript/bin/tsc'),
+      '-p',
+      'tsconfig.build.json',
+      '--outDir',
+      dist,
+    ],
+    { cwd: projectRoot, stdio: 'inherit' },
+  );
+  const certs = path.join(scratch, 'certs');
+  mkdirSync(certs);
+  const root = makeCa(cn('Samtycke Bench Root CA', 'Samtycke bench'));
+  const signingCa = makeCa(cn('Samtycke Bench Signing CA', 'Samtycke bench'), root);
+  writeFileSync(path.join(certs, 'root-ca.pem'), root.pem);
+  writeFileSync(path.join(certs, 'signing-ca.pem'), signingCa.pem);
+  writeFileSync(path.join(certs, 'signing-ca.key'), signingCa.keyPem, { mode: 0o600 });
+  // The root's CRL, listing nothing: production wants the status of every CA above the signing CA.
+  const day = 24 * 3600_000;
+  const crl = issueCrl({
+    issuer: root.issuer,
+    thisUpdate: new Date(Date.now() - day),
+    nextUpdate: new Date(Date.now() + 30 * day),
+    number: 1,
+  });
+  writeFileSync(path.join(certs, 'root.crl'), pemEncode(crl, 'X509 CRL'));
+  const env = {
+    PATH: process.env.PATH,
+    SAMTYCKE_ENV: 'production',
+    HOST: '127.0.0.1',
+    DATABASE_URL: url,
+    PUBLIC_BASE_URL: 'https://samtycke.bench.invalid',
+    SESSION_SECRET: 'bench-session-secret-0123456789-abcdefghijklmnop',
+    CLIENT_SECRET_HMAC_KEY: 'bench-client-secret-hmac-key-0123456789-abcdefghij',
+    OIDC_ISSUER: 'https://idp.bench.invalid',
+    OIDC_CLIENT_SECRET: 'bench',
+    SIGNING_CA_CERT: path.join(certs, 'signing-ca.pem'),
+    SIGNING_CA_KEY: path.join(certs, 'signing-ca.key'),
+    SIGNING_CA_CHAIN: path.join(certs, 'root-ca.pem'),
+    TRUST_ANCHORS: path.join(certs, 'root-ca.pem'),
+    TSA_TRUST_ANCHORS: path.join(certs, 'root-ca.pem'),
+    SIGNING_CRLS: path.join(certs, 'root.crl'),
+    TSA_URL: 'https://tsa.bench.invalid',
+    SMTP_URL: 'smtp://127.0.0.1:9',
+  };
+  const runs: Figures[] = [];
+  for (let i = 0; i < ROUNDS; i++) runs.push(await startOnce([path.join(dist, 'src/server.js')], env));
+  return runs;
+}
 
 export async function benchStartup(): Promise<Record<string, unknown>> {
   const base = { ...process.env };
   delete base.DATABASE_URL;
+  const args = startCommand();
   mkdirSync(path.join(projectRoot, '.data'), { recursive: true });
-  const dataDir = mkdtempSync(path.join(projectRoot, '.data', 'bench-start-'));
+  const scratch = mkdtempSync(path.join(projectRoot, '.data', 'bench-start-'));
   // mkdtemp makes it private (0700); run as root, PostgreSQL runs as the user "postgres", who must reach it.
-  chmodSync(dataDir, 0o755);
+  chmodSync(scratch, 0o755);
+  // The bench's own compile cache (a fresh one for the first start), when `npm start` compiles.
+  if (args.some((a) => a.endsWith('run-compiled.js')))
+    base.SAMTYCKE_COMPILE_CACHE = path.join(scratch, 'compiled');
+  const dev = (dataDir: string): NodeJS.ProcessEnv => ({ ...base, DATA_DIR: path.join(scratch, dataDir) });
+  const loadBefore = loadavg().map((l) => Math.round(l * 10) / 10);
   try {
-    const cold = await startOnce({ ...base, DATA_DIR: dataDir });
-    const warm: Start[] = [];
-    for (let i = 0; i < ROUNDS; i++) warm.push(await startOnce({ ...base, DATA_DIR: dataDir }));
+    const first = await startOnce(args, dev('first'));
+    const cold = await startOnce(args, dev('data'));
+    const warm: Figures[] = [];
+    for (let i = 0; i < ROUNDS; i++) warm.push(await startOnce(args, dev('data')));
     const figures: Record<string, unknown> = {
+      start: `node ${args.join(' ')}`,
+      firstStartReadyMs: first.readyMs,
       coldReadyMs: cold.readyMs,
       warmReadyMs: median(warm.map((w) => w.readyMs)),
-      warmRuns: warm.map((w) => w.readyMs),
       idleRssMb: median(warm.map((w) => w.idleRssMb)),
-      goals: { warmReadyMs: 1000, coldReadyMs: 3000, idleRssMb: 150 },
+      warm: summary(warm),
+      readyCpuMs: {
+        first: first.readyCpuMs,
+        cold: cold.readyCpuMs,
+        warm: median(warm.map((w) => w.readyCpuMs)),
+      },
     };
+
+    const s = await start(args, dev('data'));
+    try {
+      figures.pdf = await firstPdf(s, seedDev(dev('data')));
+    } finally {
+      await s.stop();
+    }
+
     if (process.env.DATABASE_URL) {
-      // A fresh database on that server (migrated by the first start, as production's first start is).
-      // (A postgres: URL has no origin: URL.origin is "null" for it.)
-      const server = new URL(process.env.DATABASE_URL);
-      server.pathname = '/postgres';
+      const { serverUrl } = await databaseServer('pg-bench');
       const name = `samtycke_bench_start_${process.pid}`;
-      const admin = async (text: string) => {
-        const c = new pg.Client({ connectionString: server.href });
-        await c.connect();
-        await c.query(text).finally(() => c.end());
-      };
-      const url = new URL(process.env.DATABASE_URL);
-      url.pathname = `/${name}`;
-      await admin(`CREATE DATABASE ${name}`);
+      await adminQuery(serverUrl, `CREATE DATABASE ${name}`);
       try {
-        const external: Start[] = [];
-        for (let i = 0; i < ROUNDS + 1; i++)
-          external.push(await startOnce({ ...base, DATABASE_URL: url.href }));
-        external.shift(); // the first start migrated the database
-        figures.withDatabaseUrlReadyMs = median(external.map((w) => w.readyMs));
-        figures.withDatabaseUrlIdleRssMb = median(external.map((w) => w.idleRssMb));
+        const url = `${serverUrl}/${name}`;
+        await startOnce(args, { ...base, DATABASE_URL: url }); // migrates it, as a first start does
+        const external: Figures[] = [];
+        for (let i = 0; i < ROUNDS; i++) external.push(await startOnce(args, { ...base, DATABASE_URL: url }));
+        figures.withDatabaseUrl = summary(external);
+        figures.production = summary(await productionStarts(url, scratch));
       } finally {
-        await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       }
     }
+    figures.loadAverage = { before: loadBefore, after: loadavg().map((l) => Math.round(l * 10) / 10) };
+    figures.goals = { warmReadyMs: 1000, coldReadyMs: 3000, idleRssMb: 150 };
     return figures;
   } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(scratch, { recursive: true, force: true });
   }
 }

@@ -11,7 +11,7 @@ import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { getConsentStatus } from '../../src/consents/index.ts';
-import { loadConfig } from '../../src/config.ts';
+import { DEV_CLIENT_SECRET_HMAC_KEY, loadConfig } from '../../src/config.ts';
 import { createDb } from '../../src/db/index.ts';
 import type { App } from '../../src/http/types.ts';
 import { createApiClient, getApiClient } from '../../src/identity/api-clients.ts';
@@ -107,7 +107,7 @@ export async function benchStatus(): Promise<Record<string, unknown>> {
   let app: App | undefined;
   try {
     const scope = await seedOrganisation(seedDb);
-    const { client } = await createApiClient(seedDb, {
+    const { client } = await createApiClient(seedDb, DEV_CLIENT_SECRET_HMAC_KEY, {
       organisationId: scope.organisationId,
       name: 'Bench',
       scopes: ['consent:status'],

@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import type { Test } from 'tap';
 import t from 'tap';
+import { DEV_CLIENT_SECRET_HMAC_KEY } from '../../src/config.ts';
 import { localDateOf } from '../../src/domain/dates.ts';
 import { authenticateClient } from '../../src/identity/api-clients.ts';
 import { createTestPeople, TEST_ORGANISATIONS } from '../../src/dev/people.ts';
@@ -158,13 +159,19 @@ t.test('client create, rotate, revoke-secret, disable', async (t) => {
   t.match(clientId, /^hlt-/);
   t.match(secret, /^[A-Za-z0-9_-]{43}$/);
   t.match(created.stdout, /shown only now/);
-  t.same((await authenticateClient(db, clientId, secret))?.scopes, ['consent:status', 'consent:read']);
+  t.same((await authenticateClient(db, DEV_CLIENT_SECRET_HMAC_KEY, clientId, secret))?.scopes, [
+    'consent:status',
+    'consent:read',
+  ]);
 
   const rotated = await cli(url, 'client.ts', ['rotate', '--client', clientId]);
   t.equal(rotated.code, 0, rotated.stderr);
   const second = /^client_secret:\s+(\S+)$/m.exec(rotated.stdout)?.[1] as string;
-  t.ok(await authenticateClient(db, clientId, second), 'the new secret works');
-  t.ok(await authenticateClient(db, clientId, secret), 'and the old one still does');
+  t.ok(await authenticateClient(db, DEV_CLIENT_SECRET_HMAC_KEY, clientId, second), 'the new secret works');
+  t.ok(
+    await authenticateClient(db, DEV_CLIENT_SECRET_HMAC_KEY, clientId, secret),
+    'and the old one still does',
+  );
   const third = await cli(url, 'client.ts', ['rotate', '--client', clientId]);
   t.equal(third.code, 1);
   t.match(third.stderr, /två aktiva hemligheter/);
@@ -177,12 +184,18 @@ t.test('client create, rotate, revoke-secret, disable', async (t) => {
   ).id;
   const revoked = await cli(url, 'client.ts', ['revoke-secret', '--client', clientId, '--secret', oldId]);
   t.equal(revoked.code, 0, revoked.stderr);
-  t.notOk(await authenticateClient(db, clientId, secret), 'the revoked secret fails');
-  t.ok(await authenticateClient(db, clientId, second));
+  t.notOk(
+    await authenticateClient(db, DEV_CLIENT_SECRET_HMAC_KEY, clientId, secret),
+    'the revoked secret fails',
+  );
+  t.ok(await authenticateClient(db, DEV_CLIENT_SECRET_HMAC_KEY, clientId, second));
 
   const disabled = await cli(url, 'client.ts', ['disable', '--client', clientId]);
   t.equal(disabled.code, 0, disabled.stderr);
-  t.notOk(await authenticateClient(db, clientId, second), 'a disabled client cannot authenticate');
+  t.notOk(
+    await authenticateClient(db, DEV_CLIENT_SECRET_HMAC_KEY, clientId, second),
+    'a disabled client cannot authenticate',
+  );
 
   const failures: [string, string[], number, RegExp][] = [
     [
@@ -255,7 +268,8 @@ t.test('seed:dev loads the development organisations, and twice changes nothing'
     (m) => [m[1], m[2]] as [string, string],
   );
   t.equal(printed.length, 3);
-  for (const [clientId, secret] of printed) t.ok(await authenticateClient(db, clientId, secret), clientId);
+  for (const [clientId, secret] of printed)
+    t.ok(await authenticateClient(db, DEV_CLIENT_SECRET_HMAC_KEY, clientId, secret), clientId);
 
   const second = await cli(url, 'seed-dev.ts', []);
   t.equal(second.code, 0, second.stderr);

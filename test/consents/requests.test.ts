@@ -341,24 +341,32 @@ t.test('status checks and look-ups by child are audited; downloads too', async (
   const status = await getConsentStatus(s.ctx, created.id);
   t.match(status, { id: created.id, status: 'active', organisationId: s.organisationId, teamId: s.teamId });
   await recordStatusCheck(s.db, status, s.client, 'req-1');
-  const found = await findConsentsByChild(s.ctx, s.client, {
+  const bySearcher = (actor: typeof s.client | typeof s.otherStaff) => ({
+    actor:
+      actor.type === 'api_client'
+        ? { type: 'api_client' as const, id: actor.clientId }
+        : { type: 'staff' as const, id: actor.staffId },
+    organisationIds: [actor.organisationId],
+    via: 'api' as const,
+  });
+  const found = await findConsentsByChild(s.ctx, bySearcher(s.client), {
     childPersonalNumber: s.person('minh-nguyen').personalNumber,
     scope: { organisationIds: [s.organisationId] },
+    shownAs: () => s.client,
     requestId: 'req-2',
   });
-  t.same(
-    found.consents.map((c) => [c.id, c.status]),
-    [[created.id, 'active']],
-  );
-  const none = await findConsentsByChild(s.ctx, s.otherStaff, {
+  t.same(!found.refused && found.consents.map((c) => [c.id, c.status]), [[created.id, 'active']]);
+  const none = await findConsentsByChild(s.ctx, bySearcher(s.otherStaff), {
     childPersonalNumber: s.person('minh-nguyen').personalNumber,
     scope: { organisationIds: [s.otherOrganisationId], teamIds: [s.otherTeamId] },
+    shownAs: () => s.otherStaff,
   });
-  t.same(none.consents, [], 'not outside the scope');
+  t.same(!none.refused && none.consents, [], 'not outside the scope');
   await t.rejects(
-    findConsentsByChild(s.ctx, s.client, {
+    findConsentsByChild(s.ctx, bySearcher(s.client), {
       childPersonalNumber: '123',
       scope: { organisationIds: [s.organisationId] },
+      shownAs: () => s.client,
     }),
     { code: 'validation_failed' },
   );

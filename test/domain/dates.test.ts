@@ -5,8 +5,11 @@ import {
   addYears,
   ageOn,
   compareLocalDates,
+  DATE_WINDOW,
   daysInMonth,
   eighteenthBirthday,
+  isDateInWindow,
+  isInstantInWindow,
   isLeapYear,
   isLocalDate,
   lastDayBefore,
@@ -337,4 +340,35 @@ t.test('swedishDate writes a day as people read it', async (t) => {
   t.equal(swedishDate(localDate('2026-04-09')), '9 april 2026');
   t.equal(swedishDate(localDate('2026-12-31')), '31 december 2026');
   t.equal(swedishDate(localDate('2027-01-01')), '1 januari 2027');
+});
+
+// Issue 15: dates from outside are checked against the window; at its edges every date computation works.
+t.test('the date window: 1900-01-01 to 2199-12-31, days and instants', async (t) => {
+  t.same(DATE_WINDOW, { first: '1900-01-01', last: '2199-12-31' });
+  for (const v of ['1900-01-01', '2026-11-23', '2199-12-31', '2000-02-29']) t.ok(isDateInWindow(v), v);
+  for (const v of [
+    '1899-12-31',
+    '2200-01-01',
+    '9999-12-31',
+    '0000-01-01',
+    '0001-01-01',
+    '2026-02-30',
+    42,
+    null,
+  ])
+    t.notOk(isDateInWindow(v), String(v));
+  // Both edges can be turned into instants and stepped over.
+  t.ok(startOfLocalDay(addDays(DATE_WINDOW.last, 1)).getTime() > 0);
+  t.ok(startOfLocalDay(DATE_WINDOW.first).getTime() < 0);
+  t.ok(isInstantInWindow(startOfLocalDay(DATE_WINDOW.first)));
+  t.ok(isInstantInWindow(new Date('2199-12-31T23:59:59.999Z')));
+  t.ok(isInstantInWindow(new Date('2026-11-23T10:00:00Z')));
+  for (const v of [
+    '+275760-09-13T00:00:00.000Z',
+    '-271821-04-20T00:00:00.000Z',
+    '2200-01-03T00:00:00Z',
+    '1899-12-30T00:00:00Z',
+    'x',
+  ])
+    t.notOk(isInstantInWindow(new Date(v)), v);
 });

@@ -23,13 +23,13 @@ async function start(t: Test) {
   // A health centre in the same HLT team, with its own system asking for status.
   const partnerId = await addTeamPartner(s.db, s.teamId);
   const clients = {
-    own: await createApiClient(s.db, {
+    own: await createApiClient(s.db, s.app.config.clientSecretHmacKey, {
       organisationId: s.organisationId,
       name: 'Elevhälsans journal',
       scopes: ['consent:status', 'consent:read'],
       contactName: 'Kontakt Person',
     }),
-    partner: await createApiClient(s.db, {
+    partner: await createApiClient(s.db, s.app.config.clientSecretHmacKey, {
       organisationId: partnerId,
       name: 'Journalsystem HC',
       scopes: ['consent:status', 'consent:read'],

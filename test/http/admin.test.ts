@@ -306,7 +306,7 @@ t.test('an admin manages staff: list, invite, disable', async (t) => {
 
 t.test('who may use the admin API: admin, plain staff, other admin, clients, signers, nobody', async (t) => {
   const s = await setup(t);
-  const { client, secret } = await createApiClient(s.db, {
+  const { client, secret } = await createApiClient(s.db, s.app.config.clientSecretHmacKey, {
     organisationId: s.orgs.a.id,
     name: 'System',
     scopes: ['consent:status', 'consent:read', 'consent:write'],

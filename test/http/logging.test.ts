@@ -58,3 +58,23 @@ t.test('sanitizeUrl drops invitation tokens and query values', async (t) => {
     'uuids are not personal data',
   );
 });
+
+// Regression (issue 15 §5): `19850615%2D2340` and `120303%2B4564` stayed unmasked in 194 log lines.
+t.test('a personal number percent-encoded in a path or a message is masked in the log', async (t) => {
+  const { app, logs } = await build(t, { captureLogs: true });
+  app.get('/echo/:id', async (req) => {
+    req.log.info({ raw: req.url }, `looked at ${req.url}`);
+    return { ok: true };
+  });
+  for (const shape of ['19850615%2D2340', '120303%2B4564', '19850615%252d2340', '850615%E2%80%932340'])
+    t.equal((await app.inject({ url: `/echo/${shape}?q=${shape}` })).statusCode, 200);
+  const all = logs.join('\n');
+  t.notMatch(all, /2340|4564/, 'no birth number or control digits left in any line');
+  t.match(all, /\/echo\/\[personnummer\]/);
+});
+
+t.test('sanitizeUrl drops a long opaque query key too', async (t) => {
+  const token = 'Zx9rQ2mVt7pL0aBcDeFgHiJkLmNoPqRsTuVw';
+  t.equal(sanitizeUrl(`/x?${token}&a=1`), '/x?[…]=…&a=…');
+  t.equal(sanitizeUrl(`/s/${token}/granska`), '/s/[token]/granska');
+});

@@ -2,9 +2,11 @@
 // identification), decline, "Mina samtycken" and withdrawal (with its own identification), and the
 // refusals (wrong person, used/expired/unknown link, CSRF, an identification not made for the act).
 import { writeFileSync } from 'node:fs';
+import { sql } from 'kysely';
 import t, { type Test } from 'tap';
 import { listAuditEvents } from '../../src/consents/audit.repository.ts';
 import { getConsent } from '../../src/consents/index.ts';
+import { hashToken } from '../../src/consents/invitations.repository.ts';
 import { type Browser, csrfOf, hiddenValue } from '../fixtures/app.ts';
 import { loggedIn, requestConsent, type SignerApp, startSignerApp, textOf } from './fixtures/signer.ts';
 import { people, person, personalDataIn } from '../fixtures/people.ts';
@@ -37,6 +39,16 @@ const status = async (s: SignerApp, id: string) => (await getConsent(s.app, id))
 
 const review = (id: string) => `/mina-samtycken/${id}/granska`;
 
+/** The id of the invitation link with this token. */
+const invitationIdOf = async (s: SignerApp, token: string) =>
+  (
+    await s.db
+      .selectFrom('invitations')
+      .select('id')
+      .where('token_hash', '=', hashToken(token))
+      .executeTakeFirstOrThrow()
+  ).id;
+
 /** Posts the sign form and goes through the signature's own identification as `personKey`. */
 async function signWithIdentification(
   b: Browser,
@@ -59,14 +71,20 @@ t.test('invitation → review → sign: no personal data before login, the form 
   t.match(invitation.body, /En förfrågan om samtycke väntar på dig/);
   t.same(personalDataIn(invitation.body, people), [], 'no names or numbers');
   t.notMatch(invitation.body, /Björkskolan|Norrby|Exempelby/, 'no organisation');
-  t.match(invitation.body, new RegExp(`href="/auth/login\\?returnTo=%2Fs%2F${tokens.guardian1}%2Fgranska"`));
+  // The login returns to the link's id, never its token (issue 15 §5: the return path is stored).
+  const invitationId = await invitationIdOf(s, tokens.guardian1!);
+  t.match(
+    invitation.body,
+    new RegExp(`href="/auth/login\\?returnTo=%2Fmina-samtycken%2Finbjudan%2F${invitationId}"`),
+  );
+  t.notMatch(invitation.body.replace(`/s/${tokens.guardian1}`, ''), tokens.guardian1, 'no token in the page');
 
   // Without a session the link sends the browser to the login and back.
   const anonymous = await b.get(`/s/${tokens.guardian1}/granska`);
   t.equal(anonymous.status, 303);
   t.match(anonymous.location, /^\/auth\/login\?returnTo=/);
   const login = await b.login(anonymous.location!, { person: 'anna-lindqvist' });
-  t.equal(login.location, `/s/${tokens.guardian1}/granska`);
+  t.equal(login.location, `/mina-samtycken/inbjudan/${invitationId}`);
   const checked = await b.get(login.location!);
   t.equal(checked.status, 303, 'the person is the one the link is for: on to the consent');
   t.equal(checked.location, review(consentId));
@@ -200,6 +218,73 @@ t.test('the document changed after it was reviewed: no signature on a revision n
   t.match(stalePost.body, /Läs den igen/);
   t.not(hiddenValue(stalePost.body, 'version'), erikForm.version);
 });
+
+// Regression (issue 15 §5): the raw token was stored in login_attempts.return_to (`/s/<token>/granska`),
+// where the invitations table keeps only its hash.
+t.test(
+  'a login started from an invitation link stores no token, and still leads to the consent',
+  async (t) => {
+    const s = await startSignerApp(t);
+    const { consentId, tokens } = await requestConsent(s, 'lindqvist');
+    const token = tokens.guardian1!;
+    const b = s.browser();
+    const page = await b.get(`/s/${token}`);
+    const loginHref = /href="(\/auth\/login[^"]*)"/.exec(page.body)![1]!.replaceAll('&amp;', '&');
+    const starts = [
+      loginHref,
+      (await b.get(`/s/${token}/granska`)).location!,
+      // An address written before this change, or by hand: refused as a place to return to.
+      `/auth/login?returnTo=${encodeURIComponent(`/s/${token}/granska`)}`,
+      `/auth/login?returnTo=${encodeURIComponent(`/mina-samtycken?x=${token}`)}`,
+      `/auth/login?returnTo=%2F%73%2F${token}`,
+    ];
+    for (const start of starts)
+      t.equal((await b.get(start)).status, 302, `${start.slice(0, 30)}…: to the provider`);
+    const rows = (await sql`SELECT * FROM login_attempts`.execute(s.db)).rows;
+    t.equal(rows.length, starts.length, 'one attempt per start');
+    t.notOk(JSON.stringify(rows).includes(token), 'no token in any column of login_attempts');
+    t.same(
+      rows.map((r) => (r as { return_to: string }).return_to).sort(),
+      [
+        ...Array(3).fill('/mina-samtycken'),
+        ...Array(2).fill(`/mina-samtycken/inbjudan/${await invitationIdOf(s, token)}`),
+      ].sort(),
+    );
+
+    // The whole way through: the link's login → its id → the consent.
+    const anna = s.browser();
+    const again = await anna.login(loginHref, { person: 'anna-lindqvist' });
+    t.equal(again.status, 303);
+    const checked = await anna.get(again.location!);
+    t.equal(checked.status, 303);
+    t.equal(checked.location, review(consentId));
+    // The id alone opens nothing: without a session, the login; as someone else, refused and recorded.
+    const anonymous = await s.browser().get(again.location!);
+    t.equal(anonymous.status, 303);
+    t.match(anonymous.location, /^\/auth\/login\?returnTo=%2Fmina-samtycken%2Finbjudan%2F/);
+    const mehmet = await loggedIn(s, 'mehmet-sahin', '/mina-samtycken');
+    const refused = await mehmet.get(again.location!);
+    t.equal(refused.status, 403);
+    t.match(refused.body, /Förfrågan gäller någon annan/);
+    t.equal(
+      (await listAuditEvents(s.db, consentId)).filter((e) => e.action === 'wrong_person').length,
+      1,
+      'the attempt is an audit event',
+    );
+    t.equal((await s.browser().get('/mina-samtycken/inbjudan/inte-ett-id')).status, 404, 'not an id');
+    const unknown = '/mina-samtycken/inbjudan/00000000-0000-4000-8000-000000000000';
+    t.equal((await s.browser().get(unknown)).status, 303, 'without a session, nothing is said: the login');
+    t.equal((await mehmet.get(unknown)).status, 404);
+    // Someone else learns nothing of what became of the link: refused as someone else, not "used".
+    await s.db.updateTable('invitations').set({ used_at: new Date() }).execute();
+    const afterUse = await mehmet.get(again.location!);
+    t.equal(afterUse.status, 403);
+    t.match(afterUse.body, /Förfrågan gäller någon annan/);
+    const own = await anna.get(again.location!);
+    t.equal(own.status, 410, 'the person the link is for is told it is used');
+    t.match(own.body, /Du har redan svarat/);
+  },
+);
 
 t.test('someone else opens the link: a page that reveals nothing, and an audit event', async (t) => {
   const s = await startSignerApp(t);

@@ -187,6 +187,52 @@ tap.test('name and subject are required', async (t) => {
   );
 });
 
+// Regression (issue 15): a name with U+0000 from the provider reached PostgreSQL (the session row), a 500.
+tap.test('claims with a control character are refused, naming the claim, never its value', async (t) => {
+  const name = 'Anna\u0000Lindqvist';
+  refusal(
+    t,
+    () => mapClaims('ssn', { ...base, ssn: PIN, name }, { now: NOW }),
+    'identity_invalid',
+    'forbidden_character',
+    [name, 'Anna', PIN],
+  );
+  const named = { ...base, ssn: PIN, name: 'Anna Lindqvist' };
+  for (const [claim, claims] of [
+    ['name', { name: undefined, given_name: 'Anna', family_name: 'Lind\u001bqvist' }],
+    ['subject', { sub: 'subject\u0000' }],
+    ['acr', { acr: `${LOA.loa3}\u0085` }],
+    ['issuer', { iss: 'https://idp.example\ud800' }],
+  ] as const) {
+    try {
+      mapClaims('ssn', { ...named, ...claims }, { now: NOW });
+      t.fail(`${claim}: expected a refusal`);
+    } catch (error) {
+      t.equal((error as AppError).extra?.reason, 'forbidden_character', claim);
+      t.equal((error as AppError).extra?.claim, claim);
+    }
+  }
+  refusal(
+    t,
+    () => mapStaffClaims({ ...base, name: 'Karin\u0000Holm' }),
+    'identity_invalid',
+    'forbidden_character',
+    ['Karin'],
+  );
+  refusal(
+    t,
+    () => mapStaffClaims({ ...base, email: 'karin\u0000@exempelby.example' }),
+    'identity_invalid',
+    'forbidden_character',
+    ['karin'],
+  );
+  t.equal(
+    mapClaims('ssn', { ...base, ssn: PIN, name: 'Anna-Lena Lindqvist Åström' }, { now: NOW }).name,
+    'Anna-Lena Lindqvist Åström',
+    'ordinary names pass',
+  );
+});
+
 tap.test('acr and auth_time are optional in the mapping', async (t) => {
   const identity = mapClaims('ssn', { iss: 'i', sub: 's', ssn: PIN, name: 'A' }, { now: NOW });
   t.notOk('acr' in identity);

@@ -191,12 +191,12 @@ t.test('staff: invitations by e-mail, memberships, disabling', async (t) => {
 });
 
 t.test('API clients: registration, secrets listing, access for a bearer token', async (t) => {
-  const { db } = await build(t);
+  const { db, config } = await build(t);
   const a = await createOrganisation(db, { name: 'A', type: 'school', municipality: TOWN, hltArea: AREA });
   const team = await ensureTeam(db, { name: 'Team', hltArea: AREA, municipality: TOWN });
   const team2 = await ensureTeam(db, { name: 'Team 2', hltArea: AREA, municipality: TOWN });
 
-  const { client, secret, secretId } = await createApiClient(db, {
+  const { client, secret, secretId } = await createApiClient(db, config.clientSecretHmacKey, {
     organisationId: a.id,
     name: 'System',
     scopes: ['consent:read', 'consent:status', 'consent:read'],

@@ -1,5 +1,6 @@
-// Signing: one incremental update per signer; after each, pdfsig (trusting the development root),
-// qpdf and our verifier all accept every signature. Refusals with their codes; the signer certificate
+// Signing: per signer one incremental update with the signature (PAdES B-T) and one adding its validation
+// data to the DSS (B-LT); after each, pdfsig (trusting the development root), qpdf and our verifier all
+// accept every signature. Refusals with their codes; the signer certificate
 // profile; the visible appearance; forms of every shape and template version.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -7,6 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
+import { fixedClock } from '../../src/clock.ts';
 import { ConfigError } from '../../src/config.ts';
 import { AppError } from '../../src/errors.ts';
 import { PdfFile } from '../../src/pdf/cos/document.ts';
@@ -28,6 +30,7 @@ import {
   DEV_ROOT_PEM,
   devDeps,
   devSigningService,
+  devTimestamper,
   devTrust,
   personFor,
   renderAndSign,
@@ -35,7 +38,11 @@ import {
 
 const soleWithYouth: ConsentFormData = { ...soleGuardian, youthSigns: true };
 
-/** Everything a step must satisfy: pdfsig valid + trusted for every signature, qpdf clean, our verifier valid. */
+/**
+ * Everything a step must satisfy: pdfsig valid + trusted for every signature (right after signing, while
+ * the signer certificates live: pdfsig checks them at the current time), qpdf clean, our verifier valid
+ * and B-LT, and after the newest signature only its DSS update.
+ */
 async function expectAllValid(t: Test, bytes: Uint8Array, count: number): Promise<void> {
   const sig = pdfsig(bytes, [DEV_ROOT_PEM]);
   t.equal(sig.signatures.length, count, 'pdfsig sees every signature');
@@ -43,7 +50,8 @@ async function expectAllValid(t: Test, bytes: Uint8Array, count: number): Promis
     t.ok(s.signatureValid, `pdfsig: ${s.field} "Signature is Valid."`, { output: s.text });
     t.ok(s.certificateTrusted, `pdfsig: ${s.field} "Certificate is Trusted."`, { output: s.text });
   }
-  t.ok(sig.signatures.at(-1)?.totalDocumentSigned, 'pdfsig: the newest signature covers the whole document');
+  // pdfsig cannot tell a DSS update from any other: "Not total document signed" for every signature.
+  t.notOk(sig.signatures.at(-1)?.totalDocumentSigned, 'pdfsig: the DSS update follows the newest signature');
   const q = qpdfCheck(bytes);
   t.ok(q.ok, 'qpdf --check passes', { output: q.output });
   const report = await verifyPdf(bytes, { trust: devTrust() });
@@ -51,6 +59,22 @@ async function expectAllValid(t: Test, bytes: Uint8Array, count: number): Promis
     problems: report.signatures.flatMap((s) => s.problems),
   });
   t.equal(report.signatures.length, count);
+  t.ok(
+    report.signatures.every((s) => s.level === 'PAdES-B-LT'),
+    'our verifier: every signature B-LT',
+  );
+  const newest = report.signatures.at(-1)!;
+  t.equal(newest.byteRange.laterRevisions, 1, 'the newest signature: one revision after it');
+  t.same(
+    [...new Set(newest.laterChanges.allowed.map((c) => c.what))].sort(),
+    [
+      ...(count === 1 ? ['document catalog'] : []), // gets its /DSS with the first
+      'document security store (DSS)',
+      'validation data in the DSS',
+    ],
+    'the newest signature: after it only the DSS and what it holds',
+  );
+  t.same(newest.laterChanges.forbidden, []);
 }
 
 toolTest(
@@ -67,7 +91,14 @@ toolTest(
           Buffer.from(previous),
           'no earlier byte changed',
         );
-        t.equal(PdfFile.parse(step.bytes).revisions.length, i + 2, 'one more revision');
+        t.equal(
+          PdfFile.parse(step.bytes).revisions.length,
+          2 * (i + 1) + 1,
+          'two more revisions: the signature, its validation data',
+        );
+        t.equal(step.result.signature.level, 'PAdES-B-LT');
+        t.equal(step.result.signature.revision, 2 * i + 1, 'the signature revision');
+        t.equal(step.result.signature.validationRevision, 2 * i + 2, 'the DSS revision after it');
         await expectAllValid(t, step.bytes, i + 1);
         const report = await verifyPdf(step.bytes, { trust: devTrust() });
         for (const s of report.signatures.slice(0, -1))
@@ -147,7 +178,8 @@ toolTest(
         place: 'Umeå',
         signedAt,
       },
-      await devDeps(),
+      // The TSA at the same (future) time: the certificate must be valid at the timestamp.
+      await devDeps({ timestamper: await devTimestamper(fixedClock(signedAt)) }),
     );
     const shown = widgetText(bytes, 'guardian2').replace(/\s+/g, ' ');
     t.match(shown, person.name, 'name (with Å, Ø, Đ)');
@@ -313,6 +345,7 @@ t.test('refusals carry their code and no personal data', async (t) => {
     description: 'broken HSM',
     isDevelopment: false,
     startSignature: () => Promise.reject(new Error('HSM offline')),
+    validationData: () => Promise.reject(new Error('HSM offline')),
   };
   await refused('signing_failed', appendSignature(input, { ...deps, signing: failing }), 'signer failure');
 });

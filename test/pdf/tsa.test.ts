@@ -1,23 +1,33 @@
-// Signature timestamps (PAdES B-T): a local RFC 3161 service (openssl ts -reply) stamps each signature
-// value; the token is in the CMS, verifies (our verifier and `openssl ts -verify`), and every failure
-// of the service is refused with timestamp_failed.
+// Signature timestamps from a TSA over HTTP (TSA_URL, the production path): a local RFC 3161 service
+// (openssl ts -reply) stamps each signature value; the token is in the CMS, verifies (our verifier and
+// `openssl ts -verify`), the TSA's chain and CRL go into the DSS (B-LT), and every failure of the service
+// is refused with timestamp_failed. (The in-process development TSA: long-term.test.ts.)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { fixedClock } from '../../src/clock.ts';
 import { AppError } from '../../src/errors.ts';
 import { parseSignedData } from '../../src/pdf/cms.ts';
+import { CrlSet } from '../../src/pdf/crl.ts';
 import { OID } from '../../src/pdf/pki.ts';
 import { renderConsentForm } from '../../src/pdf/render.ts';
 import { appendSignature } from '../../src/pdf/sign.ts';
 import { Trust } from '../../src/pdf/trust.ts';
-import { checkTimestampToken } from '../../src/pdf/tsa.ts';
+import { checkTimestampToken, HttpTimestamper } from '../../src/pdf/tsa.ts';
 import { verifyPdf } from '../../src/pdf/verify/index.ts';
 import { soleGuardian, twoGuardiansAndYouth } from './fixtures/forms.ts';
 import { toolTest } from './fixtures/pdf-tools.ts';
 import { PDFSIG_TOOLS, pdfsig, qpdfCheck } from './helpers/nss.ts';
-import { DEV_ROOT_PEM, devDeps, devTrust, personFor, renderAndSign } from './helpers/signing.ts';
+import {
+  DEV_ROOT_PEM,
+  devDeps,
+  devTimestamper,
+  devTrust,
+  personFor,
+  renderAndSign,
+} from './helpers/signing.ts';
 import { signatureHole } from './helpers/tamper.ts';
 import { startTsa } from './helpers/tsa-server.ts';
 
@@ -32,26 +42,34 @@ const opts = haveOpenssl
 
 const tsa = haveOpenssl ? await startTsa() : undefined;
 t.teardown(() => tsa?.close());
+const http = (trust: Trust, options: { crls?: CrlSet; url?: string; timeoutMs?: number } = {}) =>
+  new HttpTimestamper(options.url ?? tsa!.url, { trust, ...options });
 
 toolTest(
-  'with a TSA every signature carries a valid signature timestamp (B-T)',
+  'TSA_URL: every signature carries a valid signature timestamp, the TSA chain and its CRL (B-LT)',
   [...PDFSIG_TOOLS, 'openssl'],
   async (t) => {
     const tsaTrust = Trust.fromPem(tsa!.rootPem);
-    const deps = await devDeps({ tsaUrl: tsa!.url, tsaTrust });
+    // The TSA's CA publishes a CRL (SIGNING_CRLS): with it the TSA's status goes into the DSS too.
+    const deps = await devDeps({ timestamper: http(tsaTrust, { crls: await CrlSet.load([tsa!.crlFile]) }) });
     const before = tsa!.requests;
     const { steps } = await renderAndSign(twoGuardiansAndYouth, deps);
     t.equal(tsa!.requests - before, 3, 'one timestamp per signature');
     const bytes = steps.at(-1)!.bytes;
     for (const step of steps) {
-      t.equal(step.result.signature.level, 'PAdES-B-T');
+      t.equal(step.result.signature.level, 'PAdES-B-LT');
       t.ok(step.result.signature.timestampTime instanceof Date);
     }
 
     const report = await verifyPdf(bytes, { trust: devTrust(), tsaTrust: devTrust().with(tsaTrust) });
     t.equal(report.verdict, 'valid');
     for (const s of report.signatures) {
-      t.equal(s.level, 'PAdES-B-T', `${s.field}: B-T`);
+      t.equal(s.level, 'PAdES-B-LT', `${s.field}: B-LT`);
+      t.same(
+        s.timestamp?.revocation.map((r) => [r.subject, r.status, r.source]),
+        [['Samtycke Test TSA', 'good', 'CRL']],
+        `${s.field}: the TSA's status from its CA's CRL in the DSS`,
+      );
       t.ok(s.timestamp, `${s.field}: timestamp present`);
       t.ok(s.timestamp?.imprintValid, `${s.field}: the token covers this signature value`);
       t.ok(s.timestamp?.signatureValid, `${s.field}: the token's signature verifies`);
@@ -73,6 +91,17 @@ toolTest(
       sig.signatures.every((s) => s.signatureValid && s.certificateTrusted),
       'pdfsig: all valid and trusted',
     );
+    // Without the CRL the TSA's status is unknown: B-T, still valid.
+    const noCrl = await renderAndSign(twoGuardiansAndYouth, await devDeps({ timestamper: http(tsaTrust) }), [
+      'guardian1',
+    ]);
+    t.equal(noCrl.steps[0]!.result.signature.level, 'PAdES-B-T', 'no CRL for the TSA: B-T');
+    const noCrlReport = await verifyPdf(noCrl.steps[0]!.bytes, {
+      trust: devTrust(),
+      tsaTrust: devTrust().with(tsaTrust),
+    });
+    t.equal(noCrlReport.signatures[0]?.level, 'PAdES-B-T');
+    t.equal(noCrlReport.verdict, 'valid');
     t.ok(qpdfCheck(bytes).ok, 'qpdf --check');
 
     // Independently: openssl ts -verify of the first token over the first signature value.
@@ -98,8 +127,9 @@ toolTest(
       t.equal(s.level, 'PAdES-B-B');
       t.equal(s.certificate.validationTimeSource, 'claimed-signing-time');
     }
-    // And signing on without the TSA's root still works (existing B-T signatures verify as B-B).
-    const more = await renderAndSign(twoGuardiansAndYouth, await devDeps({ tsaUrl: tsa!.url }));
+    // And signing on without the TSA's root among the verification anchors still works (existing
+    // timestamps are not used: those signatures verify as B-B).
+    const more = await renderAndSign(twoGuardiansAndYouth, await devDeps({ timestamper: http(tsaTrust) }));
     t.equal((await verifyPdf(more.steps.at(-1)!.bytes, { trust: devTrust() })).verdict, 'valid');
 
     // The token is bound to its signature: checked against another signature value, it fails.
@@ -131,13 +161,19 @@ t.test('TSA failures are refused with timestamp_failed', opts, async (t) => {
       `${label}: no personal data in the message`,
     );
   };
-  await refused('nobody listening', await devDeps({ tsaUrl: 'http://127.0.0.1:9/tsa', tsaTimeoutMs: 2000 }));
+  await refused(
+    'nobody listening',
+    await devDeps({ timestamper: http(tsaTrust, { url: 'http://127.0.0.1:9/tsa', timeoutMs: 2000 }) }),
+  );
   for (const mode of ['http-500', 'garbage', 'other-imprint'] as const) {
     tsa!.mode = mode;
-    await refused(mode, await devDeps({ tsaUrl: tsa!.url, tsaTrust }));
+    await refused(mode, await devDeps({ timestamper: http(tsaTrust) }));
   }
   tsa!.mode = 'ok';
-  await refused('a TSA we do not trust', await devDeps({ tsaUrl: tsa!.url, tsaTrust: devTrust() }));
-  const ok = await appendSignature(input, await devDeps({ tsaUrl: tsa!.url, tsaTrust }));
+  await refused('a TSA we do not trust', await devDeps({ timestamper: http(devTrust()) }));
+  // A TSA whose clock is an hour off: the signer certificate would not be valid at the timestamp.
+  const late = await devTimestamper(fixedClock(new Date(Date.now() + 3600_000)));
+  await refused('a TSA whose clock is an hour ahead', await devDeps({ timestamper: late }));
+  const ok = await appendSignature(input, await devDeps({ timestamper: http(tsaTrust) }));
   t.equal(ok.signature.level, 'PAdES-B-T', 'and it works again once the service is well');
 });

@@ -76,7 +76,10 @@ export function clientRoutes(app: App) {
     async (request, reply) => {
       const { organisationId } = request.params;
       requireAdmin(request, organisationId);
-      const { client, secret } = await createApiClient(db, { organisationId, ...request.body });
+      const { client, secret } = await createApiClient(db, app.config.clientSecretHmacKey, {
+        organisationId,
+        ...request.body,
+      });
       request.log.info({ organisationId, apiClient: client.id }, 'api client created');
       reply.header('cache-control', 'no-store');
       return reply
@@ -129,7 +132,7 @@ export function secretRoutes(app: App) {
       const { organisationId, apiClientId } = request.params;
       requireAdmin(request, organisationId);
       await clientOf(db, organisationId, apiClientId);
-      const { secretId, secret } = await addClientSecret(db, apiClientId);
+      const { secretId, secret } = await addClientSecret(db, app.config.clientSecretHmacKey, apiClientId);
       request.log.info({ organisationId, apiClient: apiClientId, secretId }, 'api client secret added');
       const client = await clientOf(db, organisationId, apiClientId);
       const info = client.secrets.find((s) => s.id === secretId);

@@ -1,12 +1,13 @@
 // The admin API's request and answer schemas (zod; the OpenAPI document is drawn from them).
 import { z } from 'zod';
+import { textInput } from '../../domain/text.ts';
 import { CONSENT_SCOPES } from '../../identity/api-clients.ts';
 import { ORGANISATION_TYPES } from '../../identity/organisations.ts';
 import { STAFF_ROLES } from '../../identity/staff.ts';
 import { problemSchema } from '../problem.ts';
 
 const timestamp = z.iso.datetime();
-const text = (max: number) => z.string().trim().min(1).max(max);
+const text = (max: number) => textInput().trim().min(1).max(max);
 
 export const organisationSchema = z
   .object({
@@ -84,8 +85,7 @@ export const inviteSchema = z
     name: text(200),
     role: z.enum(STAFF_ROLES).default('staff'),
     title: text(200).optional(),
-    phone: z
-      .string()
+    phone: textInput()
       .trim()
       .regex(/^\+?[0-9 ()-]{5,30}$/, 'ogiltigt telefonnummer')
       .optional(),

@@ -2,9 +2,10 @@
 // consents found by personal number (in the body, never in a URL). Each look-up is an audit event.
 import type { FastifyRequest } from 'fastify';
 import type { ConsentStatusResult } from '../../consents/consent-status.ts';
-import { findConsentsByChild, recordStatusCheck } from '../../consents/index.ts';
-import { callerOf } from '../../identity/caller.ts';
-import { consentVisibility, decide } from '../../identity/policy.ts';
+import { recordStatusCheck } from '../../consents/index.ts';
+import { AppError } from '../../errors.ts';
+import { bearsTokenFor, callerOf } from '../../identity/caller.ts';
+import { quotaMessage, searchByChild } from '../child-lookup.ts';
 import { problemSchema } from '../problem.ts';
 import type { App } from '../types.ts';
 import { actorOf, authorizeOn, type ConsentAccess, errors, noStore, STATUS } from './access.ts';
@@ -17,10 +18,12 @@ import {
 } from './schemas.ts';
 
 export function statusRoutes(app: App, access: ConsentAccess) {
-  // The consent's facts are read while the caller is still being resolved (both are one short query,
-  // batched with the other requests of the same turn), so a status check waits for one round trip, not two;
-  // its audit row is then sent and committed behind the answer (`recordStatusCheck`). Nothing read is used
-  // or shown until the caller is authorized.
+  // For a caller with an access token, the consent's facts are read while its client's access is read (both
+  // are one short query, batched with the other requests of the same turn), so a status check waits for one
+  // round trip, not two; its audit row is then sent and committed behind the answer (`recordStatusCheck`).
+  // Only once the token is authenticated (signature, expiry, the scope in its claims: in memory, no query):
+  // a request without one, with an invalid token or with only a cookie has nothing read about the consent
+  // before its caller is resolved (issue 15 §5). Nothing read is used or shown until the caller is authorized.
   const statusReads = new WeakMap<FastifyRequest, Promise<ConsentStatusResult>>();
 
   app.get(
@@ -28,8 +31,8 @@ export function statusRoutes(app: App, access: ConsentAccess) {
     {
       config: STATUS,
       onRequest: (request, _reply, done) => {
-        // Without credentials the caller is turned away before the handler: no read for them.
-        if (!request.headers.authorization && !request.headers.cookie) return done();
+        // Anyone else is resolved first, in the preHandler, and read for in the handler if authorized.
+        if (!bearsTokenFor(request, STATUS.auth.scope)) return done();
         const read = access.refOf((request.params as { id: string }).id);
         // Settled here too: a caller turned away before the handler must not leave a rejection unheard.
         read.catch(() => {});
@@ -62,29 +65,31 @@ export function statusRoutes(app: App, access: ConsentAccess) {
     '/api/v1/consent-status/search',
     {
       config: STATUS,
+      // Per API client or staff member, once the caller is known (after the auth preHandler).
+      preHandler: app.limits.childSearch.hook,
       schema: {
         tags: ['status'],
         summary: "A child's consents that the caller's organisation may know of, with status",
         description:
-          "The child's personal number goes in the body, never in a URL. Each consent found gets an " +
-          'audit event (who asked, when).',
+          "The child's personal number goes in the body, never in a URL. Every search is recorded, " +
+          'found or not (who asked, when, how many consents were shown; never the number), and each ' +
+          'consent shown gets an audit event. A caller has a quota of searches in a sliding window ' +
+          '(CHILD_LOOKUP_QUOTA per CHILD_LOOKUP_QUOTA_WINDOW_MINUTES); past it, 429 with Retry-After.',
         body: statusSearchBodySchema,
-        response: { 200: statusSearchResultSchema, ...errors },
+        // 429: too many searches by this caller in a minute (RATE_LIMIT_CHILD_SEARCH_PER_CALLER), or past
+        // its quota (CHILD_LOOKUP_QUOTA).
+        response: { 200: statusSearchResultSchema, ...errors, 429: problemSchema },
       },
     },
     async (request, reply) => {
-      const caller = callerOf(request);
-      const found = await findConsentsByChild(app, actorOf(caller), {
+      const found = await searchByChild(request, reply, 'api', {
         childPersonalNumber: request.body.childPersonalNumber,
-        scope: consentVisibility(caller),
-        requestId: request.id,
       });
+      if (found.refused) throw new AppError('too_many_requests', quotaMessage(found.retryAfterSeconds));
       noStore(reply);
       return {
         checkedAt: found.checkedAt.toISOString(),
-        consents: found.consents
-          .filter((c) => decide(caller, 'status', c) === 'allow')
-          .map((c) => ({ ...statusOut(c), requestedAt: c.requestedAt.toISOString() })),
+        consents: found.consents.map((c) => ({ ...statusOut(c), requestedAt: c.requestedAt.toISOString() })),
       };
     },
   );

@@ -4,12 +4,17 @@
 // No schema ever carries a personal number out: only the create and search bodies take one in.
 import { z } from 'zod';
 import { CONSENT_STATUSES } from '../../domain/consent.ts';
+import { FILTER_DATE_MESSAGE } from '../../consents/list-consents.ts';
+import { isDateInWindow } from '../../domain/dates.ts';
 import { SIGNER_ROLES } from '../../domain/roles.ts';
+import { textInput } from '../../domain/text.ts';
 
 const timestamp = z.iso.datetime();
 const localDate = z.iso
   .date()
   .meta({ description: 'A calendar date (Europe/Stockholm)', example: '2026-11-23' });
+/** A list filter date: also inside the window the service works in (a stated date has its own rules). */
+const filterDate = localDate.refine(isDateInWindow, { error: FILTER_DATE_MESSAGE });
 const consentId = z
   .uuid()
   .meta({ description: "The consent's id", example: '0b9e5c1e-6a43-4d2f-9c1a-2f1e8d1b7a10' });
@@ -57,8 +62,7 @@ export const idempotencyHeaders = z.object({
 // --- Create ----------------------------------------------------------------------------------------------
 
 const contact = {
-  phone: z
-    .string()
+  phone: textInput()
     .max(40)
     .optional()
     .meta({ description: 'Mobile number for the SMS invitation', example: '070-123 45 67' }),
@@ -68,7 +72,7 @@ const contact = {
     .optional()
     .meta({ description: 'E-mail address for the invitation', example: 'anna@hem.example' }),
 };
-const personalNumberIn = z.string().min(1).max(20).meta({
+const personalNumberIn = textInput().min(1).max(20).meta({
   description: 'Swedish personal number (12 or 10 digits, with or without hyphen)',
   example: '201203152384',
 });
@@ -85,11 +89,10 @@ export const newConsentRequestSchema = z
           'in the chosen team). API clients always act for their own organisation.',
       }),
     child: z.object({
-      name: z.string().max(200).meta({ example: 'Saga Lindqvist' }),
+      name: textInput().max(200).meta({ example: 'Saga Lindqvist' }),
       personalNumber: personalNumberIn,
-      healthCentre: z.string().max(200).optional().meta({ example: 'Hälsocentralen Norrby' }),
-      school: z
-        .string()
+      healthCentre: textInput().max(200).optional().meta({ example: 'Hälsocentralen Norrby' }),
+      school: textInput()
         .max(200)
         .optional()
         .meta({ description: 'Preschool or school', example: 'Björkskolan' }),
@@ -97,7 +100,7 @@ export const newConsentRequestSchema = z
     guardians: z
       .array(
         z.object({
-          name: z.string().max(200).meta({ example: 'Anna Lindqvist' }),
+          name: textInput().max(200).meta({ example: 'Anna Lindqvist' }),
           personalNumber: personalNumberIn,
           ...contact,
         }),
@@ -151,9 +154,9 @@ export const listQuerySchema = z.object({
     .optional()
     .meta({ description: 'Only consents in this status (repeat the parameter for several)' }),
   teamId: z.uuid().optional(),
-  requestedFrom: localDate.optional().meta({ description: 'Requested on or after this date' }),
-  requestedTo: localDate.optional().meta({ description: 'Requested on or before this date' }),
-  cursor: z.string().max(200).optional().meta({ description: '`nextCursor` of the previous page' }),
+  requestedFrom: filterDate.optional().meta({ description: 'Requested on or after this date' }),
+  requestedTo: filterDate.optional().meta({ description: 'Requested on or before this date' }),
+  cursor: textInput().max(200).optional().meta({ description: '`nextCursor` of the previous page' }),
   limit: z.coerce.number().int().min(1).max(100).optional().meta({ description: '1–100, default 25' }),
 });
 
@@ -291,8 +294,7 @@ export const consentDetailsSchema = z
 
 // --- Acts ------------------------------------------------------------------------------------------------
 
-const note = z
-  .string()
+const note = textInput({ kind: 'lines' })
   .max(1000)
   .optional()
   .meta({ description: 'Free text; shown to the requesting organisation only' });

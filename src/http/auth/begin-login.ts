@@ -38,6 +38,8 @@ export async function redirectToProvider(
   const { config } = app;
   const names = cookieNames(config.production);
   const returnTo = safeReturnTo(options.returnTo, DEFAULT_RETURN[audience]);
+  // Counted before the attempt's row is written: too many starts from one address write none.
+  await app.limits.loginPerAddress.take(request, reply);
   const rp = audience === 'signer' ? await app.identity.signer() : await app.identity.staff();
   const attempt = await rp.beginLogin({
     fresh: options.act !== undefined,

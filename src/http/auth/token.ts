@@ -7,12 +7,16 @@
 import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { hasForbiddenCharacter, textInput } from '../../domain/text.ts';
 import {
   authenticateClient,
   CONSENT_SCOPES,
   type ConsentScope,
   isConsentScope,
 } from '../../identity/api-clients.ts';
+import { isAppError } from '../../errors.ts';
+import { sendProblem } from '../errors.ts';
+import { problemSchema } from '../problem.ts';
 import type { App } from '../types.ts';
 
 export type OAuthErrorCode =
@@ -40,7 +44,7 @@ export class OAuthError extends Error {
 }
 
 const MAX_PARAM = 512;
-const param = (description: string) => z.string().max(MAX_PARAM).optional().meta({ description });
+const param = (description: string) => textInput().max(MAX_PARAM).optional().meta({ description });
 
 const tokenRequestSchema = z
   .object({
@@ -101,11 +105,19 @@ function clientCredentials(
     const decoded = Buffer.from(match[1], 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) throw new OAuthError('invalid_client', 'Malformed HTTP Basic credentials.');
+    let credentials: { clientId: string; secret: string };
     try {
-      return { clientId: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
+      credentials = {
+        clientId: formDecode(decoded.slice(0, colon)),
+        secret: formDecode(decoded.slice(colon + 1)),
+      };
     } catch {
       throw new OAuthError('invalid_client', 'Malformed HTTP Basic credentials.');
     }
+    // The form fields get this check from their schema; a control character is no client's id or secret.
+    if (hasForbiddenCharacter(credentials.clientId) || hasForbiddenCharacter(credentials.secret))
+      throw new OAuthError('invalid_client', 'Malformed HTTP Basic credentials.');
+    return credentials;
   }
   if (!body.client_id || !body.client_secret)
     throw new OAuthError('invalid_client', 'Client authentication is required.');
@@ -136,6 +148,11 @@ function sendOAuthError(reply: FastifyReply, error: OAuthError) {
 
 /** Every failure of this route in the RFC 6749 shape (body parsing and validation included). */
 function oauthErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  // RFC 6749 has no error for this: the rate limit answers as the rest of the API does (problem+json).
+  if (isAppError(error) && error.code === 'too_many_requests') {
+    request.log.info({ errorCode: error.code, status: error.status }, 'token request rejected');
+    return sendProblem(reply.header('cache-control', 'no-store'), error);
+  }
   if (error instanceof OAuthError) {
     request.log.info({ code: error.error, status: error.status }, 'token request rejected');
     return sendOAuthError(reply, error);
@@ -158,6 +175,7 @@ export default async function tokenRoutes(app: App) {
     {
       config: { auth: false },
       errorHandler: oauthErrorHandler,
+      onRequest: app.limits.tokenPerAddress.hook,
       schema: {
         tags: ['oauth'],
         summary: 'Get an access token (OAuth 2.0 client credentials)',
@@ -168,11 +186,17 @@ export default async function tokenRoutes(app: App) {
           '`Authorization: Bearer …`. **Errors are the RFC 6749 §5.2 JSON shape `{ error, ' +
           'error_description }`, not problem+json** (the one exception in this API): 400 for ' +
           '`invalid_request`, `unsupported_grant_type`, `invalid_scope`; 401 with `WWW-Authenticate: Basic` ' +
-          'for `invalid_client`. Answers carry `Cache-Control: no-store`.',
+          'for `invalid_client`. Answers carry `Cache-Control: no-store`. Too many requests per client ' +
+          'or per address: 429 `too_many_requests` as problem+json with `Retry-After`.',
         consumes: ['application/x-www-form-urlencoded'],
         security: [{ clientSecretBasic: [] }, {}],
         body: tokenRequestSchema,
-        response: { 200: tokenResponseSchema, 400: oauthErrorSchema, 401: oauthErrorSchema },
+        response: {
+          200: tokenResponseSchema,
+          400: oauthErrorSchema,
+          401: oauthErrorSchema,
+          429: problemSchema,
+        },
       },
     },
     async (request, reply) => {
@@ -184,7 +208,9 @@ export default async function tokenRoutes(app: App) {
       if (body.grant_type !== 'client_credentials')
         throw new OAuthError('unsupported_grant_type', 'Only client_credentials is supported.');
       const { clientId, secret } = clientCredentials(request, body);
-      const client = await authenticateClient(app.db, clientId, secret);
+      // Counted before the secret is checked: guessing is limited per client as well as per address.
+      await app.limits.tokenPerClient.take(request, reply, `client:${clientId}`);
+      const client = await authenticateClient(app.db, app.config.clientSecretHmacKey, clientId, secret);
       if (!client) throw new OAuthError('invalid_client', 'Client authentication failed.');
       const scopes = grantedScopes(body.scope, client.scopes);
       const { token, expiresIn } = app.accessTokens.issue(client, scopes);

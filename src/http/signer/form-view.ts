@@ -4,8 +4,7 @@
 import type { LoadedConsent, SignerRecord } from '../../consents/consent.repository.ts';
 import { requiredRoles, type SignerRole } from '../../domain/roles.ts';
 import { consentHeading } from '../../pdf/heading.ts';
-import { fillPlaceholders } from '../../pdf/layout.ts';
-import { formatPersonalNumber } from '../../pdf/render.ts';
+import { fillPlaceholders, formatPersonalNumber } from '../../pdf/layout.ts';
 import { type FormSection, loadTemplate } from '../../pdf/template.ts';
 import { swedishDateTime } from './common.ts';
 

@@ -108,7 +108,7 @@ export default async function mineRoutes(app: App) {
 
   app.post<{ Params: IdParams }>(
     `${MINE}/:id/aterkalla`,
-    { ...hidden, preHandler: requireCsrf },
+    { ...hidden, preHandler: [app.limits.signerActs.hook, requireCsrf] },
     async (request, reply) => {
       const { id } = request.params;
       const found = await ownConsent(request, reply, id, `${MINE}/${id}/aterkalla`);

@@ -33,7 +33,6 @@ import { formView } from './form-view.ts';
 import { renderSignerError } from './render-error.ts';
 
 const hidden = { schema: { hide: true }, config: { auth: false as const } };
-const posted = { ...hidden, preHandler: requireCsrf };
 const MINE = '/mina-samtycken';
 
 interface IdParams {
@@ -71,6 +70,8 @@ const answerable = (o: OwnConsent): boolean => o.item.status === 'pending' && o.
 
 export default async function signRoutes(app: App) {
   const ctx = () => consentContext(app);
+  // An act's post: counted per person (rate limit), then the CSRF check.
+  const posted = { ...hidden, preHandler: [app.limits.signerActs.hook, requireCsrf] };
 
   function reviewPage(
     request: FastifyRequest,

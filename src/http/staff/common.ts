@@ -1,7 +1,6 @@
 // What the staff pages share: the page frame (nav, logout), Swedish labels, dates in Swedish local time,
 // field errors from `validation_failed`, and QR codes for invitation links.
 import type { FastifyRequest } from 'fastify';
-import QRCode from 'qrcode';
 import type { FieldError } from '../../consents/validation.ts';
 import { type ConsentStatus, STATUS_LABELS_SV, type StatusReason } from '../../domain/consent.ts';
 import { addDays, lastDayBefore, localDateOf, TIME_ZONE } from '../../domain/dates.ts';
@@ -96,6 +95,8 @@ export const fieldId = (field: string): string => field.replace(/[^A-Za-z0-9_-]/
 
 /** An inline SVG QR code (no image request, so the CSP needs nothing more). */
 export async function qrSvg(url: string): Promise<string> {
+  // Loaded at the first links page, not at start.
+  const { default: QRCode } = await import('qrcode');
   const svg = await QRCode.toString(url, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
   // Screen readers: the link is also given as text next to it.
   return svg.replace('<svg ', '<svg role="img" aria-label="QR-kod med länken" focusable="false" ');

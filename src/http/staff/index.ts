@@ -36,6 +36,8 @@ function errorPage(request: FastifyRequest, reply: FastifyReply, error: AppError
       text: 'Ladda om sidan och försök igen. Formuläret skickades inte.',
     },
     forbidden: { title: 'Åtkomst nekad', text: 'Du har inte behörighet att göra detta.' },
+    // A rate limit (http/rate-limit.ts): its message says how long to wait.
+    too_many_requests: { title: 'För många försök', text: error.message },
   };
   const known = texts[error.code];
   const title = known?.title ?? (error.expose ? error.message : 'Något gick fel');

@@ -3,9 +3,10 @@
 // filters (a GET form) and a keyset "Fler" link. Never a personal number; the child's name only where the
 // policy lets the caller read the consent.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { FILTER_DATE_MESSAGE } from '../../consents/list-consents.ts';
 import { listConsents } from '../../consents/index.ts';
 import { CONSENT_STATUSES, type ConsentStatus } from '../../domain/consent.ts';
-import { isLocalDate, type LocalDate } from '../../domain/dates.ts';
+import { isDateInWindow, isLocalDate, type LocalDate } from '../../domain/dates.ts';
 import type { StaffCaller } from '../../identity/caller.ts';
 import { sessionExpired } from '../../identity/sessions.ts';
 import { consentVisibility } from '../../identity/policy.ts';
@@ -61,8 +62,8 @@ async function listPage(app: App, request: FastifyRequest, reply: FastifyReply, 
   const date = (name: 'from' | 'to'): LocalDate | undefined => {
     const v = filters[name];
     if (v === '') return undefined;
-    if (isLocalDate(v)) return v;
-    errors[name] = 'Ange datumet som ÅÅÅÅ-MM-DD.';
+    if (isDateInWindow(v)) return v;
+    errors[name] = isLocalDate(v) ? FILTER_DATE_MESSAGE : 'Ange datumet som ÅÅÅÅ-MM-DD.';
     return undefined;
   };
   const requestedFrom = date('from');

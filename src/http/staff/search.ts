@@ -1,13 +1,14 @@
 // POST /personal/sok: search the consents the caller may know of by the child's personal number. A POST
-// form, so that the number never lands in a URL, the browser history or a log; each consent found gets an
-// audit event (find-by-child.ts), as the API's search does. The child's name only where the policy lets
-// the caller read the consent; a row without it says why.
+// form, so that the number never lands in a URL, the browser history or a log; every search is recorded
+// and counted against the staff member's quota, and each consent shown gets an audit event
+// (find-by-child.ts, http/child-lookup.ts), as the API's search does. The child's name only where the
+// policy lets the caller read the consent; a row without it says why.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { consentContext, findConsentsByChild } from '../../consents/index.ts';
 import type { ChildConsent } from '../../consents/find-by-child.ts';
 import { callerOf, type StaffCaller } from '../../identity/caller.ts';
 import { requireCsrf } from '../../identity/csrf.ts';
-import { consentVisibility, decide, organisationsOf, relationTo } from '../../identity/policy.ts';
+import { decide, relationTo } from '../../identity/policy.ts';
+import { quotaMessage, searchByChild } from '../child-lookup.ts';
 import type { App } from '../types.ts';
 import { fieldErrors, fmtDate, isValidationError, lastDay, staffFrame, statusLabel, text } from './common.ts';
 import { organisationNames, teamNames } from './directory.ts';
@@ -42,7 +43,7 @@ async function searchPage(
   app: App,
   request: FastifyRequest,
   reply: FastifyReply,
-  state: { value: string; error?: string; found?: ChildConsent[] },
+  state: { value: string; error?: string; found?: ChildConsent[]; refused?: string },
 ) {
   const caller = callerOf(request) as StaffCaller;
   const found = state.found ?? [];
@@ -57,10 +58,11 @@ async function searchPage(
       csrf: request.session?.csrfToken ?? '',
       value: state.value,
       error: state.error,
+      refused: state.refused,
       searched: state.found !== undefined,
       rows: found.map((c) => consentRow(caller, c, { orgs, teams })),
     },
-    state.error ? 400 : 200,
+    state.refused ? 429 : state.error ? 400 : 200,
   );
 }
 
@@ -71,29 +73,23 @@ export default async function searchRoutes(app: App) {
 
   app.post(
     '/personal/sok',
-    { schema: { hide: true }, config: STAFF_ONLY, preHandler: requireCsrf },
+    { schema: { hide: true }, config: STAFF_ONLY, preHandler: [app.limits.childSearch.hook, requireCsrf] },
     async (request, reply) => {
-      const caller = callerOf(request) as StaffCaller;
       const value = text(request.body, 'personalNumber');
       if (value === '')
         return searchPage(app, request, reply, { value, error: 'Ange barnets personnummer.' });
-      const organisationId = organisationsOf(caller)[0];
-      if (!organisationId) return searchPage(app, request, reply, { value, found: [] });
       try {
-        const result = await findConsentsByChild(
-          consentContext(app),
-          { type: 'staff', staffId: caller.staffId, organisationId },
-          {
-            childPersonalNumber: value,
-            scope: consentVisibility(caller),
-            requestId: request.id,
-            includeNames: true,
-          },
-        );
-        return searchPage(app, request, reply, {
-          value,
-          found: result.consents.filter((c) => decide(caller, 'status', c) === 'allow'),
+        // Recorded and counted against the caller's quota, with every organisation it belongs to.
+        const result = await searchByChild(request, reply, 'staff_page', {
+          childPersonalNumber: value,
+          includeNames: true,
         });
+        if (result.refused)
+          return searchPage(app, request, reply, {
+            value: '',
+            refused: quotaMessage(result.retryAfterSeconds),
+          });
+        return searchPage(app, request, reply, { value, found: result.consents });
       } catch (e) {
         if (!isValidationError(e)) throw e;
         const message = fieldErrors(e).list[0]?.message ?? 'Ogiltigt personnummer.';

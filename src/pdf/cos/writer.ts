@@ -12,7 +12,7 @@ import {
   type PdfObject,
   PdfRef,
   PdfStream,
-  type PdfString,
+  PdfString,
   serialize,
   serializeIndirect,
 } from './objects.ts';
@@ -150,4 +150,15 @@ function xrefStreamData(
     }
   }
   return { index, data: Buffer.concat(rows) };
+}
+
+/**
+ * Trailer /ID for an update (§14.4): the first element stays; the second changes with each update,
+ * here the first 16 bytes of the SHA-256 (hex) of the file before it.
+ */
+export function nextFileId(file: PdfFile, previousSha256: string): [PdfString, PdfString] {
+  const id = file.trailer.get('ID');
+  const first = Array.isArray(id) && id[0] instanceof PdfString ? id[0] : undefined;
+  const second = new PdfString(Buffer.from(previousSha256.slice(0, 32), 'hex'), true);
+  return [first ?? second, second];
 }

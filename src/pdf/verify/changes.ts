@@ -40,6 +40,7 @@ function describe(file: PdfFile, num: number, obj: PdfObject, rev: number): stri
   if (type === 'Annot' || d.name('Subtype') === 'Widget')
     return `${d.name('Subtype') ?? ''} annotation`.trim();
   if (type === 'Sig') return 'signature dictionary';
+  if (type === 'DSS') return 'document security store (DSS)';
   if (type === 'XObject') return `${d.name('Subtype') ?? ''} XObject`.trim();
   if (type === 'Font' || type === 'FontDescriptor') return 'font';
   if (type === 'Metadata') return 'metadata';
@@ -139,6 +140,34 @@ function pageChange(file: PdfFile, before: PdfDict, after: PdfDict, rev: number)
   return true;
 }
 
+/** What a DSS may hold (ETSI EN 319 142-1 §5.4.2): validation data, nothing a viewer shows. */
+const DSS_KEYS = new Set(['Type', 'Certs', 'OCSPs', 'CRLs', 'VRI']);
+const isDssDict = (d: PdfDict): boolean =>
+  [...d.map.keys()].every((k) => DSS_KEYS.has(k)) && (d.name('Type') ?? 'DSS') === 'DSS';
+
+/**
+ * The DSS changed in place (it was the catalog's DSS before and is after): allowed when it holds only
+ * validation data then and now. Its arrays written as objects of their own may be changed when they stay
+ * arrays of references; what they newly reference must be new objects (judged as added).
+ */
+function dssChange(file: PdfFile, num: number, before: PdfObject, after: PdfObject, rev: number): boolean {
+  const dssRef = (r: number) => file.resolveDict(file.revisions[r]?.trailer.get('Root'), r)?.get('DSS');
+  const refBefore = dssRef(rev - 1);
+  const refAfter = dssRef(rev);
+  if (refNum(refBefore) === num && refNum(refAfter) === num)
+    return before instanceof PdfDict && after instanceof PdfDict && isDssDict(before) && isDssDict(after);
+  // One of its arrays, referenced by the DSS before and after under the same key.
+  const dssBefore = file.resolveDict(refBefore, rev - 1);
+  const dssAfter = file.resolveDict(refAfter, rev);
+  if (!dssBefore || !dssAfter || !Array.isArray(before) || !Array.isArray(after)) return false;
+  return ['Certs', 'OCSPs', 'CRLs'].some(
+    (k) =>
+      refNum(dssBefore.get(k)) === num &&
+      refNum(dssAfter.get(k)) === num &&
+      after.every((r) => r instanceof PdfRef),
+  );
+}
+
 /** Every object revision `rev` adds, changes or frees, judged against the revision before it. */
 export function revisionChanges(file: PdfFile, rev: number): Change[] {
   const revision = file.revisions[rev]!;
@@ -160,7 +189,8 @@ export function revisionChanges(file: PdfFile, rev: number): Change[] {
     for (const n of reachable(file, d.get('AP'), rev)) allowedNew.add(n);
     for (const n of reachable(file, d.get('V'), rev)) allowedNew.add(n);
   }
-  for (const n of reachable(file, catalogAfter?.get('DSS'), rev)) allowedNew.add(n);
+  const dssEntries = reachable(file, catalogAfter?.get('DSS'), rev);
+  for (const n of dssEntries) allowedNew.add(n);
 
   for (const [num, entry] of revision.entries) {
     if (num === 0) continue;
@@ -189,7 +219,10 @@ export function revisionChanges(file: PdfFile, rev: number): Change[] {
         revision: rev,
         object: num,
         kind: 'added',
-        what: describe(file, num, afterObj, rev),
+        what:
+          dssEntries.has(num) && !(after?.name('Type') === 'DSS')
+            ? 'validation data in the DSS'
+            : describe(file, num, afterObj, rev),
         allowed,
       });
       continue;
@@ -197,7 +230,8 @@ export function revisionChanges(file: PdfFile, rev: number): Change[] {
     if (deepEqual(beforeObj, afterObj)) continue; // written again unchanged
     const before = dictOf(beforeObj);
     let allowed = false;
-    if (before && after && !(afterObj instanceof PdfStream)) {
+    if (dssChange(file, num, beforeObj, afterObj, rev)) allowed = true;
+    else if (before && after && !(afterObj instanceof PdfStream)) {
       if (num === rootNum) allowed = catalogChange(file, before, after, rev);
       else if (num === acroFormNum) allowed = acroFormChange(file, before, after, rev);
       else if (before.name('Type') === 'Page') allowed = pageChange(file, before, after, rev);

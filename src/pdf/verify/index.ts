@@ -3,14 +3,29 @@
 // changed more than signature fields may (changes.ts). Statuses follow ETSI EN 319 102-1 §5.1.3:
 // valid (TOTAL-PASSED), invalid (TOTAL-FAILED: the signature or the document is not as signed), or
 // indeterminate (cannot tell: e.g. the certificate does not chain to a trusted root).
+//
+// Validation happens at a validation time (`at`, default now: `npm run verify -- --at` and the public
+// verification page can choose it). Certificates are checked at the signature's best time — its trusted
+// timestamp — with the revocation data the document's DSS holds from then (PAdES B-LT), so a signature
+// stays valid after its short-lived certificate expired; what the validation time still decides is
+// whether the timestamp itself can be relied on then (its TSA certificate not expired) and which
+// evidence existed by then.
 import { createHash } from 'node:crypto';
 import { isSignerRole, type SignerRole } from '../../domain/roles.ts';
 import { PdfFile } from '../cos/document.ts';
 import { type PdfDict, PdfName, PdfRef, PdfString } from '../cos/objects.ts';
+import { readDss } from '../dss.ts';
 import { readForm } from '../fields.ts';
 import type { Trust } from '../trust.ts';
+import { NO_VALIDATION_DATA, type ParsedValidationData, parseValidationData } from '../validation-data.ts';
 import { type Change, revisionChanges } from './changes.ts';
-import { type CertificateReport, type CmsReport, checkCms, type TimestampReport } from './signature.ts';
+import {
+  type CertificateReport,
+  type CmsCheckContext,
+  type CmsReport,
+  checkCms,
+  type TimestampReport,
+} from './signature.ts';
 
 export type { Change } from './changes.ts';
 export type { CertificateReport, CmsReport, TimestampReport } from './signature.ts';
@@ -39,8 +54,11 @@ export interface SignatureReport {
   reason: string | undefined;
   location: string | undefined;
   subFilter: string | undefined;
-  /** PAdES baseline level reached: B-B, or B-T with a valid signature timestamp. */
-  level: 'PAdES-B-B' | 'PAdES-B-T' | undefined;
+  /**
+   * PAdES baseline level reached: B-B; B-T with a valid, trusted signature timestamp; B-LT when the DSS
+   * also tells the revocation status of every certificate below the anchors of signer and TSA.
+   */
+  level: 'PAdES-B-B' | 'PAdES-B-T' | 'PAdES-B-LT' | undefined;
   byteRange: ByteRangeReport;
   cms: CmsReport;
   certificate: CertificateReport;
@@ -53,6 +71,10 @@ export interface SignatureReport {
 
 export interface VerificationReport {
   file: { size: number; sha256: string; revisions: number };
+  /** The time the document was validated as of. */
+  validationTime: Date;
+  /** What the document security store holds (PAdES B-LT), if there is one. */
+  dss: { certificates: number; ocsps: number; crls: number } | undefined;
   signatures: SignatureReport[];
   /** Signature fields without a signature yet. */
   unsignedFields: string[];
@@ -63,9 +85,13 @@ export interface VerificationReport {
 export interface VerifyOptions {
   trust: Trust;
   /** Anchors for time-stamping authorities; defaults to `trust`. */
-  tsaTrust?: Trust;
-  now?: Date;
+  tsaTrust?: Trust | undefined;
+  /** The validation time (default: now). */
+  at?: Date | undefined;
 }
+
+/** How much later than the validation time a signature's time may be (clocks differ a little). */
+const CLOCK_SKEW_MS = 60_000;
 
 const text = (o: unknown): string | undefined => (o instanceof PdfString ? o.toText() : undefined);
 
@@ -139,9 +165,11 @@ export async function verifyPdf(
   options: VerifyOptions,
   parsed?: PdfFile,
 ): Promise<VerificationReport> {
-  const now = options.now ?? new Date();
+  const at = options.at ?? new Date();
   const report: VerificationReport = {
     file: { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), revisions: 0 },
+    validationTime: at,
+    dss: undefined,
     signatures: [],
     unsignedFields: [],
     verdict: 'unsigned',
@@ -158,6 +186,25 @@ export async function verifyPdf(
     return report;
   }
   report.file.revisions = file.revisions.length;
+  let dss: ParsedValidationData = parseValidationData(NO_VALIDATION_DATA);
+  try {
+    const stored = readDss(file);
+    dss = parseValidationData(stored);
+    if (stored.present)
+      report.dss = {
+        certificates: dss.certificates.length,
+        ocsps: dss.ocsps.length,
+        crls: dss.crls.length,
+      };
+  } catch (e) {
+    report.problems.push(`the document security store cannot be read: ${(e as Error).message}`);
+  }
+  const context: CmsCheckContext = {
+    trust: options.trust,
+    tsaTrust: options.tsaTrust ?? options.trust,
+    dss,
+    at,
+  };
 
   const document: SignedDocument = {
     bytes,
@@ -167,7 +214,7 @@ export async function verifyPdf(
   };
   report.unsignedFields = form.signatureFields.filter((f) => !f.value).map((f) => f.name);
   for (const [sigNum, field] of signaturesOfEveryRevision(file, form)) {
-    const signature = await verifySignature(document, sigNum, field, options, now);
+    const signature = await verifySignature(document, sigNum, field, context);
     if (typeof signature === 'string') report.problems.push(signature);
     else report.signatures.push(signature);
   }
@@ -248,8 +295,7 @@ async function verifySignature(
   doc: SignedDocument,
   sigNum: number,
   field: { name: string; revision: number },
-  options: VerifyOptions,
-  now: Date,
+  context: CmsCheckContext,
 ): Promise<SignatureReport | string> {
   const { bytes, file, current } = doc;
   // The signature dictionary as it was signed; a later change to it is a forbidden change.
@@ -273,9 +319,7 @@ async function verifySignature(
     contents ?? new Uint8Array(),
     chunks,
     claimed,
-    options.trust,
-    options.tsaTrust ?? options.trust,
-    now,
+    context,
   );
   const later = byteRange.revision === undefined ? [] : doc.changesAfter(byteRange.revision);
   const laterChanges = {
@@ -285,6 +329,18 @@ async function verifySignature(
   if (laterChanges.forbidden.length)
     problems.push(`${laterChanges.forbidden.length} forbidden change(s) after this signature`);
   const timestampOk = !!timestamp && timestamp.imprintValid && timestamp.signatureValid;
+  const timestampUsed = timestampOk && timestamp.trusted;
+  const revoked = certificate.revocation.some((r) => r.status === 'revoked');
+  // What the validation time decides: a signature made after it, or a timestamp whose TSA certificate
+  // has expired by then (only an archive timestamp, PAdES B-LTA, would keep proving it), cannot be judged.
+  const at = context.at;
+  if (certificate.validatedAt && certificate.validatedAt.getTime() > at.getTime() + CLOCK_SKEW_MS)
+    problems.push(`the signature's time is after the validation time ${at.toISOString()}`);
+  const tsaExpired = timestampUsed && !!timestamp.certificateNotAfter && timestamp.certificateNotAfter < at;
+  if (tsaExpired)
+    problems.push(
+      `the TSA certificate expired on ${timestamp.certificateNotAfter!.toISOString()}, before the validation time: the timestamp needs an archive timestamp (PAdES B-LTA)`,
+    );
 
   const failed =
     !byteRange.wellFormed ||
@@ -296,13 +352,23 @@ async function verifySignature(
     !certificate.keyUsageValid ||
     laterChanges.forbidden.length > 0 ||
     (!!timestamp && !timestampOk) ||
+    revoked ||
     !current.has(sigNum) ||
     problems.some((p) => p.startsWith('unsupported'));
   // An intact timestamp from a TSA we do not trust is only not used (the signature counts as B-B,
   // validated at its claimed time): it must not make a document unsignable where the TSA's root was
   // left out of the anchors. A broken timestamp fails the signature (above).
-  const undetermined = !certificate.chainValid;
+  const undetermined =
+    !certificate.chainValid ||
+    tsaExpired ||
+    (!!certificate.validatedAt && certificate.validatedAt.getTime() > at.getTime() + CLOCK_SKEW_MS);
   const status: SignatureStatus = failed ? 'invalid' : undetermined ? 'indeterminate' : 'valid';
+  const longTerm =
+    timestampUsed &&
+    certificate.revocation.length > 0 &&
+    certificate.revocation.every((r) => r.status === 'good') &&
+    timestamp.revocation.length > 0 &&
+    timestamp.revocation.every((r) => r.status === 'good');
   return {
     field: field.name,
     role: isSignerRole(field.name) ? field.name : undefined,
@@ -311,7 +377,13 @@ async function verifySignature(
     reason: text(sig.get('Reason')),
     location: text(sig.get('Location')),
     subFilter,
-    level: cms.signatureValid ? (timestampOk && timestamp?.trusted ? 'PAdES-B-T' : 'PAdES-B-B') : undefined,
+    level: cms.signatureValid
+      ? longTerm
+        ? 'PAdES-B-LT'
+        : timestampUsed
+          ? 'PAdES-B-T'
+          : 'PAdES-B-B'
+      : undefined,
     byteRange,
     cms,
     certificate,

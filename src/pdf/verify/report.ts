@@ -1,5 +1,6 @@
 // The verification report as text for people (`npm run verify`) and as JSON for machines.
 import { formatStockholmDateTime } from '../datetime.ts';
+import type { RevocationStatus } from '../validation-data.ts';
 import type { SignatureReport, VerificationReport } from './index.ts';
 
 const VERDICT: Record<VerificationReport['verdict'], string> = {
@@ -13,6 +14,18 @@ const VERDICT: Record<VerificationReport['verdict'], string> = {
 const when = (d: Date | undefined): string =>
   d ? `${formatStockholmDateTime(d)} (${d.toISOString()})` : 'unknown';
 const yesNo = (ok: boolean, yes: string, no: string): string => (ok ? yes : `${no} ✗`);
+
+/** "good (OCSP of 2026-12-06 …)" per certificate, or what is missing. */
+function revocationText(list: readonly RevocationStatus[]): string {
+  if (list.length === 0) return 'not checked';
+  return list
+    .map((r) =>
+      r.status === 'unknown'
+        ? `${r.subject}: no revocation data ✗`
+        : `${r.subject}: ${r.status === 'good' ? 'not revoked' : `REVOKED ${when(r.revokedAt)} ✗`} (${r.source} of ${r.issuedAt?.toISOString() ?? '?'})`,
+    )
+    .join('; ');
+}
 
 function signatureLines(s: SignatureReport, i: number, revisions: number): string[] {
   const lines = [
@@ -38,12 +51,15 @@ function signatureLines(s: SignatureReport, i: number, revisions: number): strin
   lines.push(
     `  Validated at:        ${when(c.validatedAt)}, the ${c.validationTimeSource.replace(/-/g, ' ')}`,
   );
+  if (c.chainValid) lines.push(`  Revocation:          ${revocationText(c.revocation)}`);
   if (s.timestamp) {
     const t = s.timestamp;
     lines.push(
       `  Timestamp:           ${when(t.genTime)} by ${t.tsa ?? '?'}: ` +
-        `${yesNo(t.imprintValid && t.signatureValid, 'valid', 'INVALID')}, ${yesNo(t.trusted, 'trusted', 'not trusted')}`,
+        `${yesNo(t.imprintValid && t.signatureValid, 'valid', 'INVALID')}, ${yesNo(t.trusted, 'trusted', 'not trusted')}` +
+        (t.certificateNotAfter ? `, TSA certificate valid until ${t.certificateNotAfter.toISOString()}` : ''),
     );
+    if (t.trusted) lines.push(`  TSA revocation:      ${revocationText(t.revocation)}`);
   } else lines.push('  Timestamp:           none');
   const br = s.byteRange;
   const covers = br.coversRevision
@@ -56,7 +72,9 @@ function signatureLines(s: SignatureReport, i: number, revisions: number): strin
     for (const f of forbidden)
       lines.push(`    - revision ${f.revision + 1}: ${f.kind} ${f.what} (object ${f.object})`);
   } else if (allowed.length)
-    lines.push('  Later changes:       only signing (signature fields, appearances, AcroForm)');
+    lines.push(
+      '  Later changes:       only allowed ones (signatures, their fields and appearances, AcroForm, DSS)',
+    );
   else lines.push('  Later changes:       none');
   for (const p of s.problems) lines.push(`  ! ${p}`);
   return lines;
@@ -67,6 +85,10 @@ export function formatReport(report: VerificationReport, fileName?: string): str
   if (fileName) lines.push(`File:       ${fileName}`);
   lines.push(`Size:       ${report.file.size} bytes, SHA-256 ${report.file.sha256}`);
   lines.push(`Revisions:  ${report.file.revisions}`);
+  lines.push(`Validated:  as of ${when(report.validationTime)}`);
+  lines.push(
+    `DSS:        ${report.dss ? `${report.dss.certificates} certificates, ${report.dss.ocsps} OCSP responses, ${report.dss.crls} CRLs` : 'none'}`,
+  );
   lines.push(`Verdict:    ${VERDICT[report.verdict]}`);
   if (report.unsignedFields.length) lines.push(`Unsigned:   ${report.unsignedFields.join(', ')}`);
   for (const p of report.problems) lines.push(`! ${p}`);

@@ -1,7 +1,8 @@
 // The checks on one PDF signature's CMS (ETSI EN 319 142-1 §6.3 PAdES baseline, EN 319 102-1 basic
 // validation): message digest over the byte range, signature over the signed attributes,
-// signing-certificate-v2 (RFC 5035), the signer certificate's chain at the signing time, and the
-// signature timestamp (RFC 3161) when there is one.
+// signing-certificate-v2 (RFC 5035), the signature timestamp (RFC 3161) when there is one, and the signer
+// certificate's chain at the best signature time (the timestamp's) with its revocation status from the
+// document's DSS (long-term validation, EN 319 102-1 §5.6.2).
 import {
   checkSignerInfo,
   findSignerCertificate,
@@ -14,6 +15,7 @@ import * as der from '../der.ts';
 import { type asn1js, formatName, nameAttribute, OID, parseCertificate, type pkijs } from '../pki.ts';
 import type { Trust } from '../trust.ts';
 import { checkTimestampToken } from '../tsa.ts';
+import { type ParsedValidationData, type RevocationStatus, revocationStatus } from '../validation-data.ts';
 
 export interface CmsReport {
   /** The CMS could be read and names a certificate we found in it. */
@@ -40,6 +42,8 @@ export interface CertificateReport {
   validationTimeSource: 'timestamp' | 'claimed-signing-time' | 'current-time';
   /** Subject names of the validated path, signer first (CAs and signer CN only). */
   path: string[];
+  /** Revocation status at `validatedAt` of each certificate of the path below the anchor, from the DSS. */
+  revocation: RevocationStatus[];
   keyUsageValid: boolean;
   problems: string[];
 }
@@ -49,7 +53,12 @@ export interface TimestampReport {
   tsa: string | undefined;
   imprintValid: boolean;
   signatureValid: boolean;
+  /** Its TSA certificate chains to a TSA anchor at genTime and is not revoked then (by the DSS). */
   trusted: boolean;
+  /** When the TSA certificate expires: after that only an archive timestamp (B-LTA) would prove it. */
+  certificateNotAfter: Date | undefined;
+  /** Revocation status at genTime of the TSA's certificates below the anchor, from the DSS. */
+  revocation: RevocationStatus[];
   problems: string[];
 }
 
@@ -89,6 +98,35 @@ function keyUsageAllowsSigning(cert: pkijs.Certificate): boolean {
   return (byte & 0xc0) !== 0; // digitalSignature or nonRepudiation (RFC 5280 §4.2.1.3)
 }
 
+/** The DER of each certificate of a validated path, from the certificates at hand. */
+function pathDers(path: readonly pkijs.Certificate[], candidates: readonly Uint8Array[]): Uint8Array[] {
+  const byTbs = new Map<string, Uint8Array>();
+  for (const c of candidates) {
+    try {
+      byTbs.set(Buffer.from(der.certificateParts(c).tbs).toString('base64'), c);
+    } catch {
+      // not a certificate: not a candidate
+    }
+  }
+  const out: Uint8Array[] = [];
+  for (const cert of path) {
+    const found = byTbs.get(Buffer.from(cert.tbsView).toString('base64'));
+    if (!found) break;
+    out.push(found);
+  }
+  return out;
+}
+
+/** What one signature is checked against besides its own bytes. */
+export interface CmsCheckContext {
+  trust: Trust;
+  tsaTrust: Trust;
+  /** The document's DSS, parsed. */
+  dss: ParsedValidationData;
+  /** The validation time: evidence issued after it does not count. */
+  at: Date;
+}
+
 /**
  * Check the CMS in /Contents against the signed byte ranges. `claimedTime` is /M; it is the validation
  * time only when there is no valid timestamp (then it is the signer's own claim, and reported so).
@@ -97,9 +135,7 @@ export async function checkCms(
   contents: Uint8Array,
   signedChunks: readonly Uint8Array[],
   claimedTime: Date | undefined,
-  trust: Trust,
-  tsaTrust: Trust,
-  now: Date,
+  { trust, tsaTrust, dss, at }: CmsCheckContext,
 ): Promise<CmsCheckResult> {
   const cms: CmsReport = {
     readable: false,
@@ -120,6 +156,7 @@ export async function checkCms(
     validatedAt: undefined,
     validationTimeSource: 'current-time',
     path: [],
+    revocation: [],
     keyUsageValid: false,
     problems: [],
   };
@@ -177,13 +214,29 @@ export async function checkCms(
   let timestamp: TimestampReport | undefined;
   const token = signerInfo.unsignedAttributes.get(OID.signatureTimeStampToken)?.[0];
   if (token) {
-    const check = await checkTimestampToken(token, signerInfo.signature, tsaTrust);
+    const check = await checkTimestampToken(token, signerInfo.signature, tsaTrust, dss.certificates);
+    const revocation =
+      check.trusted && check.genTime
+        ? revocationStatus(
+            pathDers(check.path, [...check.certificates, ...dss.certificates, ...tsaTrust.anchorDers]),
+            dss,
+            check.genTime,
+            at,
+          )
+        : [];
+    const revoked = revocation.find((r) => r.status === 'revoked');
+    if (revoked)
+      check.problems.push(
+        `the TSA certificate "${revoked.subject}" was revoked on ${revoked.revokedAt?.toISOString()}, before the timestamp: it is not used`,
+      );
     timestamp = {
       genTime: check.genTime,
       tsa: check.tsaName,
       imprintValid: check.imprintValid,
       signatureValid: check.signatureValid && check.timeStampingUsage,
-      trusted: check.trusted === true,
+      trusted: check.trusted === true && !revoked,
+      certificateNotAfter: check.notAfter,
+      revocation,
       problems: check.problems,
     };
   }
@@ -196,10 +249,11 @@ export async function checkCms(
     certificate.validatedAt = claimedTime;
     certificate.validationTimeSource = 'claimed-signing-time';
   } else {
-    certificate.validatedAt = now;
+    certificate.validatedAt = at;
     certificate.validationTimeSource = 'current-time';
   }
-  const chain = await trust.validate(cert, sd.certificates, certificate.validatedAt);
+  const validatedAt = certificate.validatedAt;
+  const chain = await trust.validate(cert, [...sd.certificates, ...dss.certificates], validatedAt);
   certificate.chainValid = chain.valid;
   certificate.path = chain.path.map((c, i) =>
     i === 0
@@ -207,5 +261,19 @@ export async function checkCms(
       : (nameAttribute(c.subject, OID.commonName) ?? formatName(c.subject)),
   );
   if (!chain.valid) certificate.problems.push(chain.problem ?? 'the certificate chain is not valid');
+  else {
+    const ders = pathDers(chain.path, [
+      certDer,
+      ...sd.certificates,
+      ...dss.certificates,
+      ...trust.anchorDers,
+    ]);
+    certificate.revocation = revocationStatus(ders, dss, validatedAt, at);
+    for (const r of certificate.revocation)
+      if (r.status === 'revoked')
+        certificate.problems.push(
+          `the certificate "${r.subject}" was revoked on ${r.revokedAt?.toISOString()}, before the signature's time`,
+        );
+  }
   return { cms, certificate, timestamp };
 }

@@ -314,6 +314,15 @@ tap.test('refused identities: acr, missing or invalid number, non-SE nin, cancel
   const cancelled = await browser(app).login('/auth/login', { action: 'abort' });
   await refused(t, app, cancelled, 400, /avbröts/, 0);
 
+  // Regression (issue 15): a name with U+0000 from the provider went to the session row: a 500.
+  const nul = await browser(app).login('/auth/login', {
+    number: valid,
+    name: 'Elsa\u0000Lindqvist',
+    unchecked: true,
+  });
+  await refused(t, app, nul, 400, /tecken som inte kan tas emot/, 0, [valid]);
+  t.notMatch(nul.body, /Elsa/, 'the name is not shown');
+
   const nin = await start(t, { OIDC_CLAIM_PROFILE: 'nin' });
   const norwegian = await browser(nin).login('/auth/login', { profile: 'nin', country: 'NO' });
   await refused(t, nin, norwegian, 400, /annat land än Sverige/, 0);
@@ -322,8 +331,14 @@ tap.test('refused identities: acr, missing or invalid number, non-SE nin, cancel
 tap.test('returnTo: only paths of this service', async (t) => {
   const fallback = '/mina-samtycken';
   for (const [input, expected] of [
-    ['/s/abc?x=1', '/s/abc?x=1'],
+    ['/personal/sok?x=1', '/personal/sok?x=1'],
     ['/mina-samtycken', '/mina-samtycken'],
+    // An invitation link or anything holding a token-shaped value: the return path is stored (issue 15 §5).
+    ['/s/abc?x=1', fallback],
+    ['/s', fallback],
+    ['/%73/abc', fallback],
+    [`/mina-samtycken?t=${'A1_-'.repeat(11)}`, fallback],
+    ['/sok', '/sok'],
     ['/a/../b', '/b'],
     ['//evil.example/x', fallback],
     ['/\\evil.example', fallback],

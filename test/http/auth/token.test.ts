@@ -1,5 +1,6 @@
 // The token endpoint (RFC 6749 §4.4, §5.2) and what its tokens open: real HTTP through app.inject, a real
 // database, and the authorization policy on a route registered here (the consent routes come later).
+import { createHmac } from 'node:crypto';
 import type { Test } from 'tap';
 import t from 'tap';
 import { fixedClock } from '../../../src/clock.ts';
@@ -50,7 +51,12 @@ async function setup(
   });
   await addTeamMember(db, otherTeam.id, c.id);
   const client = (organisationId: string, scopes: ConsentScope[]) =>
-    createApiClient(db, { organisationId, name: 'System', scopes, contactName: 'Kontakt Person' });
+    createApiClient(db, app.config.clientSecretHmacKey, {
+      organisationId,
+      name: 'System',
+      scopes,
+      contactName: 'Kontakt Person',
+    });
   const clients = {
     a: await client(a.id, ['consent:status', 'consent:read', 'consent:write']),
     aStatus: await client(a.id, ['consent:status']),
@@ -314,7 +320,7 @@ t.test('forged, tampered and foreign tokens are refused', async (t) => {
   const other = await build(t, {
     env: { SESSION_SECRET: 'another-secret-of-at-least-thirty-two-characters' },
   });
-  const otherClient = await createApiClient(other.db, {
+  const otherClient = await createApiClient(other.db, other.config.clientSecretHmacKey, {
     organisationId: (
       await createOrganisation(other.db, { name: 'X', type: 'school', municipality: 'M', hltArea: 'H' })
     ).id,
@@ -352,7 +358,11 @@ t.test('forged, tampered and foreign tokens are refused', async (t) => {
 t.test('rotation: two active secrets both work; a revoked one fails', async (t) => {
   const s = await setup(t);
   const { client, secret: oldSecret, secretId: oldId } = s.clients.a;
-  const { secret: newSecret, secretId: newId } = await addClientSecret(s.db, client.id);
+  const { secret: newSecret, secretId: newId } = await addClientSecret(
+    s.db,
+    s.config.clientSecretHmacKey,
+    client.id,
+  );
   const grant = { grant_type: 'client_credentials' };
   for (const secret of [oldSecret, newSecret])
     t.equal(
@@ -360,7 +370,11 @@ t.test('rotation: two active secrets both work; a revoked one fails', async (t) 
       200,
     );
 
-  await t.rejects(addClientSecret(s.db, client.id), { code: 'conflict' }, 'at most two active secrets');
+  await t.rejects(
+    addClientSecret(s.db, s.config.clientSecretHmacKey, client.id),
+    { code: 'conflict' },
+    'at most two active secrets',
+  );
   await revokeClientSecret(s.db, client.id, oldId, s.clock.now());
   assertOAuthError(
     t,
@@ -385,18 +399,24 @@ t.test('rotation: two active secrets both work; a revoked one fails', async (t) 
   );
 });
 
-t.test('secrets are stored as salted scrypt hashes and compared in constant time', async (t) => {
+t.test('secrets are stored as HMAC-SHA-256 under the server key, compared in constant time', async (t) => {
   const s = await setup(t);
+  const key = s.config.clientSecretHmacKey;
   const rows = await s.db.selectFrom('api_client_secrets').select('secret_hash').execute();
-  for (const { secret_hash } of rows)
-    t.match(secret_hash, /^scrypt\$32768\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
-  t.equal(new Set(rows.map((r) => r.secret_hash.split('$')[4])).size, rows.length, 'a salt per secret');
+  for (const { secret_hash } of rows) t.match(secret_hash, /^hmac-sha256\$[A-Za-z0-9_-]{43}$/);
   t.ok(Buffer.from(s.clients.a.secret, 'base64url').length >= 32, '256 bits');
-  const hash = await hashClientSecret('s3cret');
-  t.ok(await verifyClientSecret('s3cret', hash));
-  t.notOk(await verifyClientSecret('s3cret!', hash));
-  t.notOk(await verifyClientSecret('s3cret', 'bcrypt$whatever'));
-  t.notOk(await verifyClientSecret('s3cret', hash.replace(/\$[^$]+$/, '$AAAA')));
+  const hash = hashClientSecret('s3cret', key);
+  t.equal(
+    hash,
+    `hmac-sha256$${createHmac('sha256', key).update('s3cret').digest('base64url')}`,
+    'keyed: HMAC-SHA-256 under CLIENT_SECRET_HMAC_KEY',
+  );
+  t.ok(await verifyClientSecret('s3cret', hash, key));
+  t.notOk(await verifyClientSecret('s3cret!', hash, key));
+  t.notOk(await verifyClientSecret('s3cret', hash, 'another-key-of-at-least-thirty-two-characters'));
+  t.notOk(await verifyClientSecret('s3cret', 'bcrypt$whatever', key));
+  t.notOk(await verifyClientSecret('s3cret', hash.replace(/\$[^$]+$/, '$AAAA'), key));
+  t.notOk(await verifyClientSecret('s3cret', 'scrypt$32768$8$1$AAAA$AAAA', key), 'malformed legacy hash');
 });
 
 t.test(

@@ -40,20 +40,38 @@ export interface PdfsigSignature {
   signer: string;
   signatureValid: boolean;
   certificateTrusted: boolean;
+  /** pdfsig's "Certificate Validation:" words, e.g. "Certificate has Expired"; undefined with -nocert. */
+  certificateValidation: string | undefined;
   totalDocumentSigned: boolean;
+  /** Where the signed byte ranges end: the newest signature's reach furthest. */
+  signedUpTo: number;
   /** pdfsig's own lines for this signature, for failure messages. */
   text: string;
 }
 
-/** Run pdfsig on `bytes` with an NSS database trusting `rootPems`; one entry per signature. */
+export interface PdfsigOptions {
+  /** Run pdfsig under faketime (e.g. '+730 days'): pdfsig checks certificates at the current time. */
+  faketime?: string;
+  /** -nocert: no certificate validation at all. */
+  noCert?: boolean;
+}
+
+/**
+ * Run pdfsig on `bytes` with an NSS database trusting `rootPems` (none: an empty database); one entry per
+ * signature.
+ */
 export function pdfsig(
   bytes: Uint8Array,
   rootPems: string[],
+  options: PdfsigOptions = {},
 ): { signatures: PdfsigSignature[]; output: string } {
   const db = nssDatabase(rootPems);
   // Not -no-ocsp: pdfsig 22.12 then reports "Unknown issue with Certificate" for every certificate.
   // Our certificates name no OCSP responder, so nothing is fetched anyway.
-  const r = spawnSync('pdfsig', ['-nssdir', `sql:${db}`, tempPdf(bytes)], { encoding: 'utf8' });
+  const args = ['-nssdir', `sql:${db}`, ...(options.noCert ? ['-nocert'] : []), tempPdf(bytes)];
+  const r = options.faketime
+    ? spawnSync('faketime', [options.faketime, 'pdfsig', ...args], { encoding: 'utf8' })
+    : spawnSync('pdfsig', args, { encoding: 'utf8' });
   const output = `${r.stdout}${r.stderr}`;
   // pdfsig also lists empty signature fields ("The signature form field is not signed."): skip them.
   const blocks = r.stdout
@@ -65,7 +83,9 @@ export function pdfsig(
     signer: /Signer Certificate Common Name: (.*)$/m.exec(text)?.[1]?.trim() ?? '',
     signatureValid: /Signature Validation: Signature is Valid\./.test(text),
     certificateTrusted: /Certificate Validation: Certificate is Trusted\./.test(text),
+    certificateValidation: /Certificate Validation: (.*)$/m.exec(text)?.[1]?.trim(),
     totalDocumentSigned: /^\s*- Total document signed/m.test(text),
+    signedUpTo: Number(/Signed Ranges: .*\[\d+ - (\d+)\]\s*$/m.exec(text)?.[1] ?? -1),
     text,
   }));
   return { signatures, output };

@@ -1,5 +1,6 @@
 // A local RFC 3161 time-stamping service for tests: HTTP on 127.0.0.1, answers with `openssl ts
-// -reply` and a throwaway TSA certificate (helpers/pki.ts). Modes make it misbehave on purpose.
+// -reply` and a throwaway TSA certificate (helpers/pki.ts), whose root publishes a CRL (for SIGNING_CRLS).
+// Modes make it misbehave on purpose.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,8 +10,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as der from '../../../src/pdf/der.ts';
-import { OID } from '../../../src/pdf/pki.ts';
-import { makeTsaPki } from './pki.ts';
+import { issueCrl, OID, pemEncode } from '../../../src/pdf/pki.ts';
+import { makeTsaPki, type TestCa } from './pki.ts';
 
 const run = promisify(execFile);
 
@@ -20,6 +21,10 @@ export interface LocalTsa {
   url: string;
   /** PEM of the TSA's root: the anchor to trust its tokens. */
   rootPem: string;
+  /** The TSA's root CA. */
+  root: TestCa;
+  /** The root's CRL (PEM, current for a week): what SIGNING_CRLS would name for this TSA. */
+  crlFile: string;
   dir: string;
   mode: TsaMode;
   /** Answers this many milliseconds late (a slow service; the signing benchmark uses 1 s). */
@@ -44,6 +49,13 @@ export async function startTsa(): Promise<LocalTsa> {
   writeFileSync(path.join(dir, 'tsa.key'), pki.keyPem);
   writeFileSync(path.join(dir, 'chain.pem'), pki.root.pem);
   writeFileSync(path.join(dir, 'serial'), '01\n');
+  const crl = issueCrl({
+    issuer: pki.root.issuer,
+    thisUpdate: new Date(Date.now() - 60_000),
+    nextUpdate: new Date(Date.now() + 7 * 86_400_000),
+    number: 1,
+  });
+  writeFileSync(path.join(dir, 'root.crl'), pemEncode(crl, 'X509 CRL'));
   writeFileSync(
     path.join(dir, 'tsa.cnf'),
     [
@@ -73,6 +85,8 @@ export async function startTsa(): Promise<LocalTsa> {
   const tsa: LocalTsa = {
     url: '',
     rootPem: pki.root.pem,
+    root: pki.root,
+    crlFile: path.join(dir, 'root.crl'),
     dir,
     mode: 'ok',
     delayMs: 0,

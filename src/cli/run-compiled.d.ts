@@ -1,0 +1,18 @@
+// Types of src/cli/run-compiled.js for the tests that import it (test/build.test.ts).
+export interface CompileOptions {
+  /** The project whose src/ and migrations/ are compiled (this one by default). */
+  root?: string;
+  /** Where to (relative to `root`); node_modules/.cache/samtycke by default. */
+  outDir?: string | undefined;
+}
+export interface CompileResult {
+  outDir: string;
+  /** The source files compiled this time (relative to `root`, '/' separators). */
+  compiled: string[];
+  /** The source files gone since the last time, whose compiled files were removed. */
+  removed: string[];
+  /** The source files esbuild could not compile: importing them throws its message. */
+  failed: string[];
+}
+export function compile(options?: CompileOptions): Promise<CompileResult>;
+export function compiledPath(outDir: string, source: string): string;
