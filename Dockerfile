@@ -15,6 +15,11 @@ ENV NODE_ENV=production \
     SAMTYCKE_ENV=production \
     PORT=3000 \
     HOST=0.0.0.0
+# The JavaScript heap's limit. Without one, V8 sizes it from the host's memory (a quarter, up to 4 GB) and
+# lets garbage pile up to ~200 MB between collections, while the live heap under the soak's load is 50–60
+# MB; with it, V8 collects sooner and the RSS stays near 180 MB (issue 15, `npm run bench soak` runs the
+# service with this line). Raise it with the container's memory if need be.
+ENV NODE_OPTIONS=--max-old-space-size=512
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts: the only install script is the embedded PostgreSQL's, which production never uses.

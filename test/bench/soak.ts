@@ -1,7 +1,7 @@
 // Soak (issue 15 §6 "Memory and load"; `npm run bench soak`): the service as it runs in production (its own
-// process, compiled as the Docker image runs it (SOAK_SERVER=tsx: from the sources), production mode, job
-// workers on, info logs, mail over SMTP) under a mixed load on 50 connections for SOAK_SECONDS (default
-// 30 minutes):
+// process, compiled and with the NODE_OPTIONS (heap limit) the Docker image runs it with (SOAK_SERVER=tsx:
+// from the sources; NODE_OPTIONS set: yours), production mode, job workers on, info logs, mail over SMTP)
+// under a mixed load on 50 connections for SOAK_SECONDS (default 30 minutes):
 //   - status checks: `GET /api/v1/consents/{id}/status` on SOAK_STATUS_CONNECTIONS (40), a closed loop
 //     (each connection asks again as soon as it has its answer: the p99 then says as much about the
 //     machine's throughput as about latency), or SOAK_STATUS_RATE a second; one of 1000 of 10k consents;
@@ -154,6 +154,20 @@ class Service {
 }
 
 /**
+ * The service's NODE_OPTIONS: yours when NODE_OPTIONS is set (empty for none), else the Docker image's
+ * (its Dockerfile's `ENV NODE_OPTIONS=` line: the heap limit) when the service runs compiled as there.
+ */
+function serviceNodeOptions(): string | undefined {
+  if ('NODE_OPTIONS' in env) return env.NODE_OPTIONS;
+  if (SERVER === 'tsx') return undefined;
+  const dockerfile = readFileSync(path.join(projectRoot, 'Dockerfile'), 'utf8');
+  return /^ENV NODE_OPTIONS=(.+)$/m
+    .exec(dockerfile)?.[1]
+    ?.trim()
+    .replace(/^"(.*)"$/, '$1');
+}
+
+/**
  * Production settings, with a throwaway signing CA and providers that are never called (the relying party
  * is made at the first login).
  */
@@ -166,13 +180,13 @@ function serviceEnv(o: { databaseUrl: string; port: number; smtpPort: number; ce
   );
   const passThrough = Object.fromEntries(
     Object.entries(env).filter(
-      ([k]) =>
-        ['PATH', 'HOME', 'TMPDIR', 'UV_THREADPOOL_SIZE', 'NODE_OPTIONS'].includes(k) ||
-        k.startsWith('MALLOC_'),
+      ([k]) => ['PATH', 'HOME', 'TMPDIR', 'UV_THREADPOOL_SIZE'].includes(k) || k.startsWith('MALLOC_'),
     ),
   ) as Record<string, string>;
+  const nodeOptions = serviceNodeOptions();
   return {
     ...passThrough,
+    ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
     SAMTYCKE_ENV: 'production',
     HOST: '127.0.0.1',
     PORT: String(o.port),
@@ -538,6 +552,7 @@ export async function benchSoak(): Promise<Record<string, unknown>> {
       note: 'the load generator (autocannon) and PostgreSQL share the machine with the service',
       seconds: SECONDS,
       server: SERVER === 'tsx' ? 'tsx src/server.ts' : 'node dist/src/server.js (compiled)',
+      nodeOptions: serviceNodeOptions() ?? '',
       connections: STATUS_CONNECTIONS + TOKEN_CONNECTIONS + CREATE_CONNECTIONS,
       statusRate: STATUS_RATE > 0 ? STATUS_RATE : 'closed loop',
       tokenRate: TOKEN_RATE,
