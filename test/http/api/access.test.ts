@@ -4,6 +4,7 @@
 // gets 404 as if the consent did not exist; no credentials → 401; a token without the scope → 403.
 import t from 'tap';
 import { type ApiSetup, apiSetup, CALLERS, type CallerName } from '../../fixtures/api.ts';
+import { localDateOf } from '../../../src/domain/dates.ts';
 
 type State = 'pending' | 'active' | 'withdrawn';
 type Expect = Record<CallerName, number | Record<State, number>>;
@@ -102,7 +103,7 @@ async function consents(s: ApiSetup): Promise<Record<State, string>> {
   const res = await s.call('ownClient', 'POST', `/api/v1/consents/${withdrawn}/withdrawals`, {
     role: 'guardian1',
     channel: 'in_person',
-    date: s.clock.now().toISOString().slice(0, 10),
+    date: localDateOf(s.clock.now()),
   });
   if (res.statusCode !== 200) throw new Error(`withdraw: ${res.statusCode}`);
   return { pending, active, withdrawn };
@@ -117,7 +118,7 @@ t.test('every caller × every route × every state', async (t) => {
   const s = await apiSetup(t);
   const ids = await consents(s);
   const unknown = '00000000-0000-4000-8000-000000000000';
-  const today = s.clock.now().toISOString().slice(0, 10);
+  const today = localDateOf(s.clock.now());
 
   for (const state of ['pending', 'active', 'withdrawn'] as const) {
     const before = (await s.call('ownStaff', 'GET', `/api/v1/consents/${ids[state]}`)).json();

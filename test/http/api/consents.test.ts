@@ -281,7 +281,7 @@ t.test(
     t.same(teamDetails.json().timeline, []);
 
     s.clock.advance(60_000);
-    const today = s.clock.now().toISOString().slice(0, 10);
+    const today = localDateOf(s.clock.now());
     const withdrawn = await s.call('ownStaff', 'POST', `/api/v1/consents/${id}/withdrawals`, {
       role: 'guardian2',
       channel: 'phone',
@@ -333,7 +333,7 @@ t.test('end support, renew, and the list with paging, filters and names', async 
   await s.signAll(second);
 
   const end = await s.call('ownStaff', 'POST', `/api/v1/consents/${second}/end`, {
-    date: s.clock.now().toISOString().slice(0, 10),
+    date: localDateOf(s.clock.now()),
   });
   t.equal(end.statusCode, 200, end.body);
   t.equal(end.json().status, 'ended');

@@ -106,7 +106,7 @@ t.test('real answers validate against the documented response schemas', async (t
   const details = await s.call('teamClient', 'GET', `/api/v1/consents/${active}`);
   validate('get', '/api/v1/consents/{id}', 200, details.json());
   const ended = await s.call('ownStaff', 'POST', `/api/v1/consents/${active}/end`, {
-    date: s.clock.now().toISOString().slice(0, 10),
+    date: localDateOf(s.clock.now()),
   });
   validate('post', '/api/v1/consents/{id}/end', 200, ended.json());
   const renewed = await s.call('ownStaff', 'POST', `/api/v1/consents/${active}/renew`, {});
