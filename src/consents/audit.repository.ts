@@ -27,6 +27,8 @@ export const AUDIT_ACTIONS = [
   'status_checked',
   'looked_up_by_child',
   'document_downloaded',
+  /** A staff member or system opened the consent's details (the guardians' access log, issue 16 §3). */
+  'consent_viewed',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
