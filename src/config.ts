@@ -92,6 +92,8 @@ const envSchema = z.object({
   JOB_POLLING_INTERVAL_SECONDS: optional(int(1, 600)).default(2),
   BODY_LIMIT_BYTES: optional(int(1024, 50 * 1024 * 1024)).default(1024 * 1024),
   REQUEST_TIMEOUT_MS: optional(int(1000, 600_000)).default(30_000),
+  /** Worker threads that render consent forms off the event loop (src/pdf/render-pool.ts); 0: on it. */
+  PDF_RENDER_THREADS: optional(int(0, 16)).default(1),
   /** Serve /docs (Swagger UI) and /openapi.json; default: in development only. */
   API_DOCS: optional(bool),
   TRUST_PROXY: optional(trustProxy).default(false),
@@ -212,6 +214,7 @@ function build(env: z.infer<typeof envSchema>) {
     jobPollingIntervalSeconds: env.JOB_POLLING_INTERVAL_SECONDS,
     bodyLimit: env.BODY_LIMIT_BYTES,
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
+    pdfRenderThreads: env.PDF_RENDER_THREADS,
     apiDocs: env.API_DOCS ?? !production,
     database: {
       /** Undefined: use the embedded PostgreSQL (development only). */

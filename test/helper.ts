@@ -53,7 +53,13 @@ export async function freshDatabase(t: Test, options: { migrated?: boolean } = {
   return `${serverUrl}/${name}`;
 }
 
-/** Config as the tests want it: development, quiet, no workers, plus the given variables. */
+/**
+ * Config as the tests want it: development, quiet, no job workers, plus the given variables. Forms are
+ * rendered on the event loop (PDF_RENDER_THREADS=0): a render worker loads the PDF libraries through
+ * the test loaders again, seconds per test process. The worker path has its own tests
+ * (test/pdf/render-pool.test.ts, "forms rendered in a worker thread" in test/consents/requests.test.ts),
+ * and services started as processes (browser suite, server tests, benchmarks) run with the default.
+ */
 export function testConfig(databaseUrl: string, env: Record<string, string> = {}): Config {
   return loadConfig({
     SAMTYCKE_ENV: 'development',
@@ -61,6 +67,7 @@ export function testConfig(databaseUrl: string, env: Record<string, string> = {}
     LOG_LEVEL: 'silent',
     RUN_JOBS: 'false',
     PUBLIC_BASE_URL: 'http://localhost:3000',
+    PDF_RENDER_THREADS: '0',
     ...env,
   });
 }

@@ -9,6 +9,7 @@ import { isUuid } from '../db/uuid.ts';
 import type { ConsentPeople } from '../domain/roles.ts';
 import { isAppError } from '../errors.ts';
 import type { RenderedForm } from '../pdf/render.ts';
+import { renderPool } from '../pdf/render-pool.ts';
 import {
   checkIdempotency,
   claimIdempotency,
@@ -85,7 +86,7 @@ export async function submitConsentRequest(
 
   const requester = await loadRequester(ctx, actor, data.teamId, data.obtainedByPhone);
   const id = randomUUID();
-  const form = await renderForm(id, data, people, requester);
+  const form = await renderForm(ctx, id, data, people, requester);
 
   const outcome = await ctx.db.transaction().execute(async (tx) => {
     if (idempotency) {
@@ -114,16 +115,16 @@ export async function submitConsentRequest(
 const RENDER_FIELD: Record<string, string> = { guardian1: 'guardians.0', guardian2: 'guardians.1' };
 
 async function renderForm(
+  ctx: ConsentContext,
   id: string,
   data: RequestData,
   people: ConsentPeople,
   requester: Requester,
 ): Promise<RenderedForm> {
   const [g1, g2] = data.guardians;
-  // Loaded with the first form, not at start: the PDF libraries are a third of the service's modules.
-  const { renderConsentForm } = await import('../pdf/render.ts');
+  // In a worker thread (the PDF libraries load there, with the first form), off the event loop.
   try {
-    return await renderConsentForm({
+    return await renderPool(ctx.config.pdfRenderThreads).renderConsentForm({
       documentId: id,
       area: requester.organisation.hltArea,
       soleGuardian: data.soleGuardian,

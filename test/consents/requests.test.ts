@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import t from 'tap';
 import { listAuditEvents } from '../../src/consents/audit.repository.ts';
@@ -16,6 +17,7 @@ import {
 import { renewConsent } from '../../src/consents/renew-consent.ts';
 import { signConsent } from '../../src/consents/sign-consent.ts';
 import { withdrawConsent } from '../../src/consents/withdraw-consent.ts';
+import { closeRenderPool } from '../../src/pdf/render-pool.ts';
 import { localDateOf } from '../../src/domain/dates.ts';
 import { familyRequest, nguyenRequest, type Setup, setup, signerActor } from '../fixtures/consents.ts';
 import { personalNumberForms } from '../fixtures/people.ts';
@@ -130,6 +132,48 @@ t.test('validation: the team and the fields in one answer; the staff phone on th
     .executeTakeFirstOrThrow();
   t.equal((row.obtained_by as { phone?: string }).phone, '090-12 34 56', 'obtainedBy.phone as given');
 });
+
+t.test(
+  'forms rendered in a worker thread: stored as rendered; text the font lacks is a field error',
+  async (t) => {
+    const s = await setup(t, { env: { PDF_RENDER_THREADS: '1' } });
+    t.teardown(closeRenderPool);
+    t.equal(s.ctx.config.pdfRenderThreads, 1);
+    const bad = familyRequest(s);
+    const err = await createConsentRequest(s.ctx, s.staff, {
+      ...bad,
+      guardians: [{ ...bad.guardians[0]!, name: 'Дмитрий Петров' }, ...bad.guardians.slice(1)],
+    }).catch((e) => e);
+    t.equal(err.code, 'validation_failed');
+    t.same(
+      err.extra.errors.map((e: { field: string }) => e.field),
+      ['guardians.0.name'],
+      "the renderer's field, named as in the request",
+    );
+    t.equal(
+      Number(
+        (
+          await s.db
+            .selectFrom('consents')
+            .select((b) => b.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      ),
+      0,
+      'nothing written',
+    );
+
+    const made = await createConsentRequest(s.ctx, s.staff, familyRequest(s));
+    const doc = await s.db
+      .selectFrom('consent_documents')
+      .select(['pdf', 'sha256'])
+      .where('consent_id', '=', made.id)
+      .where('kind', '=', 'form')
+      .executeTakeFirstOrThrow();
+    t.equal(Buffer.from(doc.pdf).subarray(0, 5).toString('latin1'), '%PDF-');
+    t.equal(createHash('sha256').update(doc.pdf).digest('hex'), doc.sha256, 'stored with its hash');
+  },
+);
 
 t.test('Idempotency-Key: same key and body replays the first result; another body conflicts', async (t) => {
   const s = await setup(t);

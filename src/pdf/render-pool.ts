@@ -1,0 +1,194 @@
+// Renders consent forms in worker threads, so that the 10–40 ms of CPU a form costs (layout, font
+// subsetting, PDF/A) never blocks the event loop that answers status checks (issue 15 §6: status p99 rose
+// from ~22 ms to ~39 ms while requests were created; the rendering was the difference).
+//
+// One pool per process, made at the first form: workers start on demand (up to `threads`), each renders
+// one form at a time, and a worker idle for `idleMs` stops, so that a service at rest holds no PDF
+// libraries. Idle workers are unref'd: they never keep a process alive. A worker that dies fails only
+// the form it was rendering; the next form starts a new one. `threads: 0` renders on the event loop.
+//
+// The worker (render-worker.ts) runs the same renderConsentForm; a validation error (text the form's
+// font cannot print) comes back as the same AppError with the same fields.
+import { Worker } from 'node:worker_threads';
+import { AppError, type ErrorCode, isAppError } from '../errors.ts';
+import type { ConsentFormData, RenderedForm } from './render.ts';
+
+export interface RenderPoolOptions {
+  /** Worker threads at most; 0: render in this thread. */
+  threads: number;
+  /** A worker with nothing to do for this long stops (default 10 minutes). */
+  idleMs?: number;
+  /** The worker's module (tests give one that fails on purpose); default render-worker.ts. */
+  workerUrl?: URL;
+}
+
+/** What a worker answers (render-worker.ts). */
+export type RenderAnswer =
+  | { id: number; ok: true; form: RenderedForm }
+  | {
+      id: number;
+      ok: false;
+      error: { appError: boolean; code?: string; message: string; extra?: Record<string, unknown> };
+    };
+
+export interface RenderRequest {
+  id: number;
+  data: ConsentFormData;
+}
+
+interface Job {
+  id: number;
+  data: ConsentFormData;
+  resolve: (form: RenderedForm) => void;
+  reject: (error: unknown) => void;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  job: Job | undefined;
+  idleTimer: NodeJS.Timeout | undefined;
+}
+
+const DEFAULT_IDLE_MS = 10 * 60_000;
+/** A worker's heap: a form needs a few MB; a runaway one stops there instead of growing the process. */
+const WORKER_HEAP_MB = 128;
+
+// The worker is the compiled .js next to this file under `npm start` (src/cli/run-compiled.js), the .ts
+// file under tsx and tap (their loaders are in process.execArgv, which a worker inherits).
+const WORKER_URL = new URL(
+  import.meta.url.endsWith('.ts') ? './render-worker.ts' : './render-worker.js',
+  import.meta.url,
+);
+
+export class RenderPool {
+  readonly threads: number;
+  readonly #idleMs: number;
+  readonly #workerUrl: URL;
+  readonly #workers = new Set<PoolWorker>();
+  readonly #queue: Job[] = [];
+  #nextId = 1;
+  #closed = false;
+
+  constructor(options: RenderPoolOptions) {
+    this.threads = options.threads;
+    this.#idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
+    this.#workerUrl = options.workerUrl ?? WORKER_URL;
+  }
+
+  /** Workers running now (busy or idle). */
+  get size(): number {
+    return this.#workers.size;
+  }
+
+  async renderConsentForm(data: ConsentFormData): Promise<RenderedForm> {
+    if (this.#closed) throw new Error('the render pool is closed');
+    if (this.threads === 0) {
+      const { renderConsentForm } = await import('./render.ts');
+      return renderConsentForm(data);
+    }
+    return new Promise<RenderedForm>((resolve, reject) => {
+      this.#queue.push({ id: this.#nextId++, data, resolve, reject });
+      this.#dispatch();
+    });
+  }
+
+  /** Stops every worker; forms still queued or rendering are refused. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const job of this.#queue.splice(0)) job.reject(new Error('the render pool is closed'));
+    await Promise.all([...this.#workers].map((w) => this.#stop(w)));
+  }
+
+  #dispatch(): void {
+    while (this.#queue.length > 0) {
+      const free = [...this.#workers].find((w) => !w.job);
+      const target = free ?? (this.#workers.size < this.threads ? this.#start() : undefined);
+      if (!target) return;
+      this.#run(target, this.#queue.shift()!);
+    }
+  }
+
+  #run(w: PoolWorker, job: Job): void {
+    if (w.idleTimer) clearTimeout(w.idleTimer);
+    w.idleTimer = undefined;
+    w.job = job;
+    w.worker.ref();
+    w.worker.postMessage({ id: job.id, data: job.data } satisfies RenderRequest);
+  }
+
+  #start(): PoolWorker {
+    const worker = new Worker(this.#workerUrl, {
+      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
+    });
+    const w: PoolWorker = { worker, job: undefined, idleTimer: undefined };
+    this.#workers.add(w);
+    worker.on('message', (answer: RenderAnswer) => this.#answered(w, answer));
+    worker.on('error', (error) => this.#failed(w, error));
+    worker.on('exit', (code) => this.#failed(w, new Error(`render worker exited with code ${code}`)));
+    return w;
+  }
+
+  #answered(w: PoolWorker, answer: RenderAnswer): void {
+    const job = w.job;
+    if (!job || job.id !== answer.id) return;
+    w.job = undefined;
+    if (answer.ok) job.resolve(answer.form);
+    else job.reject(revive(answer.error));
+    this.#idle(w);
+    this.#dispatch();
+  }
+
+  #idle(w: PoolWorker): void {
+    if (w.job || !this.#workers.has(w)) return;
+    w.worker.unref();
+    w.idleTimer = setTimeout(() => void this.#stop(w), this.#idleMs);
+    w.idleTimer.unref();
+  }
+
+  #failed(w: PoolWorker, error: Error): void {
+    if (!this.#workers.delete(w)) return;
+    if (w.idleTimer) clearTimeout(w.idleTimer);
+    w.job?.reject(new AppError('internal_error', 'the form could not be rendered', { cause: error }));
+    w.job = undefined;
+    if (!this.#closed) this.#dispatch();
+  }
+
+  async #stop(w: PoolWorker): Promise<void> {
+    if (!this.#workers.delete(w)) return;
+    if (w.idleTimer) clearTimeout(w.idleTimer);
+    w.job?.reject(new Error('the render pool is closed'));
+    await w.worker.terminate();
+  }
+}
+
+/** The worker's error as the error renderConsentForm would have thrown in this thread. */
+function revive(error: Extract<RenderAnswer, { ok: false }>['error']): Error {
+  if (error.appError && error.code)
+    return new AppError(error.code as ErrorCode, error.message, error.extra ? { extra: error.extra } : {});
+  return new Error(error.message);
+}
+
+/** What a worker sends back for an error (render-worker.ts). */
+export function describeError(e: unknown): Extract<RenderAnswer, { ok: false }>['error'] {
+  if (isAppError(e))
+    return { appError: true, code: e.code, message: e.message, ...(e.extra ? { extra: e.extra } : {}) };
+  return { appError: false, message: e instanceof Error ? e.message : String(e) };
+}
+
+let shared: RenderPool | undefined;
+
+/**
+ * The process's pool (made with the first caller's thread count). One per process rather than per app:
+ * tests and the CLI make many apps in one process, and a worker costs its own copy of the PDF libraries.
+ */
+export function renderPool(threads: number): RenderPool {
+  shared ??= new RenderPool({ threads });
+  return shared;
+}
+
+/** Stops the process's pool (graceful shutdown). */
+export async function closeRenderPool(): Promise<void> {
+  const pool = shared;
+  shared = undefined;
+  await pool?.close();
+}
