@@ -1,6 +1,8 @@
 // Test helpers: a fresh migrated database per test (cloned from the template `npm test` prepared), the
 // app built against it, captured logs, and clean-up in teardown.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import pg from 'pg';
 import type { Test } from 'tap';
 import { buildApp } from '../src/app.ts';
@@ -9,6 +11,7 @@ import { type Config, loadConfig } from '../src/config.ts';
 import { createDb, type Db } from '../src/db/index.ts';
 import { createLogger } from '../src/http/logging.ts';
 import type { App } from '../src/http/types.ts';
+import { projectRoot } from '../src/paths.ts';
 
 function testServer(): { serverUrl: string; template: string } {
   const serverUrl = process.env.SAMTYCKE_TEST_SERVER_URL;
@@ -130,4 +133,21 @@ export function childEnv(vars: Record<string, string>): Record<string, string> {
     _TAPJS_PROCESSINFO_COVERAGE_: '0',
     ...vars,
   };
+}
+
+/** Runs a CLI of src/cli/ as its `npm run` script does (tsx), in childEnv(`vars`), from the project. */
+export function runCli(
+  script: string,
+  args: string[],
+  vars: Record<string, string> = {},
+): { status: number | null; stdout: string; stderr: string } {
+  return spawnSync(
+    process.execPath,
+    ['--import', 'tsx', path.join(projectRoot, 'src', 'cli', script), ...args],
+    {
+      cwd: projectRoot,
+      encoding: 'utf8',
+      env: childEnv(vars),
+    },
+  );
 }

@@ -34,12 +34,11 @@ import { freePort } from '../../src/db/embedded.ts';
 import { createDb } from '../../src/db/index.ts';
 import { createApiClient } from '../../src/identity/api-clients.ts';
 import { projectRoot } from '../../src/paths.ts';
-import { issueCrl, pemEncode } from '../../src/pdf/pki.ts';
 import { startMailCapture } from '../../src/dev/mail-capture.ts';
 import { peopleAt } from '../fixtures/people.ts';
-import { cn, makeCa } from '../pdf/helpers/pki.ts';
 import { benchDatabase } from './database.ts';
 import { heapGrowth } from './heap-diff.ts';
+import { productionPkiSettings, writeProductionPki } from './production-pki.ts';
 import type { ProbeQuestion, ProbeSample } from './soak-probe.ts';
 import { benchConsentIds, seedConsents, seedOrganisation } from './seed.ts';
 
@@ -197,12 +196,7 @@ function serviceEnv(o: { databaseUrl: string; port: number; smtpPort: number; ce
     RUN_JOBS: 'true',
     OIDC_ISSUER: 'https://idp.soak.invalid',
     OIDC_CLIENT_SECRET: 'soak',
-    SIGNING_CA_CERT: path.join(o.certs, 'signing-ca.pem'),
-    SIGNING_CA_KEY: path.join(o.certs, 'signing-ca.key'),
-    SIGNING_CA_CHAIN: path.join(o.certs, 'root-ca.pem'),
-    TRUST_ANCHORS: path.join(o.certs, 'root-ca.pem'),
-    TSA_TRUST_ANCHORS: path.join(o.certs, 'root-ca.pem'),
-    SIGNING_CRLS: path.join(o.certs, 'root.crl'),
+    ...productionPkiSettings(o.certs),
     SMTP_URL: `smtp://127.0.0.1:${o.smtpPort}`,
     // Asked only when a signature is made, which the soak does not do.
     TSA_URL: 'https://tsa.soak.invalid',
@@ -288,21 +282,7 @@ export async function benchSoak(): Promise<Record<string, unknown>> {
   let service: Service | undefined;
   const cannons: Cannon[] = [];
   try {
-    // A throwaway CA pair (production refuses the development one, by path and by its subject).
-    const root = makeCa(cn('Samtycke Soak Root CA', 'Samtycke soak'));
-    const signingCa = makeCa(cn('Samtycke Soak Signing CA', 'Samtycke soak'), root);
-    writeFileSync(path.join(certs, 'root-ca.pem'), root.pem);
-    writeFileSync(path.join(certs, 'signing-ca.pem'), signingCa.pem);
-    writeFileSync(path.join(certs, 'signing-ca.key'), signingCa.keyPem, { mode: 0o600 });
-    // The root's CRL, listing nothing: production wants the status of every CA above the signing CA.
-    const day = 24 * 3600_000;
-    const crl = issueCrl({
-      issuer: root.issuer,
-      thisUpdate: new Date(Date.now() - day),
-      nextUpdate: new Date(Date.now() + 30 * day),
-      number: 1,
-    });
-    writeFileSync(path.join(certs, 'root.crl'), pemEncode(crl, 'X509 CRL'));
+    writeProductionPki(certs, 'Soak');
 
     // Seed: an organisation in a team, its consents, a status client, a writing client, token clients.
     const scope = await seedOrganisation(seedDb);

@@ -16,15 +16,14 @@
 // than the wall time. The load average is printed with the figures. Prints figures; asserts nothing.
 // Goals: warm ≤ 1 s, cold ≤ 3 s, idle RSS ≤ 150 MB.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../src/db/embedded.ts';
 import { projectRoot } from '../../src/paths.ts';
-import { issueCrl, pemEncode } from '../../src/pdf/pki.ts';
 import { peopleAt } from '../fixtures/people.ts';
-import { cn, makeCa } from '../pdf/helpers/pki.ts';
 import { adminQuery, databaseServer } from './database.ts';
+import { productionPkiSettings, writeProductionPki } from './production-pki.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const IDLE_MS = 5000;
@@ -181,20 +180,7 @@ async function productionStarts(url: string, scratch: string): Promise<Figures[]
   );
   const certs = path.join(scratch, 'certs');
   mkdirSync(certs);
-  const root = makeCa(cn('Samtycke Bench Root CA', 'Samtycke bench'));
-  const signingCa = makeCa(cn('Samtycke Bench Signing CA', 'Samtycke bench'), root);
-  writeFileSync(path.join(certs, 'root-ca.pem'), root.pem);
-  writeFileSync(path.join(certs, 'signing-ca.pem'), signingCa.pem);
-  writeFileSync(path.join(certs, 'signing-ca.key'), signingCa.keyPem, { mode: 0o600 });
-  // The root's CRL, listing nothing: production wants the status of every CA above the signing CA.
-  const day = 24 * 3600_000;
-  const crl = issueCrl({
-    issuer: root.issuer,
-    thisUpdate: new Date(Date.now() - day),
-    nextUpdate: new Date(Date.now() + 30 * day),
-    number: 1,
-  });
-  writeFileSync(path.join(certs, 'root.crl'), pemEncode(crl, 'X509 CRL'));
+  writeProductionPki(certs, 'Bench');
   const env = {
     PATH: process.env.PATH,
     SAMTYCKE_ENV: 'production',
@@ -205,12 +191,7 @@ async function productionStarts(url: string, scratch: string): Promise<Figures[]
     CLIENT_SECRET_HMAC_KEY: 'bench-client-secret-hmac-key-0123456789-abcdefghij',
     OIDC_ISSUER: 'https://idp.bench.invalid',
     OIDC_CLIENT_SECRET: 'bench',
-    SIGNING_CA_CERT: path.join(certs, 'signing-ca.pem'),
-    SIGNING_CA_KEY: path.join(certs, 'signing-ca.key'),
-    SIGNING_CA_CHAIN: path.join(certs, 'root-ca.pem'),
-    TRUST_ANCHORS: path.join(certs, 'root-ca.pem'),
-    TSA_TRUST_ANCHORS: path.join(certs, 'root-ca.pem'),
-    SIGNING_CRLS: path.join(certs, 'root.crl'),
+    ...productionPkiSettings(certs),
     TSA_URL: 'https://tsa.bench.invalid',
     SMTP_URL: 'smtp://127.0.0.1:9',
   };

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import t from 'tap';
 import { migrateDownOne, migrateToLatest, pendingMigrations } from '../../src/db/migrate.ts';
 import { migrationsDir } from '../../src/paths.ts';
-import { childEnv, freshDatabase, openDb } from '../helper.ts';
+import { freshDatabase, openDb, runCli } from '../helper.ts';
 
 const migrationFiles = readdirSync(migrationsDir).filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts'));
 
@@ -55,15 +55,8 @@ t.test('a failing migration fails the run (no silent success)', async (t) => {
 });
 
 t.test('`npm run migrate`: up, `-- --down` one step, and a non-zero exit on failure', async (t) => {
-  const { spawnSync } = await import('node:child_process');
-  const { projectRoot } = await import('../../src/paths.ts');
   const url = await freshDatabase(t, { migrated: false });
-  const run = (...args: string[]) =>
-    spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/migrate.ts', ...args], {
-      cwd: projectRoot,
-      env: childEnv({ DATABASE_URL: url }),
-      encoding: 'utf8',
-    });
+  const run = (...args: string[]) => runCli('migrate.ts', args, { DATABASE_URL: url });
   const up = run();
   t.equal(up.status, 0, up.stderr);
   t.match(up.stdout, /^up /m);
@@ -73,11 +66,7 @@ t.test('`npm run migrate`: up, `-- --down` one step, and a non-zero exit on fail
   const again = run();
   t.equal(again.status, 0);
   t.equal(run().stdout.trim(), 'nothing to migrate');
-  const broken = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/migrate.ts'], {
-    cwd: projectRoot,
-    env: childEnv({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' }),
-    encoding: 'utf8',
-  });
+  const broken = runCli('migrate.ts', [], { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' });
   t.equal(broken.status, 1, 'a database that cannot be reached fails the command');
   t.match(broken.stderr, /migrate failed/);
 });

@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PDFDocument, rgb } from '@cantoo/pdf-lib';
 import t from 'tap';
-import { projectRoot } from '../../src/paths.ts';
 import { parseSignedData } from '../../src/pdf/cms.ts';
 import { PdfFile } from '../../src/pdf/cos/document.ts';
 import { dict, name, type PdfDict, type PdfRef } from '../../src/pdf/cos/objects.ts';
@@ -22,6 +21,7 @@ import { verifyPdf } from '../../src/pdf/verify/index.ts';
 import { formatReport } from '../../src/pdf/verify/report.ts';
 import { twoGuardiansAndYouth } from './fixtures/forms.ts';
 import { tempPdf, toolTest } from './fixtures/pdf-tools.ts';
+import { runCli } from '../helper.ts';
 import { PDFSIG_TOOLS, pdfsig, qpdfCheck } from './helpers/nss.ts';
 import { makeCa, reissue, subjectOf } from './helpers/pki.ts';
 import { DEV_CERTS_DIR, DEV_ROOT_FILE, DEV_ROOT_PEM, devTrust, renderAndSign } from './helpers/signing.ts';
@@ -307,19 +307,7 @@ t.test(
   'npm run verify -- --at: two years ahead valid, a changed byte invalid, a bad time refused',
   async (t) => {
     const cli = (file: string, ...args: string[]) =>
-      spawnSync(
-        process.execPath,
-        ['--import', 'tsx', path.join(projectRoot, 'src/cli/verify.ts'), file, ...args],
-        {
-          encoding: 'utf8',
-          cwd: projectRoot,
-          env: {
-            ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SAMTYCKE_'))),
-            SAMTYCKE_ENV: 'development',
-            _TAPJS_PROCESSINFO_COVERAGE_: '0',
-          },
-        },
-      );
+      runCli('verify.ts', [file, ...args], { SAMTYCKE_ENV: 'development' });
     const at = twoYearsAhead.toISOString();
     const ok = cli(tempPdf(signed), '--at', at);
     t.equal(ok.status, 0, 'valid two years ahead: exit 0');

@@ -1,16 +1,15 @@
 // Verification: tampering that both pdfsig and our verifier must catch, changes after a signature that
 // only our verifier can judge (forbidden vs. allowed), trust, and the `npm run verify` command.
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PDFDocument, rgb } from '@cantoo/pdf-lib';
 import t from 'tap';
-import { projectRoot } from '../../src/paths.ts';
 import { Trust } from '../../src/pdf/trust.ts';
 import { verifyPdf } from '../../src/pdf/verify/index.ts';
 import { formatReport } from '../../src/pdf/verify/report.ts';
 import { twoGuardiansAndYouth } from './fixtures/forms.ts';
 import { tempPdf, toolTest } from './fixtures/pdf-tools.ts';
+import { runCli } from '../helper.ts';
 import { PDFSIG_TOOLS, pdfsig, qpdfCheck } from './helpers/nss.ts';
 import { cn, makeCa, reissue, subjectOf } from './helpers/pki.ts';
 import { DEV_ROOT_FILE, DEV_ROOT_PEM, devTrust, renderAndSign } from './helpers/signing.ts';
@@ -229,21 +228,7 @@ t.test('trust: another root makes the signatures indeterminate, not invalid', as
 
 t.test('npm run verify: report, JSON, exit codes', async (t) => {
   const cli = (file: string, ...args: string[]) =>
-    spawnSync(
-      process.execPath,
-      ['--import', 'tsx', path.join(projectRoot, 'src/cli/verify.ts'), file, ...args],
-      {
-        encoding: 'utf8',
-        cwd: projectRoot,
-        // src/config.ts refuses unknown SAMTYCKE_* variables, such as the test runner's own.
-        env: {
-          ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SAMTYCKE_'))),
-          SAMTYCKE_ENV: 'development',
-          // No coverage of its own: see childEnv in test/helper.ts.
-          _TAPJS_PROCESSINFO_COVERAGE_: '0',
-        },
-      },
-    );
+    runCli('verify.ts', [file, ...args], { SAMTYCKE_ENV: 'development' });
   const ok = cli(tempPdf(signed), '--trust', DEV_ROOT_FILE);
   t.equal(ok.status, 0, 'valid: exit 0');
   t.match(ok.stdout, /Verdict: +VALID/);

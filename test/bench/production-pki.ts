@@ -1,0 +1,39 @@
+// The certificates a production-mode service needs, made for a benchmark run: production refuses the
+// development CA (by its path and by its subject), so the benchmarks that start the service as production
+// runs it (startup, soak) write a throwaway root, a signing CA under it and the root's CRL into a folder.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { issueCrl, pemEncode } from '../../src/pdf/pki.ts';
+import { cn, makeCa } from '../pdf/helpers/pki.ts';
+
+const DAY_MS = 24 * 3600_000;
+
+/** Writes root-ca.pem, signing-ca.pem, signing-ca.key and root.crl into `dir`, named after `label`. */
+export function writeProductionPki(dir: string, label: string): void {
+  const organisation = `Samtycke ${label.toLowerCase()}`;
+  const root = makeCa(cn(`Samtycke ${label} Root CA`, organisation));
+  const signingCa = makeCa(cn(`Samtycke ${label} Signing CA`, organisation), root);
+  writeFileSync(path.join(dir, 'root-ca.pem'), root.pem);
+  writeFileSync(path.join(dir, 'signing-ca.pem'), signingCa.pem);
+  writeFileSync(path.join(dir, 'signing-ca.key'), signingCa.keyPem, { mode: 0o600 });
+  // The root's CRL, listing nothing: production wants the status of every CA above the signing CA.
+  const crl = issueCrl({
+    issuer: root.issuer,
+    thisUpdate: new Date(Date.now() - DAY_MS),
+    nextUpdate: new Date(Date.now() + 30 * DAY_MS),
+    number: 1,
+  });
+  writeFileSync(path.join(dir, 'root.crl'), pemEncode(crl, 'X509 CRL'));
+}
+
+/** The signing settings that name what writeProductionPki wrote into `dir`. */
+export function productionPkiSettings(dir: string): Record<string, string> {
+  return {
+    SIGNING_CA_CERT: path.join(dir, 'signing-ca.pem'),
+    SIGNING_CA_KEY: path.join(dir, 'signing-ca.key'),
+    SIGNING_CA_CHAIN: path.join(dir, 'root-ca.pem'),
+    TRUST_ANCHORS: path.join(dir, 'root-ca.pem'),
+    TSA_TRUST_ANCHORS: path.join(dir, 'root-ca.pem'),
+    SIGNING_CRLS: path.join(dir, 'root.crl'),
+  };
+}
