@@ -1,5 +1,6 @@
 import t from 'tap';
 import { ConfigError, DEV_CLIENT_SECRET_HMAC_KEY, DEV_SESSION_SECRET, loadConfig } from '../src/config.ts';
+import { PRODUCTION_ENV } from './fixtures/production-env.ts';
 
 const problemsOf = (env: Record<string, string>) => {
   try {
@@ -9,21 +10,6 @@ const problemsOf = (env: Record<string, string>) => {
     if (e instanceof ConfigError) return e.problems;
     throw e;
   }
-};
-
-const productionEnv = {
-  SAMTYCKE_ENV: 'production',
-  DATABASE_URL: 'postgres://db.example/samtycke',
-  SESSION_SECRET: 'x'.repeat(48),
-  CLIENT_SECRET_HMAC_KEY: 'k'.repeat(48),
-  PUBLIC_BASE_URL: 'https://samtycke.example.se',
-  OIDC_ISSUER: 'https://idp.example.se',
-  OIDC_CLIENT_SECRET: 'secret',
-  SIGNING_CA_CERT: '/etc/samtycke/ca.pem',
-  SIGNING_CA_KEY: '/etc/samtycke/ca.key',
-  TRUST_ANCHORS: '/etc/samtycke/root.pem',
-  SMTP_URL: 'smtp://mail.example.se:587',
-  TSA_URL: 'https://tsa.example.se/tsa',
 };
 
 t.test('development defaults', async (t) => {
@@ -55,7 +41,7 @@ t.test('values are parsed and typed', async (t) => {
 });
 
 t.test('NODE_ENV=production implies production mode', async (t) => {
-  t.equal(loadConfig({ ...productionEnv, SAMTYCKE_ENV: '', NODE_ENV: 'production' }).mode, 'production');
+  t.equal(loadConfig({ ...PRODUCTION_ENV, SAMTYCKE_ENV: '', NODE_ENV: 'production' }).mode, 'production');
 });
 
 t.test('malformed and unknown values: one line per problem, values not echoed', async (t) => {
@@ -76,7 +62,7 @@ t.test('malformed and unknown values: one line per problem, values not echoed', 
 });
 
 t.test('a complete production configuration is accepted', async (t) => {
-  const c = loadConfig(productionEnv);
+  const c = loadConfig(PRODUCTION_ENV);
   t.equal(c.production, true);
   t.equal(c.host, '0.0.0.0');
 });
@@ -108,7 +94,7 @@ const refusals: [string, Record<string, string | undefined>, RegExp][] = [
 ];
 for (const [name, change, pattern] of refusals) {
   t.test(`production refuses: ${name}`, async (t) => {
-    const env: Record<string, string> = { ...productionEnv };
+    const env: Record<string, string> = { ...PRODUCTION_ENV };
     for (const [k, v] of Object.entries(change)) {
       if (v === undefined) delete env[k];
       else env[k] = v;
@@ -142,6 +128,7 @@ t.test('rate limits, Redis and the proxy: defaults, values, refusals', async (t)
     invitationPerAddress: 60,
     signerActsPerPerson: 20,
     childSearchPerCaller: 30,
+    verifyPerAddress: 20,
   });
   t.equal(loadConfig({ RATE_LIMIT_LOGIN_PER_ADDRESS: '0' }).rateLimits.loginPerAddress, 0);
   t.equal(loadConfig({ REDIS_URL: 'redis://cache:6379/2' }).redis.url, 'redis://cache:6379/2');

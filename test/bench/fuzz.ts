@@ -6,15 +6,7 @@
 // embedded one.
 import fc from 'fast-check';
 import type { Test } from 'tap';
-import {
-  caseRunner,
-  fuzzCase,
-  fuzzTarget,
-  loadOpenApi,
-  newFigures,
-  operations,
-  PAGE_OPERATIONS,
-} from '../fixtures/fuzz.ts';
+import { fuzzCampaign, fuzzTarget } from '../fixtures/fuzz.ts';
 import { benchDatabase } from './database.ts';
 
 const RUNS = Number(process.env.BENCH_FUZZ_RUNS ?? 10_000);
@@ -29,14 +21,10 @@ export async function benchFuzz(): Promise<Record<string, unknown>> {
   const teardowns: (() => unknown)[] = [];
   const t = { teardown: (fn: () => unknown) => teardowns.push(fn) } as unknown as Test;
   try {
-    const target = await fuzzTarget(t);
-    const doc = loadOpenApi();
-    const ops = operations(doc);
-    const figures = newFigures();
-    const run = caseRunner(target, doc, figures);
+    const { operations, pages, figures, cases, run } = fuzzCampaign(await fuzzTarget(t));
     const started = performance.now();
     await fc.check(
-      fc.asyncProperty(fuzzCase(doc, [...ops, ...PAGE_OPERATIONS], target.known), async (c) => {
+      fc.asyncProperty(cases, async (c) => {
         await run(c);
         return true;
       }),
@@ -45,8 +33,8 @@ export async function benchFuzz(): Promise<Record<string, unknown>> {
     figures.ms = Math.round(performance.now() - started);
     return {
       seed,
-      operations: ops.length,
-      pages: PAGE_OPERATIONS.length,
+      operations,
+      pages,
       cases: figures.cases,
       serverErrors: figures.serverErrors,
       casesWithProblems: figures.problemCases,

@@ -9,6 +9,7 @@ import { SWAGGER_UI_CSP } from '../../src/http/openapi.ts';
 import securityHeaders, { contentSecurityPolicy, pageDirectives } from '../../src/http/security-headers.ts';
 import type { App } from '../../src/http/types.ts';
 import { apiSetup, type ApiSetup } from '../fixtures/api.ts';
+import { PRODUCTION_ENV } from '../fixtures/production-env.ts';
 import { build } from '../helper.ts';
 
 /** Answers the same for everyone, which may be cached; every other answer must be `no-store`. */
@@ -219,20 +220,7 @@ t.test('HSTS in production only', async (t) => {
 
 t.test('API_DOCS: /docs and /openapi.json in development by default, not in production', async (t) => {
   // What production decides is the setting's default; the app serves the documents by the setting alone.
-  const production = {
-    SAMTYCKE_ENV: 'production',
-    DATABASE_URL: 'postgres://db.example/samtycke',
-    SESSION_SECRET: 'x'.repeat(48),
-    CLIENT_SECRET_HMAC_KEY: 'y'.repeat(48),
-    PUBLIC_BASE_URL: 'https://samtycke.example.se',
-    OIDC_ISSUER: 'https://idp.example.se',
-    OIDC_CLIENT_SECRET: 'secret',
-    SIGNING_CA_CERT: '/etc/samtycke/ca.pem',
-    SIGNING_CA_KEY: '/etc/samtycke/ca.key',
-    TRUST_ANCHORS: '/etc/samtycke/root.pem',
-    SMTP_URL: 'smtp://mail.example.se:587',
-    TSA_URL: 'https://tsa.example.se',
-  };
+  const production = PRODUCTION_ENV;
   t.equal(loadConfig(production).apiDocs, false, 'production: off by default');
   t.equal(loadConfig({ ...production, API_DOCS: 'true' }).apiDocs, true, 'production: on when asked');
   t.equal(loadConfig({}).apiDocs, true, 'development: on by default');

@@ -47,8 +47,15 @@ const TEXT_FIELDS = [
   'teamId',
 ] as const;
 
-/** Where a problem shows in form order; `soleGuardian` (the tick box) sits after guardian 1. */
-const FORM_ORDER: readonly string[] = [...TEXT_FIELDS.slice(0, 8), 'soleGuardian', ...TEXT_FIELDS.slice(8)];
+/**
+ * The new request form's fields in form order (`soleGuardian`, the tick box, sits after guardian 1): where
+ * a problem shows, and what the fuzz test (test/fixtures/fuzz.ts) sends.
+ */
+export const FORM_ORDER: readonly string[] = [
+  ...TEXT_FIELDS.slice(0, 8),
+  'soleGuardian',
+  ...TEXT_FIELDS.slice(8),
+];
 
 /** Field paths shown on the form; errors elsewhere go to the summary only. */
 const ON_FORM = new Set<string>(FORM_ORDER);

@@ -5,8 +5,7 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import t from 'tap';
-import { createApiClient } from '../../../src/identity/api-clients.ts';
-import { type ApiSetup, apiSetup } from '../../fixtures/api.ts';
+import { type ApiSetup, apiSetup, clientBearer } from '../../fixtures/api.ts';
 
 const MISSING = '00000000-0000-4000-8000-000000000000';
 
@@ -67,20 +66,5 @@ t.test('the status route authenticates before it reads anything about the consen
 
 /** The token of a client that holds consent:read only. */
 async function readOnlyToken(s: ApiSetup) {
-  const { client, secret } = await createApiClient(s.db, s.app.config.clientSecretHmacKey, {
-    organisationId: s.organisationId,
-    name: 'Läsare',
-    scopes: ['consent:read'],
-    contactName: 'Kontakt Person',
-  });
-  const res = await s.app.inject({
-    method: 'POST',
-    url: '/oauth/token',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: `Basic ${Buffer.from(`${client.clientId}:${secret}`).toString('base64')}`,
-    },
-    payload: 'grant_type=client_credentials',
-  });
-  return { authorization: `Bearer ${res.json().access_token as string}` };
+  return { authorization: await clientBearer(s.app, s.organisationId, ['consent:read'], 'Läsare') };
 }
