@@ -1,14 +1,16 @@
 // Read: one consent in detail, for the requesting organisation (the policy decides who may call this).
 // Status is computed now from the stored facts. Signers with their state, never their numbers; the
-// child without number or birth date; validity; the timeline from the audit trail.
+// child without number or birth date; validity; the timeline from the audit trail. `recordConsentView`
+// puts a read of the details by a staff member or system in the audit trail, once the caller is
+// authorized: the guardians see it in their access log (access-log.ts, issue 16 §3).
 import type { ObtainedBy, WithdrawalChannel } from '../db/schema.ts';
 import { type ConsentStatus, type StatusReason, statusAt } from '../domain/consent.ts';
 import type { LocalDate } from '../domain/dates.ts';
 import type { SignerRole } from '../domain/roles.ts';
-import { type AuditEvent, listAuditEvents } from './audit.repository.ts';
+import { appendAuditEvent, type AuditEvent, listAuditEvents } from './audit.repository.ts';
 import { renewalIds } from './consent-lists.repository.ts';
 import { getLoadedConsent, type SignerState, signerState } from './consent.repository.ts';
-import type { ConsentContext } from './context.ts';
+import type { ConsentContext, OrganisationActor } from './context.ts';
 import { documentSummary } from './documents.repository.ts';
 
 export interface ConsentSignerView {
@@ -59,10 +61,13 @@ export interface ConsentDetails {
   renewedFrom: string | null;
   renewedBy: string[];
   documents: { formRevision: number; formSha256: string; receipt: boolean };
-  /** Acts and messages, oldest first (status look-ups left out: see listAuditEvents for all). */
+  /** Acts and messages, oldest first (look-ups and views left out: see listAuditEvents for all). */
   timeline: AuditEvent[];
-  /** The look-ups left out of the timeline, summed up: checks of the status by id, searches by child. */
-  lookups: { statusChecks: LookupSummary; byChild: LookupSummary };
+  /**
+   * The look-ups left out of the timeline, summed up: checks of the status by id, searches by child, and
+   * views of the details by staff and systems.
+   */
+  lookups: { statusChecks: LookupSummary; byChild: LookupSummary; views: LookupSummary };
 }
 
 export interface LookupSummary {
@@ -75,7 +80,7 @@ function summarise(events: AuditEvent[], action: string): LookupSummary {
   return { count: matching.length, lastAt: matching.at(-1)?.at ?? null };
 }
 
-const NOT_IN_TIMELINE = new Set(['status_checked', 'looked_up_by_child']);
+const NOT_IN_TIMELINE = new Set(['status_checked', 'looked_up_by_child', 'consent_viewed']);
 
 export async function getConsent(
   ctx: Pick<ConsentContext, 'db' | 'clock'>,
@@ -149,6 +154,29 @@ export async function getConsent(
     lookups: {
       statusChecks: summarise(events, 'status_checked'),
       byChild: summarise(events, 'looked_up_by_child'),
+      views: summarise(events, 'consent_viewed'),
     },
   };
+}
+
+/**
+ * The audit event of a staff member or system reading the consent's details (the staff page, the API),
+ * after the caller was authorized and before the answer goes out. `scope` is what the caller was shown:
+ * the content, or only the status (another organisation of the team while the consent is not in force).
+ * The details carry personal data, so the answer waits for this commit (audit.repository.ts
+ * `appendAuditEvent`, batched with the other look-ups of the same turn), unlike a status check's.
+ */
+export function recordConsentView(
+  ctx: Pick<ConsentContext, 'db' | 'clock'>,
+  actor: OrganisationActor,
+  input: { consentId: string; scope: 'content' | 'status'; via: 'page' | 'api'; requestId?: string },
+): Promise<void> {
+  return appendAuditEvent(ctx.db, {
+    consentId: input.consentId,
+    action: 'consent_viewed',
+    actor,
+    at: ctx.clock.now(),
+    requestId: input.requestId,
+    details: { scope: input.scope, via: input.via },
+  });
 }

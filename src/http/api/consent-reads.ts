@@ -2,12 +2,13 @@
 // and its documents. Unrelated callers get 404 as if the consent did not exist.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { listAuditEvents } from '../../consents/audit.repository.ts';
+import { recordConsentView } from '../../consents/get-consent.ts';
 import { downloadConsentDocument, getConsent, listConsents } from '../../consents/index.ts';
 import type { DocumentKind } from '../../db/schema.ts';
 import { callerOf } from '../../identity/caller.ts';
 import { consentVisibility, decide, relationTo } from '../../identity/policy.ts';
 import type { App } from '../types.ts';
-import { authorizeOn, type ConsentAccess, errors, READ, TAGS } from './access.ts';
+import { actorOf, authorizeOn, type ConsentAccess, errors, READ, TAGS } from './access.ts';
 import { detailsOut, eventOut, iso } from './presenters.ts';
 import {
   consentDetailsSchema,
@@ -86,6 +87,13 @@ export function readRoutes(app: App, access: ConsentAccess) {
       const caller = callerOf(request);
       const details = await getConsent(app, request.params.id);
       authorizeOn(caller, 'read', details);
+      // A read of the details is an audit event the guardians see in their access log (issue 16 §3).
+      await recordConsentView(app, actorOf(caller, details), {
+        consentId: details.id,
+        scope: 'content',
+        via: 'api',
+        requestId: request.id,
+      });
       return detailsOut(details, relationTo(caller, details) === 'requesting');
     },
   );

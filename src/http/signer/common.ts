@@ -127,8 +127,11 @@ const timeFormat = new Intl.DateTimeFormat('sv-SE', {
 /** "23 november 2026": the Swedish local date of an instant. */
 export const swedishDayOf = (d: Date): string => swedishDate(localDateOf(d));
 
+/** "14:05": the Swedish local time of an instant. */
+export const swedishTime = (d: Date): string => timeFormat.format(d);
+
 /** "23 november 2026 kl. 14:05". */
-export const swedishDateTime = (d: Date): string => `${swedishDayOf(d)} kl. ${timeFormat.format(d)}`;
+export const swedishDateTime = (d: Date): string => `${swedishDayOf(d)} kl. ${swedishTime(d)}`;
 
 /** The last day a consent is in force (its `validUntil` is the exclusive end instant). */
 export const lastValidDay = (validUntil: Date): string => swedishDate(lastDayBefore(validUntil));

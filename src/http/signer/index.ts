@@ -8,6 +8,7 @@
 //   GET  /mina-samtycken/:id/underskrivet        the receipt page
 //   GET  /mina-samtycken/:id/avboj, POST (CSRF)  decline
 //   GET  /mina-samtycken/:id/dokument, /kvittens downloads
+//   GET  /mina-samtycken/:id/atkomst             who has read the consent: staff and systems (mine-routes.ts)
 //   GET  /mina-samtycken/:id/aterkalla           withdraw: the confirmation page (mine-routes.ts)
 //   POST /mina-samtycken/:id/aterkalla    (CSRF) the withdrawal's own identification, then the withdrawal
 //   GET  /mina-samtycken/:id/aterkallat          the confirmation

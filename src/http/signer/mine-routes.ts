@@ -1,8 +1,10 @@
-// "Mina samtycken": every consent the identified person is a signer of, downloads, and withdrawal.
+// "Mina samtycken": every consent the identified person is a signer of, downloads, who has read each
+// consent (its access log, issue 16 §3), and withdrawal.
 // A consent is found through the person's own signer rows (common.ts ownConsent): one they are not a
 // signer of is "not found", whoever asks. Withdrawing starts its own identification (prompt=login,
 // max_age=0) and completes in the act handler 'withdraw' when the provider answers.
 import { z } from 'zod';
+import { getAccessLog } from '../../consents/access-log.ts';
 import {
   consentContext,
   downloadConsentDocument,
@@ -17,10 +19,12 @@ import { requireCsrf } from '../../identity/plugin.ts';
 import { type IdentifiedAct, startActIdentification } from '../auth/index.ts';
 import { csrfField } from '../csrf-field.ts';
 import type { App } from '../types.ts';
+import { accessLogView } from './access-log-view.ts';
 import {
   actIdentifiedActor,
   lastValidDay,
   ownConsent,
+  queryValue,
   sendPdf,
   signerSession,
   swedishDayOf,
@@ -91,6 +95,25 @@ export default async function mineRoutes(app: App) {
       return sendPdf(reply, doc, disposition);
     });
   }
+
+  // Who has read the consent: staff and systems, never the signers themselves (consents/access-log.ts).
+  app.get<{ Params: IdParams }>(`${MINE}/:id/atkomst`, hidden, async (request, reply) => {
+    const { id } = request.params;
+    const base = `${MINE}/${id}/atkomst`;
+    const found = await ownConsent(request, reply, id, base);
+    if (!found) return reply;
+    const sida = queryValue(request, 'sida');
+    const log = await getAccessLog(ctx(), found.item.id, {
+      page: /^[1-9]\d{0,3}$/.test(sida) ? Number(sida) : 1,
+    });
+    return reply.page('signer/access-log', {
+      title: 'Vem har sett samtycket',
+      logoutCsrf: found.session.csrfToken,
+      childName: found.item.childName,
+      organisationName: found.organisationName,
+      ...accessLogView(log, base),
+    });
+  });
 
   app.get<{ Params: IdParams }>(`${MINE}/:id/aterkalla`, hidden, async (request, reply) => {
     const { id } = request.params;

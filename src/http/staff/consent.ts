@@ -2,7 +2,8 @@
 // status with reason, validity, signers' state (never their numbers), timeline, and the acts as
 // CSRF-protected forms. The requesting organisation sees and may do everything; another organisation of
 // the consent's HLT team sees the status, and the content and document only while the consent is active;
-// anyone else gets the 404 page (policy.ts).
+// anyone else gets the 404 page (policy.ts). Each opening is an audit event the guardians see in their
+// access log (issue 16 §3).
 // GET  /samtycken/:id/{avbryt,aterkalla,avsluta} — the step before an act that cannot be undone: a page that
 // says what will happen, with the final button (no JavaScript, so no dialog: a page of its own).
 // POST /samtycken/:id/{paminn,avbryt,aterkalla,avsluta,fornya} — the acts; then 303 (PRG).
@@ -18,11 +19,11 @@ import {
   renewConsent,
   withdrawConsent,
 } from '../../consents/index.ts';
-import type { ConsentDetails } from '../../consents/get-consent.ts';
+import { type ConsentDetails, recordConsentView } from '../../consents/get-consent.ts';
 import { canTransition } from '../../domain/consent.ts';
 import { type StaffCaller } from '../../identity/caller.ts';
 import { requireCsrf } from '../../identity/csrf.ts';
-import { authorize, type ConsentAction } from '../../identity/policy.ts';
+import { authorize, type ConsentAction, decide } from '../../identity/policy.ts';
 import type { App } from '../types.ts';
 import { fieldErrors, isStateConflict, isValidationError, text } from './common.ts';
 import {
@@ -47,6 +48,13 @@ export default async function consentRoutes(app: App) {
 
   app.get('/samtycken/:id', route, async (request, reply) => {
     const { caller, consent } = await load(app, request);
+    // Opening the page is a read the guardians see in their access log (issue 16 §3).
+    await recordConsentView(ctx, actorFor(caller, consent), {
+      consentId: consent.id,
+      scope: decide(caller, 'read', consent) === 'allow' ? 'content' : 'status',
+      via: 'page',
+      requestId: request.id,
+    });
     const done = text(request.query, 'klart');
     return consentPage(app, request, reply, caller, consent, {
       ...(DONE[done] ? { notice: { kind: 'ok' as const, text: DONE[done] } } : {}),

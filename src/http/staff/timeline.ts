@@ -21,6 +21,8 @@ const ACTION_LABELS: Record<string, string> = {
   wrong_person: 'Fel person försökte öppna en länk',
   notification_sent: 'Meddelande skickades',
   document_downloaded: 'Dokument laddades ner',
+  // Left out of the timeline (get-consent.ts NOT_IN_TIMELINE); named in case a view ever shows it.
+  consent_viewed: 'Samtycket öppnades',
 };
 
 /** Which message (notify/payload.ts NOTIFICATION_KINDS). */
