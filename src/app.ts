@@ -140,6 +140,7 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   await app.register(homeRoutes);
   await app.register(import('./http/signer/index.ts'));
   await app.register(import('./http/staff/index.ts'));
+  await app.register(import('./http/verify/index.ts'));
   await app.register(tokenRoutes);
   await app.register(adminRoutes);
   await app.register(consentApiRoutes);

@@ -109,6 +109,8 @@ const envSchema = z.object({
   RATE_LIMIT_INVITATION_PER_ADDRESS: perMinute(60),
   RATE_LIMIT_SIGNER_ACTS_PER_PERSON: perMinute(20),
   RATE_LIMIT_CHILD_SEARCH_PER_CALLER: perMinute(30),
+  /** Uploads to the public verification page (/verifiera), per address. */
+  RATE_LIMIT_VERIFY_PER_ADDRESS: perMinute(20),
   /** Key of the HMAC-SHA-256 that API client secrets are stored as (src/identity/api-clients.ts). */
   CLIENT_SECRET_HMAC_KEY: optional(z.string()),
 
@@ -239,6 +241,7 @@ function build(env: z.infer<typeof envSchema>) {
       invitationPerAddress: env.RATE_LIMIT_INVITATION_PER_ADDRESS,
       signerActsPerPerson: env.RATE_LIMIT_SIGNER_ACTS_PER_PERSON,
       childSearchPerCaller: env.RATE_LIMIT_CHILD_SEARCH_PER_CALLER,
+      verifyPerAddress: env.RATE_LIMIT_VERIFY_PER_ADDRESS,
     },
     /** The quota on searches by child, per API client or staff member (issue 15 §2). */
     childLookups: {

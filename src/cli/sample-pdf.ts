@@ -85,18 +85,21 @@ async function main(): Promise<number> {
   await writeFile(out, bytes);
 
   const receiptFile = path.join(path.dirname(out), `${path.basename(out, path.extname(out))}-receipt.pdf`);
-  const receipt = await renderReceipt({
-    documentId: SAMPLE_FORM.documentId,
-    templateVersion: form.templateVersion,
-    documentSha256: sha256,
-    completedAt: signed.at(-1)!.signedAt,
-    signatures: signed.map((s) => ({
-      ...s,
-      method: 'BankID (utvecklingsinloggning, fiktiv)',
-      issuer: `${config.publicBaseUrl}/dev-idp`,
-      acr: 'http://id.elegnamnden.se/loa/1.0/loa3',
-    })),
-  });
+  const receipt = await renderReceipt(
+    {
+      documentId: SAMPLE_FORM.documentId,
+      templateVersion: form.templateVersion,
+      documentSha256: sha256,
+      completedAt: signed.at(-1)!.signedAt,
+      signatures: signed.map((s) => ({
+        ...s,
+        method: 'BankID (utvecklingsinloggning, fiktiv)',
+        issuer: `${config.publicBaseUrl}/dev-idp`,
+        acr: 'http://id.elegnamnden.se/loa/1.0/loa3',
+      })),
+    },
+    { publicBaseUrl: config.publicBaseUrl },
+  );
   await writeFile(receiptFile, receipt);
 
   const report = await verifyPdf(bytes, { trust, tsaTrust });

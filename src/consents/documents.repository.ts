@@ -142,3 +142,15 @@ export async function latestFormHead(
   if (!row) throw new AppError('not_found', 'The consent has no stored form');
   return row;
 }
+
+/**
+ * Whether a file with this SHA-256 is one the service issued: a stored form revision or receipt (with
+ * `documentId`, one of that document's). Only a yes or no: the public verification page (issue 16 §7)
+ * says nothing more about the consent. By the index on sha256 (migration 2026-12-07T1100).
+ */
+export async function isIssuedRevision(db: DbOrTx, sha256: string, documentId?: string): Promise<boolean> {
+  if (!/^[0-9a-f]{64}$/i.test(sha256)) return false;
+  let query = db.selectFrom('consent_documents').select('id').where('sha256', '=', sha256.toLowerCase());
+  if (documentId !== undefined) query = query.where('consent_id', '=', documentId);
+  return (await query.limit(1).executeTakeFirst()) !== undefined;
+}

@@ -150,7 +150,12 @@ async function prepareSignature(
   if (!outcome.completion) return { base, signedAt, appended };
   const data = outcome.completion.receipt;
   const { renderReceipt } = await import('../pdf/receipt.ts');
-  return { base, signedAt, appended, receipt: { data, bytes: await renderReceipt(data) } };
+  return {
+    base,
+    signedAt,
+    appended,
+    receipt: { data, bytes: await renderReceipt(data, { publicBaseUrl: ctx.config.publicBaseUrl }) },
+  };
 }
 
 /**

@@ -53,6 +53,8 @@ export interface Limits {
   signerActs: RateLimit;
   /** The search by child (API and staff page), per API client or staff member. */
   childSearch: RateLimit;
+  /** Uploads to the public verification page (/verifiera), per address. */
+  verifyPerAddress: RateLimit;
 }
 
 declare module 'fastify' {
@@ -181,6 +183,7 @@ async function rateLimitPlugin(app: FastifyInstance) {
     tokenPerAddress: create({ name: 'token-address', max: l.tokenPerAddress }),
     loginPerAddress: create({ name: 'login-address', max: l.loginPerAddress }),
     invitationPerAddress: create({ name: 'invitation-address', max: l.invitationPerAddress }),
+    verifyPerAddress: create({ name: 'verify-address', max: l.verifyPerAddress }),
     signerActs: create({
       name: 'signer-act',
       max: l.signerActsPerPerson,

@@ -1,17 +1,21 @@
 // The completion receipt (kvittens): a separate one-page PDF/A-2b made after the last signature. It lists
 // who signed, when (Swedish time), how they identified themselves and at what level, and the SHA-256 of
 // the signed form. It never changes the signed form and carries no personal identity numbers.
+// From receipt template v2 on it also carries a QR code and the link of the public verification page
+// (issue 16 §7) with the document's id and the form's SHA-256 only (verification-link.ts).
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { SIGNER_ROLES, type SignerRole } from '../domain/roles.ts';
 import { AppError } from '../errors.ts';
 import { type FieldCell, fieldRows, headingBlock, paragraphBlocks, section } from './blocks.ts';
-import { type Block, PdfCanvas } from './canvas.ts';
+import { type Block, PdfCanvas, type TextStyle } from './canvas.ts';
 import { formatStockholmDateTime } from './datetime.ts';
 import { fontMetrics, normalizeText } from './fonts.ts';
-import { fillPlaceholders } from './layout.ts';
+import { fillPlaceholders, LINE_HEIGHT } from './layout.ts';
 import { applyPdfA2b } from './pdfa.ts';
+import { drawQr, type QrMatrix, qrMatrix } from './qr.ts';
 import { loadTemplate, type ReceiptTemplate } from './template.ts';
+import { verificationLink } from './verification-link.ts';
 
 export interface ReceiptSignature {
   role: SignerRole;
@@ -58,7 +62,15 @@ const schema = z.object({
   receiptTemplateVersion: z.string().optional(),
 });
 
-export async function renderReceipt(data: ReceiptData): Promise<Uint8Array> {
+export interface ReceiptOptions {
+  /**
+   * PUBLIC_BASE_URL: the receipt then carries the verification page's QR code and link (templates that
+   * have `verification`, v2 on). Without it, none (tools that render a receipt outside the service).
+   */
+  publicBaseUrl?: string | undefined;
+}
+
+export async function renderReceipt(data: ReceiptData, options: ReceiptOptions = {}): Promise<Uint8Array> {
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
     throw new AppError('validation_failed', 'receipt data is not valid', {
@@ -105,6 +117,13 @@ export async function renderReceipt(data: ReceiptData): Promise<Uint8Array> {
     }),
     PdfCanvas.gap(t.layout.sectionGap),
     ...section(canvas, t.labels.signaturesTitle, signatureRows(canvas, t, signatures)),
+    ...(t.verification && options.publicBaseUrl
+      ? await verificationBlocks(
+          canvas,
+          t.verification,
+          verificationLink(options.publicBaseUrl, input.documentId, sha),
+        )
+      : []),
     ...paragraphBlocks(canvas, [t.note], { colour: canvas.colours.muted }),
   ];
   canvas.flow(blocks);
@@ -159,4 +178,74 @@ function signatureRows(
     // Rows of one signature stay together; a small gap separates signatures.
     return i < ordered.length - 1 ? [...group, PdfCanvas.gap(8)] : group;
   });
+}
+
+/** Side of the printed QR code in points: about 34 mm, easy for a phone camera. */
+const QR_SIDE = 96;
+const QR_GAP = 14;
+
+/** The verification section: the QR code on the left; title, what to do, and the link as text beside it. */
+async function verificationBlocks(
+  canvas: PdfCanvas,
+  v: NonNullable<ReceiptTemplate['verification']>,
+  link: string,
+): Promise<Block[]> {
+  const qr: QrMatrix = await qrMatrix(link);
+  const { fontSize } = canvas.layout;
+  const title: TextStyle = { size: fontSize.sectionTitle, weight: 'bold', colour: canvas.colours.accent };
+  const body: TextStyle = { size: fontSize.body };
+  const label: TextStyle = { size: fontSize.label, colour: canvas.colours.muted };
+  const linkStyle: TextStyle = { size: fontSize.label + 0.5 };
+  const width = canvas.contentWidth - QR_SIDE - QR_GAP;
+  const titleLines = canvas.wrap(v.title, width, title);
+  const bodyLines = canvas.wrap(v.text, width, body);
+  const linkLines = breakLink(canvas, link, width, linkStyle);
+  const lh = (s: TextStyle) => s.size * LINE_HEIGHT;
+  const textHeight =
+    titleLines.length * lh(title) +
+    4 +
+    bodyLines.length * lh(body) +
+    6 +
+    lh(label) +
+    linkLines.length * lh(linkStyle);
+  const block: Block = {
+    height: Math.max(QR_SIDE, textHeight) + 4,
+    draw: (c, top) => {
+      drawQr(c, qr, c.left, top, QR_SIDE, c.colours.text);
+      const x = c.left + QR_SIDE + QR_GAP;
+      let y = top + 4;
+      y += c.lines(titleLines, x, y, title) + 4;
+      y += c.lines(bodyLines, x, y, body) + 6;
+      y += c.lines([v.linkLabel], x, y, label);
+      c.lines(linkLines, x, y, linkStyle);
+    },
+  };
+  return [PdfCanvas.gap(canvas.layout.sectionGap / 2), block, PdfCanvas.gap(canvas.layout.sectionGap)];
+}
+
+/**
+ * A URL has no spaces to wrap at: break it before `?` and `&` where it must, and within a part only if that
+ * part alone is wider than the line. pdftotext then reads it back as lines that join to the link.
+ */
+function breakLink(canvas: PdfCanvas, link: string, width: number, style: TextStyle): string[] {
+  const parts = link.split(/(?=[?&])/);
+  const lines: string[] = [];
+  let line = '';
+  for (const part of parts) {
+    if (canvas.width(line + part, style) <= width) {
+      line += part;
+      continue;
+    }
+    if (line) lines.push(line);
+    line = '';
+    for (const ch of part) {
+      if (line && canvas.width(line + ch, style) > width) {
+        lines.push(line);
+        line = '';
+      }
+      line += ch;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
 }

@@ -174,6 +174,8 @@ const receiptTemplateSchema = z.strictObject({
   acrNames: z.record(z.string(), text),
   noLevel: text,
   note: text,
+  /** v2 on: the public verification page's QR code and link (issue 16 §7). */
+  verification: z.strictObject({ title: text, text: text, linkLabel: text }).optional(),
   footer: footerSchema,
   layout: layoutSchema,
 });
