@@ -1,4 +1,8 @@
-// The audit trail: one append-only row per act (the table refuses updates and deletes). Who (staff
+// The audit trail: one append-only row per act (the table refuses updates and deletes), each linked into
+// its consent's hash chain by a trigger in PostgreSQL as it is inserted (tamper evidence, issue 16 §2:
+// migrations/2026-12-07T1300-audit-chain.ts; sealed checkpoints in audit-chain-seal.ts, the check in
+// audit-chain-verify.ts). Nothing here computes a hash: every writer, one row or a batch, in a
+// transaction or behind the answer, gets the same chaining, serialised per chain by the database. Who (staff
 // member, signer role, API client, the system), what, when, how the signer identified (issuer, acr),
 // from which organisation, and the HTTP request id. `details` never holds personal data: only ids,
 // roles, codes, dates and counts — a guard refuses anything shaped like a personal number or an e-mail.
@@ -78,7 +82,10 @@ function checkDetails(details: AuditDetails): void {
 }
 
 /** One row of `audit_events` as plain data (`at` as ISO text, `details` still an object). */
-type AuditRecord = Omit<Selectable<AuditEventTable>, 'id' | 'at' | 'details'> & {
+type AuditRecord = Omit<
+  Selectable<AuditEventTable>,
+  'id' | 'at' | 'details' | 'chain_seq' | 'prev_hash' | 'hash'
+> & {
   at: string;
   details: AuditDetails;
 };
@@ -110,7 +117,9 @@ const insertOne = (db: DbOrTx, record: AuditRecord) =>
 
 /**
  * Many rows, one statement with a fixed text and one parameter: the rows as a JSON array (one
- * JSON.stringify in Node and one parse in PostgreSQL, far cheaper than a text array per column).
+ * JSON.stringify in Node and one parse in PostgreSQL, far cheaper than a text array per column). Sorted
+ * by consent: the chain trigger locks each consent's chain head in the order the rows come, so two
+ * batches under way at once always lock in the same order and never deadlock.
  */
 const insertManyQuery = compiledOnce(
   (db: Db, records: string) =>
@@ -132,7 +141,8 @@ const insertManyQuery = compiledOnce(
       .expression(
         sql`SELECT * FROM json_to_recordset(${records}::json) AS r(consent_id uuid, at timestamptz,
           action text, actor_type text, actor_id text, signer_role text, organisation_id uuid,
-          identity_issuer text, identity_acr text, request_id text, details jsonb)`,
+          identity_issuer text, identity_acr text, request_id text, details jsonb)
+          ORDER BY consent_id`,
       ),
   [''],
 );

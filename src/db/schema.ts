@@ -243,6 +243,10 @@ export interface AuditEventTable {
   identity_acr: string | null;
   request_id: string | null;
   details: ColumnType<Record<string, unknown>, string | undefined, never>;
+  /** Set by the chain trigger (migrations/2026-12-07T1300-audit-chain.ts), never by the application. */
+  chain_seq: ColumnType<number, never, never>;
+  prev_hash: ColumnType<Buffer, never, never>;
+  hash: ColumnType<Buffer, never, never>;
 }
 
 /** One search by child (issue 15 §2): who, when, from where, how many consents shown. Never the number. */
@@ -255,6 +259,41 @@ export interface ChildLookupTable {
   via: 'api' | 'staff_page';
   request_id: string | null;
   found: number;
+  /** Set by the chain trigger (migrations/2026-12-07T1300-audit-chain.ts), never by the application. */
+  chain_seq: ColumnType<number, never, never>;
+  prev_hash: ColumnType<Buffer, never, never>;
+  hash: ColumnType<Buffer, never, never>;
+}
+
+/** The writers' record of each audit chain's end (bookkeeping for the trigger and the checkpoints). */
+export interface AuditChainHeadTable {
+  chain: string;
+  seq: number;
+  hash: Buffer;
+  prev: Buffer;
+  sealed_seq: number;
+}
+
+/** A sealed checkpoint of the audit chains (consents/audit-chain-seal.ts). Append-only. */
+export interface AuditCheckpointTable {
+  id: number;
+  made_at: Timestamp;
+  previous_hash: Buffer | null;
+  chains: number;
+  digest: Buffer;
+  statement_hash: Buffer;
+  signature: Buffer;
+  signature_hash: 'sha256' | 'sha384' | 'sha512';
+  certificate: Buffer;
+  timestamp_token: Buffer | null;
+}
+
+/** One chain's head in a checkpoint. Append-only. */
+export interface AuditCheckpointHeadTable {
+  checkpoint_id: number;
+  chain: string;
+  seq: number;
+  hash: Buffer;
 }
 
 export interface NotificationSentTable {
@@ -273,6 +312,9 @@ export interface Database {
   consent_documents: ConsentDocumentTable;
   audit_events: AuditEventTable;
   child_lookups: ChildLookupTable;
+  audit_chain_heads: AuditChainHeadTable;
+  audit_checkpoints: AuditCheckpointTable;
+  audit_checkpoint_heads: AuditCheckpointHeadTable;
   notifications_sent: NotificationSentTable;
   idempotency_keys: IdempotencyKeyTable;
   housekeeping_runs: HousekeepingRunTable;

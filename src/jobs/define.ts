@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
+import type { Signing } from '../pdf/signing-setup.ts';
 
 export interface JobContext {
   db: Db;
@@ -14,6 +15,8 @@ export interface JobContext {
   log: FastifyBaseLogger;
   /** The queue, for use cases that queue their notifications inside their transaction. */
   jobs: { boss: Pick<PgBoss, 'send'> };
+  /** The service's signing setup (the audit checkpoint's time stamp), where the app has loaded it. */
+  signing?: Signing | undefined;
   /** Queue another job (for sweeps that fan out one job per item). */
   send: (
     name: string,

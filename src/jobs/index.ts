@@ -1,3 +1,4 @@
+import { auditCheckpoint } from './audit-checkpoint.ts';
 import { consentEndingSoon } from './consent-ending-soon.ts';
 import { consentLapse } from './consent-lapse.ts';
 import { consentReminders } from './consent-reminders.ts';
@@ -16,4 +17,5 @@ export const jobs: JobDefinition[] = [
   consentTimeEvents,
   consentLapse,
   consentEndingSoon,
+  auditCheckpoint,
 ] as unknown as JobDefinition[];

@@ -72,6 +72,8 @@ export default fp<JobsPluginOptions>(
       log: app.log,
       jobs: { boss },
       send,
+      // The signing plugin is registered after this one; jobs run once the app is ready.
+      signing: app.hasDecorator('signing') ? app.signing : undefined,
     });
     const runNow = async (name: string, data: object = {}) => {
       const def = byName.get(name);
