@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { projectRoot } from './paths.ts';
+import { DEFAULT_RETENTION_MONTHS, RETENTION_MONTHS } from './domain/retention.ts';
 
 /** The development session secret. Production refuses it (and anything shorter than 32 characters). */
 export const DEV_SESSION_SECRET = 'development-only-session-secret-not-for-production';
@@ -118,6 +119,10 @@ const envSchema = z.object({
   // in the database (child_lookups), so every instance counts against the same quota.
   CHILD_LOOKUP_QUOTA: optional(int(1, 1_000_000)).default(100),
   CHILD_LOOKUP_QUOTA_WINDOW_MINUTES: optional(int(1, 7 * 24 * 60)).default(60),
+  /** Months an ended consent is kept when its organisation has set none (src/domain/retention.ts). */
+  RETENTION_MONTHS: optional(int(RETENTION_MONTHS.min, RETENTION_MONTHS.max)).default(
+    DEFAULT_RETENTION_MONTHS,
+  ),
   /** Bearer token for GET /metrics (src/http/metrics.ts); unset: no /metrics. */
   METRICS_TOKEN: optional(z.string().min(32, 'at least 32 characters')),
 
@@ -248,6 +253,8 @@ function build(env: z.infer<typeof envSchema>) {
       quota: env.CHILD_LOOKUP_QUOTA,
       windowSeconds: env.CHILD_LOOKUP_QUOTA_WINDOW_MINUTES * 60,
     },
+    /** Retention and deletion (issue 16 §4): organisations may set their own time. */
+    retention: { defaultMonths: env.RETENTION_MONTHS },
     /** Undefined: GET /metrics answers 404. */
     metricsToken: env.METRICS_TOKEN,
     rules: {

@@ -33,6 +33,8 @@ export const AUDIT_ACTIONS = [
   'document_downloaded',
   /** A staff member or system opened the consent's details (the guardians' access log, issue 16 §3). */
   'consent_viewed',
+  /** Retention (issue 16 §4): the consent's documents and personal data deleted; a tombstone stays. */
+  'personal_data_deleted',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

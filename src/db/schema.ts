@@ -32,6 +32,8 @@ export interface OrganisationTable {
   type: OrganisationType;
   municipality: string;
   hlt_area: string;
+  /** Months a consent's documents and personal data are kept after it ended; null: RETENTION_MONTHS. */
+  retention_months: number | null;
   created_at: CreatedAt;
 }
 
@@ -305,8 +307,28 @@ export interface NotificationSentTable {
   sent_at: Timestamp;
 }
 
+/** What stays of a consent deleted after its retention time (issue 16 §4): nothing that identifies anyone. */
+export interface ConsentTombstoneTable {
+  consent_id: string;
+  deleted_at: Date;
+  retention_months: number;
+  /** 'YYYY-MM', Swedish calendar month. */
+  requested_month: string;
+  ended_month: string;
+  outcome: 'declined' | 'cancelled' | 'request_expired' | 'withdrawn' | 'ended' | 'expired';
+  reason: string;
+  area: string;
+  municipality: string;
+  organisation_id: string;
+  organisation_type: OrganisationType;
+  team_id: string;
+  child_age_group: '0-5' | '6-12' | '13-15' | '16-17';
+  child_legal_sex: 'female' | 'male';
+}
+
 export interface Database {
   consents: ConsentTable;
+  consent_tombstones: ConsentTombstoneTable;
   consent_signers: ConsentSignerTable;
   invitations: InvitationTable;
   consent_documents: ConsentDocumentTable;

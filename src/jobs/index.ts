@@ -7,6 +7,7 @@ import type { JobDefinition } from './define.ts';
 import { housekeeping } from './housekeeping.ts';
 import { identityCleanup } from './identity-cleanup.ts';
 import { notify } from './notify.ts';
+import { retention } from './retention.ts';
 
 /** Every job the service knows. Workers run them all; any instance may queue them. */
 export const jobs: JobDefinition[] = [
@@ -18,4 +19,5 @@ export const jobs: JobDefinition[] = [
   consentLapse,
   consentEndingSoon,
   auditCheckpoint,
+  retention,
 ] as unknown as JobDefinition[];

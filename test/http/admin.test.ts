@@ -73,7 +73,7 @@ async function setup(t: Test) {
   };
   const call = (
     headers: Record<string, string> | undefined,
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PUT',
     url: string,
     payload?: Record<string, unknown>,
   ) =>
@@ -163,6 +163,26 @@ t.test('an admin manages API clients: create (secret once), rotate, revoke, disa
   );
   t.equal((await tokenFor(s, client.clientId, second)).statusCode, 401);
   t.equal((await s.call(s.as.adminA, 'POST', `${s.base}/clients/${client.id}/secrets`)).statusCode, 409);
+});
+
+t.test('an admin sets the retention time; others may not; out of range is a 400', async (t) => {
+  const s = await setup(t);
+  const url = `${s.base}/retention`;
+  const initial = await s.call(s.as.adminA, 'GET', url);
+  t.equal(initial.statusCode, 200);
+  t.same(initial.json(), { months: 24, default: true, defaultMonths: 24 }, 'the default at first');
+  const set = await s.call(s.as.adminA, 'PUT', url, { months: 36 });
+  t.equal(set.statusCode, 200);
+  t.same(set.json(), { months: 36, default: false, defaultMonths: 24 });
+  t.same((await s.call(s.as.adminA, 'GET', url)).json(), { months: 36, default: false, defaultMonths: 24 });
+  for (const months of [0, 121, 1.5, '12'])
+    t.equal((await s.call(s.as.adminA, 'PUT', url, { months })).statusCode, 400, `months ${months}: 400`);
+  t.equal((await s.call(s.as.adminA, 'PUT', url, { months: 12, extra: 1 })).statusCode, 400, 'unknown field');
+  t.equal((await s.call(s.as.staffA, 'PUT', url, { months: 1 })).statusCode, 403, 'plain staff: 403');
+  t.equal((await s.call(s.as.adminB, 'PUT', url, { months: 1 })).statusCode, 404, 'another admin: 404');
+  t.equal((await s.call(undefined, 'GET', url)).statusCode, 401, 'nobody: 401');
+  const back = await s.call(s.as.adminA, 'PUT', url, { months: null });
+  t.same(back.json(), { months: 24, default: true, defaultMonths: 24 }, 'null: the default again');
 });
 
 t.test('bad input to the admin API: clear 4xx problems', async (t) => {

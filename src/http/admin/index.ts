@@ -1,7 +1,8 @@
 // The admin API: an organisation's admins manage its API clients and staff users.
 // /api/v1/admin/organisations/{organisationId}/…, staff session with role `admin` in that organisation
 // (identity/policy.ts `decideAdmin`: the organisation's other staff get 403, everyone else 404).
-// The routes: the organisations the caller administers (here), API clients (clients.ts), staff (staff.ts);
+// The routes: the organisations the caller administers (here), API clients (clients.ts), staff (staff.ts),
+// the retention time (retention.ts);
 // schemas.ts and presenters.ts describe and shape the answers.
 import { z } from 'zod';
 import { callerOf } from '../../identity/caller.ts';
@@ -11,6 +12,7 @@ import { clientRoutes, secretRoutes } from './clients.ts';
 import { ADMIN } from './common.ts';
 import { organisationOut } from './presenters.ts';
 import { errors, organisationSchema } from './schemas.ts';
+import { retentionRoutes } from './retention.ts';
 import { staffRoutes } from './staff.ts';
 
 export default async function adminRoutes(app: App) {
@@ -40,4 +42,5 @@ export default async function adminRoutes(app: App) {
   clientRoutes(app);
   secretRoutes(app);
   staffRoutes(app);
+  retentionRoutes(app);
 }
