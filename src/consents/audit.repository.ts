@@ -35,6 +35,7 @@ export const AUDIT_ACTIONS = [
   'consent_viewed',
   /** Retention (issue 16 §4): the consent's documents and personal data deleted; a tombstone stays. */
   'personal_data_deleted',
+  'protected_identity_marked', // staff marked a person's skyddade personuppgifter afterwards (issue 16 §5)
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -19,6 +19,7 @@ export type NewConsent = Pick<
   | 'child'
   | 'soleGuardian'
   | 'youthSigns'
+  | 'childProtectedIdentity'
   | 'requestedByStaffId'
   | 'requestedByClientId'
   | 'obtainedBy'
@@ -34,6 +35,7 @@ export interface NewSigner {
   personalNumber: string;
   phone: string | null;
   email: string | null;
+  protectedIdentity: boolean;
 }
 
 export async function insertConsent(tx: DbOrTx, c: NewConsent): Promise<void> {
@@ -52,6 +54,7 @@ export async function insertConsent(tx: DbOrTx, c: NewConsent): Promise<void> {
       child_school: c.child.school,
       sole_guardian: c.soleGuardian,
       youth_signs: c.youthSigns,
+      child_protected_identity: c.childProtectedIdentity,
       requested_by_staff_id: c.requestedByStaffId,
       requested_by_client_id: c.requestedByClientId,
       obtained_by: JSON.stringify(c.obtainedBy),
@@ -74,6 +77,7 @@ export async function insertSigners(tx: DbOrTx, consentId: string, signers: read
         personal_number: s.personalNumber,
         phone: s.phone,
         email: s.email,
+        protected_identity: s.protectedIdentity,
       })),
     )
     .execute();
@@ -206,5 +210,28 @@ export async function recordCompletion(
     .updateTable('consents')
     .set({ completed_at: c.completedAt, valid_from: c.validFrom, valid_until: c.validUntil })
     .where('id', '=', consentId)
+    .execute();
+}
+
+/**
+ * Marks a person's skyddade personuppgifter (issue 16 §5): a guardian's signer row, or the child on the
+ * consent and the youth's signer row with it (the youth is the child).
+ */
+export async function markProtectedIdentity(
+  tx: DbOrTx,
+  consentId: string,
+  person: 'guardian1' | 'guardian2' | 'child',
+): Promise<void> {
+  if (person === 'child')
+    await tx
+      .updateTable('consents')
+      .set({ child_protected_identity: true })
+      .where('id', '=', consentId)
+      .execute();
+  await tx
+    .updateTable('consent_signers')
+    .set({ protected_identity: true })
+    .where('consent_id', '=', consentId)
+    .where('role', '=', person === 'child' ? 'youth' : person)
     .execute();
 }

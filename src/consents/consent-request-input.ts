@@ -36,6 +36,12 @@ const email = z.preprocess(
 );
 const contact = z.object({ phone, email });
 const personalNumber = requiredText('Ange personnummer.', 20);
+/**
+ * Skyddade personuppgifter (sekretessmarkering, skyddad folkbokföring; issue 16 §5): the person's phone and
+ * e-mail are never printed on the form nor shown to the other signers, the team, or staff other than the
+ * requester, and messages go only by the channels given here.
+ */
+const protectedIdentity = z.boolean({ error: 'Ange om personen har skyddade personuppgifter.' }).optional();
 
 export const createConsentRequestSchema = z.object({
   teamId: z.uuid({ error: 'Välj HLT-team.' }),
@@ -44,11 +50,21 @@ export const createConsentRequestSchema = z.object({
     personalNumber,
     healthCentre: optionalText(),
     school: optionalText(),
+    protectedIdentity,
   }),
   guardians: z
-    .array(z.object({ name: requiredText('Ange vårdnadshavarens namn.'), personalNumber, phone, email }), {
-      error: 'Ange vårdnadshavare.',
-    })
+    .array(
+      z.object({
+        name: requiredText('Ange vårdnadshavarens namn.'),
+        personalNumber,
+        phone,
+        email,
+        protectedIdentity,
+      }),
+      {
+        error: 'Ange vårdnadshavare.',
+      },
+    )
     .max(2, { error: 'Ange högst två vårdnadshavare.' }),
   soleGuardian: z.boolean({ error: 'Ange om vårdnadshavare 1 är ensam vårdnadshavare.' }),
   /** Ask a child below the age threshold to sign too; at or above it the youth signs anyway. */

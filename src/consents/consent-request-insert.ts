@@ -69,6 +69,7 @@ export async function insertRequest(
     },
     soleGuardian: data.soleGuardian,
     youthSigns: people.youthSigns,
+    childProtectedIdentity: data.child.protectedIdentity === true,
     requestedByStaffId: actor.type === 'staff' ? actor.staffId : null,
     requestedByClientId: actor.type === 'api_client' ? actor.clientId : null,
     obtainedBy: r.requester.obtainedBy,
@@ -107,6 +108,8 @@ export async function insertRequest(
       soleGuardian: data.soleGuardian,
       youthSigns: people.youthSigns,
       youthRequired: people.youth === 'required',
+      // Who is marked (roles and 'child', never a value): the form was rendered without their contacts.
+      ...(protectedPersons(data).length > 0 ? { protectedIdentity: protectedPersons(data) } : {}),
       templateVersion: r.form.templateVersion,
       documentSha256: r.form.sha256,
       ...(renewedFrom ? { renewedFrom } : {}),
@@ -124,6 +127,14 @@ export async function insertRequest(
   return result;
 }
 
+/** The people marked as having protected personal data, as 'guardian1', 'guardian2', 'child'. */
+function protectedPersons(data: RequestData): string[] {
+  return [
+    ...data.guardians.flatMap((g, i) => (g.protectedIdentity ? [i === 0 ? 'guardian1' : 'guardian2'] : [])),
+    ...(data.child.protectedIdentity ? ['child'] : []),
+  ];
+}
+
 /** The signers of the request's roles, in form order. */
 function signersOf(data: RequestData, people: ConsentPeople): NewSigner[] {
   return people.requiredRoles.map((role) => {
@@ -134,6 +145,8 @@ function signersOf(data: RequestData, people: ConsentPeople): NewSigner[] {
         personalNumber: people.child.digits,
         phone: data.youth?.phone ?? null,
         email: data.youth?.email ?? null,
+        // The youth is the child: one mark for both (consents.child_protected_identity).
+        protectedIdentity: data.child.protectedIdentity === true,
       };
     const i = role === 'guardian1' ? 0 : 1;
     const g = data.guardians[i]!;
@@ -143,6 +156,7 @@ function signersOf(data: RequestData, people: ConsentPeople): NewSigner[] {
       personalNumber: people.guardians[i]!.digits,
       phone: g.phone ?? null,
       email: g.email ?? null,
+      protectedIdentity: g.protectedIdentity === true,
     };
   });
 }

@@ -26,6 +26,8 @@ export interface ConsentRecord {
   };
   soleGuardian: boolean;
   youthSigns: boolean;
+  /** Skyddade personuppgifter for the child (issue 16 §5; the youth signer's row carries it too). */
+  childProtectedIdentity: boolean;
   requestedByStaffId: string | null;
   requestedByClientId: string | null;
   obtainedBy: ObtainedBy;
@@ -57,6 +59,8 @@ export interface SignerRecord {
   personalNumber: string;
   phone: string | null;
   email: string | null;
+  /** Skyddade personuppgifter (issue 16 §5): phone and e-mail for the requester only, never printed. */
+  protectedIdentity: boolean;
   signedAt: Date | null;
   signedPlace: string | null;
   signedName: string | null;
@@ -103,6 +107,7 @@ export function selectConsentColumns<O>(qb: SelectQueryBuilder<Database, 'consen
     'consents.child_school',
     'consents.sole_guardian',
     'consents.youth_signs',
+    'consents.child_protected_identity',
     'consents.requested_by_staff_id',
     'consents.requested_by_client_id',
     'consents.obtained_by',
@@ -146,6 +151,7 @@ export function toConsentRecord(row: ConsentRow): ConsentRecord {
     },
     soleGuardian: row.sole_guardian,
     youthSigns: row.youth_signs,
+    childProtectedIdentity: row.child_protected_identity,
     requestedByStaffId: row.requested_by_staff_id,
     requestedByClientId: row.requested_by_client_id,
     obtainedBy: row.obtained_by,
@@ -178,6 +184,7 @@ export function toSignerRecord(row: Selectable<ConsentSignerTable>): SignerRecor
     personalNumber: row.personal_number,
     phone: row.phone,
     email: row.email,
+    protectedIdentity: row.protected_identity,
     signedAt: row.signed_at,
     signedPlace: row.signed_place,
     signedName: row.signed_name,

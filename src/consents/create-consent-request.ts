@@ -128,9 +128,21 @@ async function renderForm(
       documentId: id,
       area: requester.organisation.hltArea,
       soleGuardian: data.soleGuardian,
-      guardian1: { name: g1!.name, personalNumber: people.guardians[0]!.digits, phone: g1!.phone },
+      guardian1: {
+        name: g1!.name,
+        personalNumber: people.guardians[0]!.digits,
+        phone: g1!.phone,
+        protectedIdentity: g1!.protectedIdentity === true,
+      },
       ...(g2 && people.guardians[1]
-        ? { guardian2: { name: g2.name, personalNumber: people.guardians[1].digits, phone: g2.phone } }
+        ? {
+            guardian2: {
+              name: g2.name,
+              personalNumber: people.guardians[1].digits,
+              phone: g2.phone,
+              protectedIdentity: g2.protectedIdentity === true,
+            },
+          }
         : {}),
       child: {
         name: data.child.name,

@@ -23,8 +23,13 @@ export interface ConsentSignerView {
   identifiedBy: { issuer: string; acr: string | null } | null;
   declinedAt: Date | null;
   lastRemindedAt: Date | null;
-  /** Where invitations go. */
+  /**
+   * Where invitations go. A protected person's (`protectedIdentity`) for the requester only: the
+   * presenters and pages decide (issue 16 §5).
+   */
   contact: { phone: string | null; email: string | null };
+  /** Skyddade personuppgifter: phone and e-mail shown to no one but the requester, never printed. */
+  protectedIdentity: boolean;
 }
 
 export interface ConsentDetails {
@@ -41,7 +46,7 @@ export interface ConsentDetails {
   requestExpiresAt: Date;
   completedAt: Date | null;
   awaitingRoles: SignerRole[];
-  child: { name: string; healthCentre: string | null; school: string | null };
+  child: { name: string; healthCentre: string | null; school: string | null; protectedIdentity: boolean };
   soleGuardian: boolean;
   youthSigns: boolean;
   obtainedBy: ObtainedBy;
@@ -113,6 +118,7 @@ export async function getConsent(
       name: consent.child.name,
       healthCentre: consent.child.healthCentre,
       school: consent.child.school,
+      protectedIdentity: consent.childProtectedIdentity,
     },
     soleGuardian: consent.soleGuardian,
     youthSigns: consent.youthSigns,
@@ -130,6 +136,7 @@ export async function getConsent(
       declinedAt: s.declinedAt,
       lastRemindedAt: s.lastRemindedAt,
       contact: { phone: s.phone, email: s.email },
+      protectedIdentity: s.protectedIdentity,
     })),
     declined:
       consent.declinedAt && decliner

@@ -41,6 +41,8 @@ function prefill(loaded: LoadedConsent, input: z.output<typeof renewInputSchema>
             personalNumber: s.personalNumber,
             phone: s.phone ?? undefined,
             email: s.email ?? undefined,
+            // A mark of protected personal data carries over (issue 16 §5).
+            protectedIdentity: s.protectedIdentity,
           },
         ]
       : [];
@@ -53,6 +55,7 @@ function prefill(loaded: LoadedConsent, input: z.output<typeof renewInputSchema>
       personalNumber: consent.child.personalNumber,
       healthCentre: consent.child.healthCentre ?? undefined,
       school: consent.child.school ?? undefined,
+      protectedIdentity: consent.childProtectedIdentity,
     },
     guardians,
     soleGuardian: consent.soleGuardian,

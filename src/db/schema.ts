@@ -161,6 +161,8 @@ export interface ConsentTable {
   child_school: string | null;
   sole_guardian: boolean;
   youth_signs: boolean;
+  /** Skyddade personuppgifter (issue 16 §5): the child's contacts (the youth signer's) shown to no one else. */
+  child_protected_identity: Generated<boolean>;
   requested_by_staff_id: string | null;
   requested_by_client_id: string | null;
   obtained_by: ColumnType<ObtainedBy, string, string>;
@@ -193,6 +195,8 @@ export interface ConsentSignerTable {
   personal_number: string;
   phone: string | null;
   email: string | null;
+  /** Skyddade personuppgifter (issue 16 §5): phone and e-mail shown to no one else, never printed. */
+  protected_identity: Generated<boolean>;
   signed_at: NullableTimestamp;
   signed_place: string | null;
   signed_name: string | null;

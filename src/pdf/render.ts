@@ -26,12 +26,23 @@ export interface ConsentFormData {
   templateVersion?: string; // default: latest
   area: string; // HLT area/municipality name for the heading
   soleGuardian: boolean;
-  guardian1: { name: string; personalNumber: string /* 12 digits */; phone?: string };
-  guardian2?: { name: string; personalNumber: string; phone?: string }; // absent when soleGuardian
+  guardian1: FormPerson;
+  guardian2?: FormPerson; // absent when soleGuardian
   child: { name: string; personalNumber: string; healthCentre?: string; school?: string };
   requestingOrganisation: { name: string };
   youthSigns: boolean; // the youth signature block + field is present
   obtainedBy: { name: string; title?: string; phone?: string; email?: string };
+}
+
+export interface FormPerson {
+  name: string;
+  personalNumber: string; // 12 digits
+  phone?: string;
+  /**
+   * Skyddade personuppgifter (issue 16 §5): the phone is never printed, whatever `phone` holds; the box
+   * shows `missingValue`, as for a phone not given, so the form does not tell the other guardian either.
+   */
+  protectedIdentity?: boolean;
 }
 
 export interface RenderedForm {
@@ -44,7 +55,13 @@ export interface RenderedForm {
 const name = z.string().trim().min(1).max(200);
 const optional = z.string().trim().max(200).optional();
 const personalNumber = z.string().regex(/^\d{12}$/, 'must be 12 digits');
-const person = z.object({ name, personalNumber, phone: optional });
+const person = z
+  .object({ name, personalNumber, phone: optional, protectedIdentity: z.boolean().optional() })
+  // A protected person's contact never reaches the drawing code (nor its font check).
+  .transform(({ protectedIdentity, phone, ...p }) => ({
+    ...p,
+    ...(protectedIdentity || phone === undefined ? {} : { phone }),
+  }));
 const inputSchema = z
   .object({
     documentId: z.uuid(),

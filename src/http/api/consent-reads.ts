@@ -9,7 +9,7 @@ import { callerOf } from '../../identity/caller.ts';
 import { consentVisibility, decide, relationTo } from '../../identity/policy.ts';
 import type { App } from '../types.ts';
 import { actorOf, authorizeOn, type ConsentAccess, errors, READ, TAGS } from './access.ts';
-import { detailsOut, eventOut, iso } from './presenters.ts';
+import { detailsOut, eventOut, isRequester, iso } from './presenters.ts';
 import {
   consentDetailsSchema,
   consentPageSchema,
@@ -94,7 +94,7 @@ export function readRoutes(app: App, access: ConsentAccess) {
         via: 'api',
         requestId: request.id,
       });
-      return detailsOut(details, relationTo(caller, details) === 'requesting');
+      return detailsOut(details, relationTo(caller, details) === 'requesting', isRequester(details, caller));
     },
   );
 

@@ -1,10 +1,13 @@
 // The consent API's answers: the use cases' results as the documented schemas (./schemas.ts) describe
 // them — dates as ISO strings, and for the other organisations of the team no contact details, free text
-// or timeline.
+// or timeline. A person with skyddade personuppgifter (issue 16 §5): their phone and e-mail go to the
+// requester only (the API client or staff member who made the request), never to the rest of the
+// organisation; everyone who sees the details sees the mark.
 import type { z } from 'zod';
 import type { AuditEvent } from '../../consents/audit.repository.ts';
 import type { ConsentRequestResult } from '../../consents/create-consent-request.ts';
 import type { ConsentDetails } from '../../consents/get-consent.ts';
+import type { Caller } from '../../identity/caller.ts';
 import type { consentDetailsSchema, consentRequestResultSchema, consentStatusSchema } from './schemas.ts';
 
 export const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
@@ -64,8 +67,31 @@ export function requestResultOut(r: ConsentRequestResult): z.infer<typeof consen
   };
 }
 
-/** Details; for the other organisations of the team without contact details, free text or timeline. */
-export function detailsOut(d: ConsentDetails, requesting: boolean): z.infer<typeof consentDetailsSchema> {
+/** Whether the caller is the one who made the request (staff member or API client). */
+export function isRequester(d: Pick<ConsentDetails, 'requestedBy'>, caller: Caller): boolean {
+  const by = d.requestedBy;
+  return by.type === 'staff'
+    ? caller.kind === 'staff' && caller.staffId === by.staffId
+    : caller.kind === 'api_client' && caller.clientId === by.clientId;
+}
+
+/** A signer's contact as this caller may see it: a protected person's for the requester only. */
+function contactFor(
+  s: ConsentDetails['signers'][number],
+  requester: boolean,
+): ConsentDetails['signers'][number]['contact'] {
+  return s.protectedIdentity && !requester ? { phone: null, email: null } : s.contact;
+}
+
+/**
+ * Details; for the other organisations of the team without contact details, free text or timeline.
+ * `requester`: the caller made the request (isRequester) and may see a protected person's contacts.
+ */
+export function detailsOut(
+  d: ConsentDetails,
+  requesting: boolean,
+  requester = false,
+): z.infer<typeof consentDetailsSchema> {
   return {
     id: d.id,
     organisationId: d.organisationId,
@@ -95,7 +121,8 @@ export function detailsOut(d: ConsentDetails, requesting: boolean): z.infer<type
       identifiedBy: s.identifiedBy,
       declinedAt: iso(s.declinedAt),
       lastRemindedAt: iso(s.lastRemindedAt),
-      ...(requesting ? { contact: s.contact } : {}),
+      protectedIdentity: s.protectedIdentity,
+      ...(requesting ? { contact: contactFor(s, requester) } : {}),
     })),
     declined: d.declined
       ? {

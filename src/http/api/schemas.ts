@@ -72,6 +72,15 @@ const contact = {
     .optional()
     .meta({ description: 'E-mail address for the invitation', example: 'anna@hem.example' }),
 };
+const protectedIdentityIn = z
+  .boolean()
+  .optional()
+  .meta({
+    description:
+      'Skyddade personuppgifter (sekretessmarkering, skyddad folkbokföring): the phone is never printed on the ' +
+      'form, phone and e-mail are shown to no one but the caller who made the request, and messages go only ' +
+      'to the contacts given here',
+  });
 const personalNumberIn = textInput().min(1).max(20).meta({
   description: 'Swedish personal number (12 or 10 digits, with or without hyphen)',
   example: '201203152384',
@@ -96,6 +105,7 @@ export const newConsentRequestSchema = z
         .max(200)
         .optional()
         .meta({ description: 'Preschool or school', example: 'Björkskolan' }),
+      protectedIdentity: protectedIdentityIn,
     }),
     guardians: z
       .array(
@@ -103,6 +113,7 @@ export const newConsentRequestSchema = z
           name: textInput().max(200).meta({ example: 'Anna Lindqvist' }),
           personalNumber: personalNumberIn,
           ...contact,
+          protectedIdentity: protectedIdentityIn,
         }),
       )
       .min(1)
@@ -222,10 +233,19 @@ const signerViewSchema = z
     identifiedBy: z.object({ issuer: z.string(), acr: z.string().nullable() }).nullable(),
     declinedAt: timestamp.nullable(),
     lastRemindedAt: timestamp.nullable(),
+    protectedIdentity: z.boolean().meta({
+      description:
+        'Skyddade personuppgifter (sekretessmarkering, skyddad folkbokföring): never tell anyone where this ' +
+        'person lives or how to reach them, send nothing by post, contact them only by the channel they gave',
+    }),
     contact: z
       .object({ phone: z.string().nullable(), email: z.string().nullable() })
       .optional()
-      .meta({ description: 'Where invitations go: the requesting organisation only' }),
+      .meta({
+        description:
+          'Where invitations go: the requesting organisation only; for a person with `protectedIdentity`, ' +
+          'only the caller who made the request (null for the rest of the organisation)',
+      }),
   })
   .meta({ id: 'ConsentSigner' });
 
@@ -245,7 +265,15 @@ export const consentDetailsSchema = z
     requestExpiresAt: timestamp,
     completedAt: timestamp.nullable(),
     awaitingRoles: z.array(roleEnum),
-    child: z.object({ name: z.string(), healthCentre: z.string().nullable(), school: z.string().nullable() }),
+    child: z.object({
+      name: z.string(),
+      healthCentre: z.string().nullable(),
+      school: z.string().nullable(),
+      protectedIdentity: z.boolean().meta({
+        description:
+          "Skyddade personuppgifter: the youth's contacts go to the caller who made the request only",
+      }),
+    }),
     soleGuardian: z.boolean(),
     youthSigns: z.boolean(),
     obtainedBy: z.object({

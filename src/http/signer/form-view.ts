@@ -1,6 +1,9 @@
 // The consent form as HTML, from the same template version (templates/hlt-consent/<version>) the PDF was
 // rendered from, so the page says what the document says: every personal number included, as on the
 // paper form (a decision of the product: pages say plainly what the PDF shows rather than hide it here).
+// The one exception: a person with skyddade personuppgifter (issue 16 §5) — their phone shows as not
+// given ("–"), as the form prints it when the mark came with the request. Every signer sees this page, so
+// it never says who is protected either.
 import type { LoadedConsent, SignerRecord } from '../../consents/consent.repository.ts';
 import { requiredRoles, type SignerRole } from '../../domain/roles.ts';
 import { consentHeading } from '../../pdf/heading.ts';
@@ -49,7 +52,7 @@ export function formView(loaded: LoadedConsent, organisationName: string): FormV
         case 'personalNumber':
           return { label, value: formatPersonalNumber(g.personalNumber) };
         case 'phone':
-          return { label, value: orValue(g.phone) };
+          return { label, value: g.protectedIdentity ? missing : orValue(g.phone) };
         default:
           return { label, value: consent.soleGuardian ? 'Ja' : 'Nej' };
       }

@@ -4,6 +4,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { getConsent } from '../../consents/index.ts';
 import type { ConsentDetails } from '../../consents/get-consent.ts';
+import type { ProtectablePerson } from '../../consents/mark-protected-identity.ts';
 import { type ConsentAct, canTransition } from '../../domain/consent.ts';
 import { callerOf, type StaffCaller } from '../../identity/caller.ts';
 import { actingOrganisationId, authorize, type ConsentAction, decide } from '../../identity/policy.ts';
@@ -64,6 +65,10 @@ export const CONFIRM: Record<
 };
 
 export const DONE: Record<string, string> = {
+  skyddad:
+    'Markeringen är sparad. Personens telefonnummer och e-postadress visas inte längre för andra, och meddelanden går bara dit personen själv har angett.',
+  'skyddad-blankett':
+    'Markeringen är sparad. Personens telefonnummer och e-postadress visas inte längre för andra. Men blanketten skapades innan markeringen och visar telefonnumret: den går inte att ändra, och den andra vårdnadshavaren kan se den. Om det inte får ske: avbryt förfrågan (eller avsluta samtycket) och gör en ny förfrågan där du kryssar i rutan om skyddade personuppgifter.',
   avbruten: 'Förfrågan är avbruten. De tillfrågade kan inte längre signera.',
   aterkallad: 'Återkallelsen är registrerad. Samtycket gäller inte längre.',
   avslutad: 'Samtycket är avslutat: de samordnade insatserna har upphört.',
@@ -103,6 +108,25 @@ function allowedActions(can: (act: ConsentAct, action: ConsentAction) => boolean
     end: !cancel && can('end', 'end'),
     renew: can('renew', 'renew'),
   };
+}
+
+/** Who of the consent's people has skyddade personuppgifter, and who could still be marked (issue 16 §5). */
+function protectedPeople(consent: ConsentDetails) {
+  const people = [
+    ...consent.signers
+      .filter((s) => s.role !== 'youth')
+      .map((s) => ({
+        value: s.role as ProtectablePerson,
+        label: `${ROLE_LABELS[s.role]}: ${s.name}`,
+        marked: s.protectedIdentity,
+      })),
+    {
+      value: 'child' as const,
+      label: `Barnet: ${consent.child.name}`,
+      marked: consent.child.protectedIdentity,
+    },
+  ];
+  return { marked: people.filter((p) => p.marked), unmarked: people.filter((p) => !p.marked) };
 }
 
 /** The status look-ups by other systems and searches, which the timeline leaves out, in a sentence each. */
@@ -192,10 +216,16 @@ export async function consentPage(
         checkedAt: fmtDateTime(consent.checkedAt),
         lookups: full ? lookupTexts(consent) : [],
       },
+      // Skyddade personuppgifter: the marker and the rule for whoever sees the content; the mark itself for
+      // the requesting organisation (the same rule as reminding). Contacts are never on this page.
+      protection: read
+        ? { ...protectedPeople(consent), canMark: may('remind') }
+        : { marked: [], unmarked: [], canMark: false },
       signers: consent.signers.map((s) => ({
         role: s.role,
         roleLabel: ROLE_LABELS[s.role],
         name: s.name,
+        protectedIdentity: s.protectedIdentity || (s.role === 'youth' && consent.child.protectedIdentity),
         state: s.state,
         stateLabel: SIGNER_STATE_LABELS[s.state],
         at: fmtDateTime(s.signedAt ?? s.declinedAt),

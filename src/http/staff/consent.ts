@@ -7,6 +7,8 @@
 // GET  /samtycken/:id/{avbryt,aterkalla,avsluta} — the step before an act that cannot be undone: a page that
 // says what will happen, with the final button (no JavaScript, so no dialog: a page of its own).
 // POST /samtycken/:id/{paminn,avbryt,aterkalla,avsluta,fornya} — the acts; then 303 (PRG).
+// POST /samtycken/:id/skyddad — mark a guardian or the child as having skyddade personuppgifter (issue 16
+// §5), in any state; the notice says when the form, rendered before the mark, prints the person's phone.
 // GET /samtycken/:id/dokument and /kvitto — the signed form and the receipt, as attachments, no-store.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -20,6 +22,7 @@ import {
   withdrawConsent,
 } from '../../consents/index.ts';
 import { type ConsentDetails, recordConsentView } from '../../consents/get-consent.ts';
+import { markProtectedIdentityAct } from '../../consents/mark-protected-identity.ts';
 import { canTransition } from '../../domain/consent.ts';
 import { type StaffCaller } from '../../identity/caller.ts';
 import { requireCsrf } from '../../identity/csrf.ts';
@@ -120,6 +123,31 @@ export default async function consentRoutes(app: App) {
       });
       setFlashLinks(request, reply, consent.id, caller.staffId, result.signers, 'reminder');
       return reply.redirect(linksPath(consent.id), 303);
+    }),
+  );
+
+  app.post('/samtycken/:id/skyddad', post, async (request, reply) =>
+    act(request, reply, 'remind', async (caller, consent) => {
+      try {
+        const result = await markProtectedIdentityAct(ctx, actorFor(caller, consent), {
+          consentId: consent.id,
+          person: text(request.body, 'person') as never,
+          requestId: request.id,
+        });
+        const done = result.formShowsPhone ? 'skyddad-blankett' : 'skyddad';
+        return reply.redirect(`/samtycken/${consent.id}?klart=${done}`, 303);
+      } catch (e) {
+        if (!isValidationError(e)) throw e;
+        return consentPage(
+          app,
+          request,
+          reply,
+          caller,
+          consent,
+          { notice: { kind: 'bad', text: 'Välj vem som har skyddade personuppgifter.' } },
+          400,
+        );
+      }
     }),
   );
 

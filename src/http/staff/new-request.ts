@@ -60,10 +60,20 @@ export const FORM_ORDER: readonly string[] = [
 /** Field paths shown on the form; errors elsewhere go to the summary only. */
 const ON_FORM = new Set<string>(FORM_ORDER);
 
+/** The tick boxes of skyddade personuppgifter (issue 16 §5), by field name. */
+export const PROTECTED_FIELDS = [
+  'child.protectedIdentity',
+  'guardians.0.protectedIdentity',
+  'guardians.1.protectedIdentity',
+] as const;
+type ProtectedField = (typeof PROTECTED_FIELDS)[number];
+
 export interface RequestForm {
   values: Record<string, string>;
   soleGuardian: boolean;
   youthSigns: boolean;
+  /** Ticked "har skyddade personuppgifter" boxes. */
+  protectedIdentity?: Partial<Record<ProtectedField, boolean>>;
   /** Keep the phone number given as the staff member's own for the next request. */
   rememberPhone: boolean;
 }
@@ -76,6 +86,7 @@ function readForm(body: unknown): RequestForm {
     soleGuardian: text(body, 'soleGuardian') !== '',
     youthSigns: text(body, 'youthSigns') !== '',
     rememberPhone: text(body, 'rememberPhone') !== '',
+    protectedIdentity: Object.fromEntries(PROTECTED_FIELDS.map((f) => [f, text(body, f) !== ''])),
   };
 }
 
@@ -172,11 +183,13 @@ const filled = (form: RequestForm, prefix: string) =>
  */
 function toInput(form: RequestForm) {
   const v = form.values;
+  const marked = (f: ProtectedField) => form.protectedIdentity?.[f] === true;
   const guardian = (i: 0 | 1) => ({
     name: v[`guardians.${i}.name`] ?? '',
     personalNumber: v[`guardians.${i}.personalNumber`] ?? '',
     phone: v[`guardians.${i}.phone`] ?? '',
     email: v[`guardians.${i}.email`] ?? '',
+    ...(marked(`guardians.${i}.protectedIdentity`) ? { protectedIdentity: true } : {}),
   });
   const youth = { phone: v['youth.phone'] ?? '', email: v['youth.email'] ?? '' };
   return {
@@ -186,6 +199,7 @@ function toInput(form: RequestForm) {
       personalNumber: v['child.personalNumber'] ?? '',
       healthCentre: v['child.healthCentre'] ?? '',
       school: v['child.school'] ?? '',
+      ...(marked('child.protectedIdentity') ? { protectedIdentity: true } : {}),
     },
     guardians:
       form.soleGuardian && !filled(form, 'guardians.1.') ? [guardian(0)] : [guardian(0), guardian(1)],
