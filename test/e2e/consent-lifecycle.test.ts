@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import t, { type Test } from 'tap';
 import { createApiClient } from '../../src/identity/api-clients.ts';
-import { createSession } from '../../src/identity/sessions.ts';
+import { staffSession } from '../fixtures/sessions.ts';
 import { clearCapturedMail, listCapturedMail } from '../../src/dev/mail-capture.ts';
 import { clearCapturedSms, listCapturedSms } from '../../src/dev/sms-capture.ts';
 import { drainJobs, familyRequest, GUARDIAN_EMAIL } from '../fixtures/consents.ts';
@@ -48,21 +48,8 @@ async function harness(t: Test) {
     });
     return { status: res.status, headers: res.headers, bytes: new Uint8Array(await res.arrayBuffer()) };
   };
-  const { id: sessionId, session } = await createSession(
-    s.db,
-    {
-      audience: 'staff',
-      staffId: s.staffId,
-      personalNumber: null,
-      name: null,
-      issuer: `${s.base}/dev-idp`,
-      subject: `staff-${s.staffId}`,
-      acr: null,
-      authTime: new Date(),
-    },
-    { now: new Date(), absoluteHours: 8 },
-  );
-  const staff = { cookie: `samtycke=${sessionId}`, 'x-csrf-token': session.csrfToken };
+  const session = await staffSession(s.db, s.staffId, new Date(), `${s.base}/dev-idp`);
+  const staff = { cookie: session.cookie, 'x-csrf-token': session.csrfToken };
   const { client, secret } = await createApiClient(s.db, s.app.config.clientSecretHmacKey, {
     organisationId: s.organisationId,
     name: 'Elevhälsans journal',

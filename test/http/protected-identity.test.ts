@@ -7,11 +7,11 @@
 // form made before it still prints the phone. Messages go only by the channels the person gave.
 import t, { type Test } from 'tap';
 import { consentContext, createConsentRequest, signConsent } from '../../src/consents/index.ts';
-import { createSession } from '../../src/identity/sessions.ts';
 import { clientBearer } from '../fixtures/api.ts';
 import { drainJobs, familyRequest, signerActor } from '../fixtures/consents.ts';
 import { pdftotext, toolTest } from '../pdf/fixtures/pdf-tools.ts';
 import { loggedIn, type SignerApp, startSignerApp, textOf } from './fixtures/signer.ts';
+import { staffSession as createStaffSession } from '../fixtures/sessions.ts';
 
 const ANNA_PHONE = '070-111 11 11';
 const ANNA_EMAIL = 'anna@hem.example';
@@ -34,21 +34,7 @@ function protectedRequest(s: SignerApp) {
 
 /** A staff session cookie (as a staff login makes it) and its CSRF token. */
 async function staffSession(s: SignerApp, staffId: string) {
-  const { id, session } = await createSession(
-    s.db,
-    {
-      audience: 'staff',
-      staffId,
-      personalNumber: null,
-      name: null,
-      issuer: 'http://localhost:3000/dev-idp',
-      subject: `staff-${staffId}`,
-      acr: null,
-      authTime: s.app.clock.now(),
-    },
-    { now: s.app.clock.now(), absoluteHours: 8 },
-  );
-  const cookie = `samtycke=${id}`;
+  const { cookie, csrfToken } = await createStaffSession(s.db, staffId, s.app.clock.now());
   const get = async (path: string) => {
     const res = await fetch(`${s.base}${path}`, { headers: { cookie }, redirect: 'manual' });
     return { status: res.status, body: await res.text() };
@@ -57,7 +43,7 @@ async function staffSession(s: SignerApp, staffId: string) {
     const res = await fetch(`${s.base}${path}`, {
       method: 'POST',
       headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', origin: s.base },
-      body: new URLSearchParams({ _csrf: session.csrfToken, ...form }).toString(),
+      body: new URLSearchParams({ _csrf: csrfToken, ...form }).toString(),
       redirect: 'manual',
     });
     return { status: res.status, location: res.headers.get('location'), body: await res.text() };

@@ -8,6 +8,7 @@ import t from 'tap';
 import { latestFormSha256 } from '../../src/consents/documents.repository.ts';
 import { createApiClient } from '../../src/identity/api-clients.ts';
 import { createSession } from '../../src/identity/sessions.ts';
+import { staffSession } from '../fixtures/sessions.ts';
 import type { App } from '../../src/http/types.ts';
 import { freePort, startApp } from '../fixtures/app.ts';
 import { setup } from '../fixtures/consents.ts';
@@ -234,27 +235,14 @@ t.test('search by child: per API client and per staff member', async (t) => {
   t.notMatch(refused.body, s.person('saga-lindqvist').personalNumber.slice(-10), 'no number echoed');
   t.equal((await search(two)).statusCode, 200, 'another client is counted on its own');
 
-  const { id, session } = await createSession(
-    s.app.db,
-    {
-      audience: 'staff',
-      staffId: s.staffId,
-      personalNumber: null,
-      name: null,
-      issuer: 'http://localhost:3000/dev-idp',
-      subject: `staff-${s.staffId}`,
-      acr: null,
-      authTime: s.app.clock.now(),
-    },
-    { now: s.app.clock.now(), absoluteHours: 8 },
-  );
+  const { cookie, csrfToken } = await staffSession(s.app.db, s.staffId, s.app.clock.now());
   const page = () =>
     s.app.inject({
       method: 'POST',
       url: '/personal/sok',
-      headers: { ...FORM, ...HTML, cookie: `samtycke=${id}` },
+      headers: { ...FORM, ...HTML, cookie },
       payload: new URLSearchParams({
-        _csrf: session.csrfToken,
+        _csrf: csrfToken,
         personalNumber: s.person('saga-lindqvist').personalNumber,
       }).toString(),
     });

@@ -9,10 +9,10 @@ import { listAuditEvents } from '../../../src/consents/audit.repository.ts';
 import { consentContext, getConsent, signConsent } from '../../../src/consents/index.ts';
 import { addDays, localDateOf, startOfLocalDay, swedishDate } from '../../../src/domain/dates.ts';
 import { createApiClient } from '../../../src/identity/api-clients.ts';
-import { createSession } from '../../../src/identity/sessions.ts';
 import { signerActor } from '../../fixtures/consents.ts';
 import { people, personalDataIn } from '../../fixtures/people.ts';
 import { loggedIn, requestConsent, type SignerApp, startSignerApp, textOf } from '../fixtures/signer.ts';
+import { staffSession } from '../../fixtures/sessions.ts';
 
 const today = localDateOf(new Date());
 /** `hh:mm` Swedish time, `daysBack` days before today. */
@@ -22,21 +22,7 @@ const dayText = (daysBack: number) => swedishDate(addDays(today, -daysBack));
 
 /** A staff session cookie, as a staff login would make it. */
 async function staffCookie(s: SignerApp, staffId: string) {
-  const { id } = await createSession(
-    s.db,
-    {
-      audience: 'staff',
-      staffId,
-      personalNumber: null,
-      name: null,
-      issuer: 'http://localhost:3000/dev-idp',
-      subject: `staff-${staffId}`,
-      acr: null,
-      authTime: s.app.clock.now(),
-    },
-    { now: s.app.clock.now(), absoluteHours: 8 },
-  );
-  return `samtycke=${id}`;
+  return (await staffSession(s.db, staffId, s.app.clock.now())).cookie;
 }
 
 /** A system of the school with its access token (issued at the app's clock). */
