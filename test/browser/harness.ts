@@ -5,7 +5,7 @@
 // anything fails. See test/browser/README.md.
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, chromium, type Page, type Response } from 'playwright-core';
 import tap, { type Test, type TestOpts } from 'tap';
 import { projectRoot } from '../../src/paths.ts';
 import { freePort, type RunningApp, type StartAppOptions, startApp } from '../fixtures/app.ts';
@@ -353,6 +353,17 @@ export async function loginAtBroker(page: Page, personKey: string, baseUrl: stri
 }
 
 /** Where the browser is, as a path with query (for assertions on the URL). */
+/** Clicks and answers the response of the form post it caused (whose path matches), once its page loaded. */
+export async function submit(page: Page, click: () => Promise<void>, path: RegExp): Promise<Response> {
+  const answer = page.waitForResponse(
+    (r) => r.request().method() === 'POST' && path.test(new URL(r.url()).pathname),
+  );
+  await click();
+  const response = await answer;
+  await page.waitForLoadState('load');
+  return response;
+}
+
 export function pathOf(page: Page): string {
   const u = new URL(page.url());
   return `${u.pathname}${u.search}`;

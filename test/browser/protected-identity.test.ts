@@ -3,22 +3,20 @@
 // page, and marks the child afterwards with the small form there. Every step is checked by the harness
 // (axe WCAG 2.1 A/AA, no sideways scroll at 100 % and 200 % text, nothing from another origin, no CSP
 // error); the phone she gave is on no page.
-import type { Page, Response } from 'playwright-core';
 import type { Test } from 'tap';
 import { lindqvistConsents } from '../fixtures/consents.ts';
-import { browserTest, launchBrowser, loginStaff, newPhone, pathOf, startService, step } from './harness.ts';
+import {
+  browserTest,
+  launchBrowser,
+  loginStaff,
+  newPhone,
+  pathOf,
+  startService,
+  step,
+  submit,
+} from './harness.ts';
 
 const ANNA_PHONE = '070-111 11 11';
-
-async function submit(page: Page, click: () => Promise<void>, path: RegExp): Promise<Response> {
-  const answer = page.waitForResponse(
-    (r) => r.request().method() === 'POST' && path.test(new URL(r.url()).pathname),
-  );
-  await click();
-  const response = await answer;
-  await page.waitForLoadState('load');
-  return response;
-}
 
 browserTest(
   'protected personal data in Chromium at 360 px: ticked at the request, marked later',

@@ -4,7 +4,7 @@
 // its state allows, remind, cancel / register a withdrawal / end each after a confirmation step, renew,
 // download, a team partner's view and search by child, and logout. Every step is checked by the harness
 // (axe WCAG 2.1 A/AA, no sideways scroll at 100 % and 200 % text, nothing from another origin).
-import type { Page, Response } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { Test } from 'tap';
 import { lindqvistConsents } from '../fixtures/consents.ts';
 import {
@@ -16,18 +16,8 @@ import {
   pathOf,
   startService,
   step,
+  submit,
 } from './harness.ts';
-
-/** Clicks and answers the response of the form post (or navigation) it caused. */
-async function submit(page: Page, click: () => Promise<void>, path: RegExp): Promise<Response> {
-  const answer = page.waitForResponse(
-    (r) => r.request().method() === 'POST' && path.test(new URL(r.url()).pathname),
-  );
-  await click();
-  const response = await answer;
-  await page.waitForLoadState('load');
-  return response;
-}
 
 const visible = (page: Page, text: string | RegExp) => page.getByText(text).first().isVisible();
 
