@@ -5,9 +5,11 @@
 // marks with it, by their ON DELETE CASCADE) and a tombstone stays, keyed by the consent's id, with nothing
 // that identifies anyone: the months it was requested and ended, where (area, municipality, team,
 // organisation and its type), the child's age group and legal sex, and the outcome — for statistics.
-// The audit trail stays whole: its rows hold no personal data and keep the consent id, which now names a
-// tombstone, so their foreign key to consents goes. A renewal's link to the consent it renewed is cleared
-// when that one is deleted.
+// The audit trail stays whole: its rows hold no personal data and keep the consent id, which then names a
+// tombstone, so their foreign key to consents goes — replaced by the same check at insert only (a trigger
+// that refuses an event for a consent that does not exist, with the foreign key's SQLSTATE 23503, and
+// takes the same KEY SHARE lock, so the consent cannot be deleted under an event being written). A
+// renewal's link to the consent it renewed is cleared when that one is deleted.
 import { type Kysely, sql } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -48,6 +50,19 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
 
   await sql`ALTER TABLE audit_events DROP CONSTRAINT audit_events_consent_id_fkey`.execute(db);
+  await sql`
+    CREATE FUNCTION audit_events_consent_exists() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.consent_id IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM consents WHERE id = NEW.consent_id FOR KEY SHARE) THEN
+        RAISE EXCEPTION 'audit event for a consent that does not exist'
+          USING ERRCODE = 'foreign_key_violation';
+      END IF;
+      RETURN NEW;
+    END $$`.execute(db);
+  await sql`
+    CREATE TRIGGER audit_events_consent_exists BEFORE INSERT ON audit_events
+    FOR EACH ROW EXECUTE FUNCTION audit_events_consent_exists()`.execute(db);
   await sql`ALTER TABLE consents DROP CONSTRAINT consents_renewed_from_fkey`.execute(db);
   await sql`
     ALTER TABLE consents ADD CONSTRAINT consents_renewed_from_fkey
@@ -59,6 +74,8 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`
     ALTER TABLE consents ADD CONSTRAINT consents_renewed_from_fkey
     FOREIGN KEY (renewed_from) REFERENCES consents(id)`.execute(db);
+  await sql`DROP TRIGGER audit_events_consent_exists ON audit_events`.execute(db);
+  await sql`DROP FUNCTION audit_events_consent_exists()`.execute(db);
   // Events of deleted consents have no consent row to point at: NOT VALID keeps them, checks new rows.
   await sql`
     ALTER TABLE audit_events ADD CONSTRAINT audit_events_consent_id_fkey

@@ -120,6 +120,18 @@ async function deleteIfDue(
   const decision = retentionDecision(status, candidate.retentionMonths, now);
   if (!decision?.due) return undefined;
   const { consent } = loaded;
+  // The event first: it is checked against the consent, which is gone a statement later.
+  await appendAuditEvent(tx, {
+    consentId: consent.id,
+    action: 'personal_data_deleted',
+    actor: SYSTEM,
+    at: now,
+    details: {
+      outcome: decision.outcome,
+      endedMonth: yearMonthOf(decision.endedAt),
+      retentionMonths: candidate.retentionMonths,
+    },
+  });
   await replaceWithTombstone(tx, {
     consent_id: consent.id,
     deleted_at: now,
@@ -135,17 +147,6 @@ async function deleteIfDue(
     team_id: consent.teamId,
     child_age_group: ageGroup(consent.child.birthDate, localDateOf(consent.requestedAt)),
     child_legal_sex: PersonalNumber.fromDigits(consent.child.personalNumber).legalSex,
-  });
-  await appendAuditEvent(tx, {
-    consentId: consent.id,
-    action: 'personal_data_deleted',
-    actor: SYSTEM,
-    at: now,
-    details: {
-      outcome: decision.outcome,
-      endedMonth: yearMonthOf(decision.endedAt),
-      retentionMonths: candidate.retentionMonths,
-    },
   });
   return decision.outcome;
 }

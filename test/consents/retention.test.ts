@@ -27,6 +27,7 @@ import {
   setup,
   signerActor,
 } from '../fixtures/consents.ts';
+import { checkpoint, verify } from './audit-chain-helpers.ts';
 
 const DAY = 24 * 3600_000;
 
@@ -82,6 +83,15 @@ t.test('due at 00:00 the day after, on the day summer time ends; a tombstone and
     consentId: declined.id,
   });
   const before = await listAuditEvents(s.db, withdrawn.id);
+  // A sealed checkpoint of the chains as they stand before anything is deleted.
+  const chains = {
+    db: s.db,
+    config: s.app.config,
+    url: s.databaseUrl,
+    consents: [],
+    actor: undefined as never,
+  };
+  await checkpoint(chains);
 
   // Withdrawn and cancelled on 30 October 2026: kept through 30 October 2027, due from 31 October 2027
   // 00:00 CEST (22:00 UTC on the 30th) — the day summer time ends in 2027.
@@ -147,6 +157,9 @@ t.test('due at 00:00 the day after, on the day summer time ends; a tombstone and
   t.equal(last.action, 'personal_data_deleted');
   t.equal(last.actor.type, 'system');
   t.same(last.details, { outcome: 'withdrawn', endedMonth: '2026-10', retentionMonths: 12 });
+
+  const trail = await verify(chains);
+  t.same(trail.findings, [], 'the audit trail verifies after the deletions, against the checkpoint before');
 
   // A plain-SQL read of every table finds nothing of the family.
   const everything = await everyRowAsText(s.db);
