@@ -25,11 +25,11 @@ import {
   consentRequestResultSchema,
   endBodySchema,
   idempotencyHeaders,
-  newConsentRequestSchema,
   remindResultSchema,
   renewBodySchema,
   withdrawalBodySchema,
 } from './schemas.ts';
+import { newConsentRequestSchema } from './request-schema.ts';
 
 /** The schema's problems with the body and the use case's, one message per field (the body's paths). */
 function allFieldErrors(app: App, schemaError: Error, body: unknown): AppError {
