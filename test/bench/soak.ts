@@ -23,8 +23,8 @@
 // Rate limits: the token requests come from one address and a few clients, so the service runs with token
 // limits that never refuse (see `serviceEnv`); SOAK_SERVICE_ENV (`NAME=value,…`) adds or overrides settings.
 // Database: the server at DATABASE_URL (a fresh database on it, dropped after), else an embedded one.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -38,7 +38,7 @@ import { startMailCapture } from '../../src/dev/mail-capture.ts';
 import { peopleAt } from '../fixtures/people.ts';
 import { benchDatabase } from './database.ts';
 import { heapGrowth } from './heap-diff.ts';
-import { productionPkiSettings, writeProductionPki } from './production-pki.ts';
+import { compileDist, productionPkiSettings, writeProductionPki } from './production.ts';
 import type { ProbeQuestion, ProbeSample } from './soak-probe.ts';
 import { benchConsentIds, seedConsents, seedOrganisation } from './seed.ts';
 
@@ -222,24 +222,8 @@ function serviceCommand(outDir: string): string[] {
   writeFileSync(probe, ts.transpileModule(source, { compilerOptions: options }).outputText);
   if (SERVER === 'tsx')
     return ['--import', 'tsx', '--import', probe, path.join(projectRoot, 'src/server.ts')];
-  const dist = path.join(outDir, 'dist');
-  rmSync(dist, { recursive: true, force: true });
-  // Type errors do not stop the emit (the type check is `npm run check`'s); a missing server.js does.
-  // NODE_OPTIONS is the service's (e.g. a heap limit to try), not the compiler's.
-  const tsc = spawnSync(
-    process.execPath,
-    [
-      path.join(projectRoot, 'node_modules/typescript/bin/tsc'),
-      '-p',
-      'tsconfig.build.json',
-      '--outDir',
-      dist,
-    ],
-    { cwd: projectRoot, env: { ...process.env, NODE_OPTIONS: '' }, encoding: 'utf8' },
-  );
-  if (!existsSync(path.join(dist, 'src/server.js')))
-    throw new Error(`compiling the service failed:\n${(tsc.stdout + tsc.stderr).slice(-2000)}`);
-  return ['--import', pathToFileURL(probe).href, path.join(dist, 'src/server.js')];
+  const server = compileDist(path.join(outDir, 'dist'), { typeErrors: 'tolerate' });
+  return ['--import', pathToFileURL(probe).href, server];
 }
 
 async function startService(command: string[], vars: Record<string, string>, base: string): Promise<Service> {

@@ -23,7 +23,7 @@ import { freePort } from '../../src/db/embedded.ts';
 import { projectRoot } from '../../src/paths.ts';
 import { peopleAt } from '../fixtures/people.ts';
 import { adminQuery, databaseServer } from './database.ts';
-import { productionPkiSettings, writeProductionPki } from './production-pki.ts';
+import { compileDist, productionPkiSettings, writeProductionPki } from './production.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const IDLE_MS = 5000;
@@ -164,20 +164,8 @@ async function firstPdf(s: Started, teamId: string) {
 
 /** The production start: tsc's output (as `npm run build` writes dist/) in production mode on `url`. */
 async function productionStarts(url: string, scratch: string): Promise<Figures[]> {
-  const dist = path.join(scratch, 'dist');
-  // Into the scratch folder, not dist/: another checkout's build there is left alone. Inside the project,
-  // so that the compiled files find node_modules/ and package.json's "type": "module".
-  execFileSync(
-    process.execPath,
-    [
-      path.join(projectRoot, 'node_modules/typescript/bin/tsc'),
-      '-p',
-      'tsconfig.build.json',
-      '--outDir',
-      dist,
-    ],
-    { cwd: projectRoot, stdio: 'inherit' },
-  );
+  // Into the scratch folder, not dist/: another checkout's build there is left alone.
+  const server = compileDist(path.join(scratch, 'dist'), { typeErrors: 'fail' });
   const certs = path.join(scratch, 'certs');
   mkdirSync(certs);
   writeProductionPki(certs, 'Bench');
@@ -196,7 +184,7 @@ async function productionStarts(url: string, scratch: string): Promise<Figures[]
     SMTP_URL: 'smtp://127.0.0.1:9',
   };
   const runs: Figures[] = [];
-  for (let i = 0; i < ROUNDS; i++) runs.push(await startOnce([path.join(dist, 'src/server.js')], env));
+  for (let i = 0; i < ROUNDS; i++) runs.push(await startOnce([server], env));
   return runs;
 }
 
