@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { deleteDueConsents, listDueConsents } from '../consents/retention.ts';
-import { getRetentionMonths, setRetentionMonths } from '../consents/retention.repository.ts';
+import { getRetentionMonths, setRetentionMonths } from '../identity/organisations.ts';
 import { localDateOf } from '../domain/dates.ts';
 import { RETENTION_MONTHS } from '../domain/retention.ts';
 import { type Cli, CliError, isMain, runCli, UsageError, validate } from './org.ts';

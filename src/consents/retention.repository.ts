@@ -1,6 +1,7 @@
 // The retention job's reads and writes (issue 16 §4): the consents that may be due for deletion, their
 // tombstones, and the deletion itself (the consent's signers, invitations, documents and sent-notification
-// marks go with it by ON DELETE CASCADE; its audit events stay).
+// marks go with it by ON DELETE CASCADE; its audit events stay). An organisation's retention time is read
+// and set with the organisation (identity/organisations.ts).
 import { type Insertable, sql } from 'kysely';
 import type { DbOrTx } from '../db/index.ts';
 import type { ConsentTombstoneTable, OrganisationType } from '../db/schema.ts';
@@ -83,28 +84,4 @@ export async function replaceWithTombstone(
 ): Promise<void> {
   await tx.insertInto('consent_tombstones').values(tombstone).execute();
   await tx.deleteFrom('consents').where('id', '=', tombstone.consent_id).execute();
-}
-
-/** The organisation's own retention time in months; null when it follows the default. */
-export async function getRetentionMonths(db: DbOrTx, organisationId: string): Promise<number | null> {
-  const row = await db
-    .selectFrom('organisations')
-    .select('retention_months')
-    .where('id', '=', organisationId)
-    .executeTakeFirst();
-  return row?.retention_months ?? null;
-}
-
-/** Sets the organisation's retention time (null: the default); false when there is no such organisation. */
-export async function setRetentionMonths(
-  db: DbOrTx,
-  organisationId: string,
-  months: number | null,
-): Promise<boolean> {
-  const result = await db
-    .updateTable('organisations')
-    .set({ retention_months: months })
-    .where('id', '=', organisationId)
-    .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
 }

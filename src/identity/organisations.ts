@@ -197,3 +197,27 @@ export async function teamMembershipsOf(
     .execute();
   return rows.map((r) => ({ teamId: r.team_id, organisationId: r.organisation_id }));
 }
+
+/** The organisation's own retention time in months (issue 16 §4); null when it follows the default. */
+export async function getRetentionMonths(db: DbOrTx, organisationId: string): Promise<number | null> {
+  const row = await db
+    .selectFrom('organisations')
+    .select('retention_months')
+    .where('id', '=', organisationId)
+    .executeTakeFirst();
+  return row?.retention_months ?? null;
+}
+
+/** Sets the organisation's retention time (null: the default); false when there is no such organisation. */
+export async function setRetentionMonths(
+  db: DbOrTx,
+  organisationId: string,
+  months: number | null,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('organisations')
+    .set({ retention_months: months })
+    .where('id', '=', organisationId)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}

@@ -15,7 +15,7 @@ import {
 } from '../../src/consents/index.ts';
 import { renewConsent } from '../../src/consents/renew-consent.ts';
 import { deleteDueConsents, listDueConsents } from '../../src/consents/retention.ts';
-import { getRetentionMonths, setRetentionMonths } from '../../src/consents/retention.repository.ts';
+import { getRetentionMonths, setRetentionMonths } from '../../src/identity/organisations.ts';
 import { createDb, type Db } from '../../src/db/index.ts';
 import { addYears, localDateOf } from '../../src/domain/dates.ts';
 import { deletionDueAt } from '../../src/domain/retention.ts';

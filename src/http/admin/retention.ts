@@ -1,7 +1,7 @@
 // The admin API for an organisation's retention time (issue 16 §4): how many months a consent's documents
 // and personal data are kept after it ended, before the nightly job deletes them and keeps a tombstone.
 import { z } from 'zod';
-import { getRetentionMonths, setRetentionMonths } from '../../consents/retention.repository.ts';
+import { getRetentionMonths, setRetentionMonths } from '../../identity/organisations.ts';
 import { RETENTION_MONTHS } from '../../domain/retention.ts';
 import { AppError } from '../../errors.ts';
 import type { App } from '../types.ts';
