@@ -5,6 +5,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { projectRoot } from './paths.ts';
 import { DEFAULT_RETENTION_MONTHS, RETENTION_MONTHS } from './domain/retention.ts';
+import { DEV_BLIND_INDEX_KEY, DEV_ENCRYPTION_KEYS, KeyRingError, parseKeys } from './db/encryption.ts';
 
 /** The development session secret. Production refuses it (and anything shorter than 32 characters). */
 export const DEV_SESSION_SECRET = 'development-only-session-secret-not-for-production';
@@ -38,6 +39,26 @@ const list = z.string().transform((v) =>
 );
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+/** A key ring setting, checked as the key ring reads it; the message never shows a key. */
+const keySetting = (name: string, options: { single?: boolean } = {}) =>
+  z.string().superRefine((value, ctx) => {
+    try {
+      parseKeys(value, name, options);
+    } catch (e) {
+      if (!(e instanceof KeyRingError)) throw e;
+      ctx.addIssue({ code: 'custom', message: e.message.replace(`${name}: `, '') });
+    }
+  });
+const DEV_KEY_MATERIAL = new Set(
+  [DEV_ENCRYPTION_KEYS, DEV_BLIND_INDEX_KEY].map((k) =>
+    parseKeys(k, 'development key')[0]!.key.toString('hex'),
+  ),
+);
+/** Whether a key ring setting holds a development key (by its id or its bytes), current or older. */
+const isDevKey = (setting: string, options: { single?: boolean } = {}) =>
+  parseKeys(setting, 'key', options).some(
+    (k) => k.id === 'dev-not-secret' || DEV_KEY_MATERIAL.has(k.key.toString('hex')),
+  );
 const dayList = list.pipe(z.array(z.string().regex(/^\d+$/).transform(Number)).min(1));
 /** Requests per minute; 0: no limit. */
 const perMinute = (fallback: number) => optional(int(0, 1_000_000)).default(fallback);
@@ -114,6 +135,12 @@ const envSchema = z.object({
   RATE_LIMIT_VERIFY_PER_ADDRESS: perMinute(20),
   /** Key of the HMAC-SHA-256 that API client secrets are stored as (src/identity/api-clients.ts). */
   CLIENT_SECRET_HMAC_KEY: optional(z.string()),
+  /**
+   * Encryption at rest (src/db/encryption.ts): the key ring `id:base64,id:base64,…` (the first is current,
+   * the others still read what they wrote until `npm run keys -- rotate`), and the blind index's key.
+   */
+  ENCRYPTION_KEYS: optional(keySetting('ENCRYPTION_KEYS')),
+  BLIND_INDEX_KEY: optional(keySetting('BLIND_INDEX_KEY', { single: true })),
 
   // The search by child (issue 15 §2): searches per API client or staff member in a sliding window, counted
   // in the database (child_lookups), so every instance counts against the same quota.
@@ -231,6 +258,11 @@ function build(env: z.infer<typeof envSchema>) {
     dataDir,
     sessionSecret: env.SESSION_SECRET ?? DEV_SESSION_SECRET,
     clientSecretHmacKey: env.CLIENT_SECRET_HMAC_KEY ?? DEV_CLIENT_SECRET_HMAC_KEY,
+    /** The key ring's settings (a `KeyRing` is made from them once: src/app.ts). */
+    encryption: {
+      keys: env.ENCRYPTION_KEYS ?? DEV_ENCRYPTION_KEYS,
+      blindIndexKey: env.BLIND_INDEX_KEY ?? DEV_BLIND_INDEX_KEY,
+    },
     /** Fastify's `trustProxy`: whose X-Forwarded-* headers say who the client is. */
     trustProxy: env.TRUST_PROXY,
     redis: {
@@ -331,6 +363,13 @@ function productionProblems(config: Config): string[] {
     problems.push('SESSION_SECRET: production needs a random secret of at least 32 characters');
   if (config.clientSecretHmacKey === DEV_CLIENT_SECRET_HMAC_KEY || config.clientSecretHmacKey.length < 32)
     problems.push('CLIENT_SECRET_HMAC_KEY: production needs a random key of at least 32 characters');
+  if (config.encryption.keys === DEV_ENCRYPTION_KEYS || isDevKey(config.encryption.keys))
+    problems.push('ENCRYPTION_KEYS: production needs its own keys (the development keys are public)');
+  if (
+    config.encryption.blindIndexKey === DEV_BLIND_INDEX_KEY ||
+    isDevKey(config.encryption.blindIndexKey, { single: true })
+  )
+    problems.push('BLIND_INDEX_KEY: production needs its own key (the development key is public)');
   if (config.oidc.devIdp)
     problems.push('OIDC_ISSUER: required in production (the development IdP is for development)');
   if (config.oidc.signer.issuer?.includes('/dev-idp') || config.oidc.staff.issuer?.includes('/dev-idp'))

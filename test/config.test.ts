@@ -1,6 +1,7 @@
 import t from 'tap';
 import { ConfigError, DEV_CLIENT_SECRET_HMAC_KEY, DEV_SESSION_SECRET, loadConfig } from '../src/config.ts';
 import { PRODUCTION_ENV } from './fixtures/production-env.ts';
+import { DEV_BLIND_INDEX_KEY, DEV_ENCRYPTION_KEYS } from '../src/db/encryption.ts';
 
 const problemsOf = (env: Record<string, string>) => {
   try {
@@ -86,6 +87,28 @@ const refusals: [string, Record<string, string | undefined>, RegExp][] = [
   ['mail capture (no SMTP_URL)', { SMTP_URL: undefined }, /SMTP_URL/],
   ['plain http public URL', { PUBLIC_BASE_URL: 'http://samtycke.example.se' }, /https/],
   ['no time-stamping authority (the in-process TSA)', { TSA_URL: undefined }, /TSA_URL: required/],
+  ['no encryption keys', { ENCRYPTION_KEYS: undefined }, /ENCRYPTION_KEYS: production needs its own keys/],
+  [
+    'the development encryption keys',
+    { ENCRYPTION_KEYS: DEV_ENCRYPTION_KEYS },
+    /ENCRYPTION_KEYS: production/,
+  ],
+  [
+    'the development key kept as an older key',
+    { ENCRYPTION_KEYS: `${PRODUCTION_ENV.ENCRYPTION_KEYS},${DEV_ENCRYPTION_KEYS}` },
+    /ENCRYPTION_KEYS: production/,
+  ],
+  [
+    'the development key under another id',
+    { ENCRYPTION_KEYS: DEV_ENCRYPTION_KEYS.replace('dev-not-secret:', 'prod:') },
+    /ENCRYPTION_KEYS: production/,
+  ],
+  ['no blind index key', { BLIND_INDEX_KEY: undefined }, /BLIND_INDEX_KEY: production needs its own key/],
+  [
+    'the development blind index key',
+    { BLIND_INDEX_KEY: DEV_BLIND_INDEX_KEY },
+    /BLIND_INDEX_KEY: production/,
+  ],
   [
     'the development root CRL',
     { SIGNING_CRLS: 'certs-dev/dev-root-ca.crl' },
@@ -106,6 +129,25 @@ for (const [name, change, pattern] of refusals) {
     );
   });
 }
+
+t.test(
+  'encryption keys: development defaults, settings read as a key ring, bad settings named not shown',
+  async (t) => {
+    const dev = loadConfig({});
+    t.same(dev.encryption, { keys: DEV_ENCRYPTION_KEYS, blindIndexKey: DEV_BLIND_INDEX_KEY });
+    const c = loadConfig(PRODUCTION_ENV);
+    t.equal(c.encryption.keys, PRODUCTION_ENV.ENCRYPTION_KEYS);
+    const secret = Buffer.alloc(16, 'sixteen-byte-key').toString('base64');
+    const problems = problemsOf({
+      ENCRYPTION_KEYS: `k1:${secret}`,
+      BLIND_INDEX_KEY: 'no-colon-here',
+    });
+    t.match(problems.join('\n'), /ENCRYPTION_KEYS: key k1 must be 32 bytes/);
+    t.match(problems.join('\n'), /BLIND_INDEX_KEY: each key is id:base64/);
+    t.notMatch(problems.join('\n'), secret, 'the key is not in the message');
+    t.notMatch(problems.join('\n'), 'no-colon-here');
+  },
+);
 
 t.test('the test runner and CI variables are not settings, and not refused', async (t) => {
   const c = loadConfig({

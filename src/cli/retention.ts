@@ -6,6 +6,7 @@
 // Output names ids, outcomes and dates only, never personal data.
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { LocalKeyRing } from '../db/encryption.ts';
 import { deleteDueConsents, listDueConsents } from '../consents/retention.ts';
 import { getRetentionMonths, setRetentionMonths } from '../identity/organisations.ts';
 import { localDateOf } from '../domain/dates.ts';
@@ -51,7 +52,8 @@ export const retentionCli: Cli<RetentionCommand> = {
     return { command: values['dry-run'] ? 'dry-run' : 'delete' };
   },
   async run(cmd, { db, config, clock, out }) {
-    const ctx = { db, config, clock };
+    const keys = LocalKeyRing.fromSettings(config.encryption.keys, config.encryption.blindIndexKey);
+    const ctx = { db, keys, config, clock };
     if (cmd.command === 'set') {
       if (!(await setRetentionMonths(db, cmd.org, cmd.months))) throw new CliError('no such organisation');
       const months = (await getRetentionMonths(db, cmd.org)) ?? config.retention.defaultMonths;

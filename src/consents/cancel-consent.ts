@@ -24,11 +24,11 @@ export async function cancelConsent(
   input: CancelConsentInput,
 ): Promise<CancelConsentResult> {
   const { consentId, requestId } = parseInput(cancelInputSchema, input);
-  const before = await getLoadedConsent(ctx.db, consentId);
+  const before = await getLoadedConsent(ctx.db, ctx.keys, consentId);
   assertCanTransition(statusAt(before.facts, ctx.clock.now()).status, 'cancel');
 
   return ctx.db.transaction().execute(async (tx) => {
-    const locked = await getLoadedConsent(tx, consentId, { lock: true });
+    const locked = await getLoadedConsent(tx, ctx.keys, consentId, { lock: true });
     const now = ctx.clock.now();
     assertCanTransition(statusAt(locked.facts, now).status, 'cancel');
     await markCancelled(tx, consentId, now);

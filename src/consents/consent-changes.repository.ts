@@ -3,6 +3,8 @@
 // function takes a transaction (or the database) first; the use case holds the consent's row lock
 // (consent.repository.ts `loadConsent` with `lock`).
 import type { DbOrTx } from '../db/index.ts';
+import type { KeyRing } from '../db/encryption.ts';
+import { placeOf, sealJson, sealText } from '../db/encrypted-columns.ts';
 import type { WithdrawalChannel } from '../db/schema.ts';
 import type { LocalDate } from '../domain/dates.ts';
 import type { ConsentRecord } from './consent.repository.ts';
@@ -38,7 +40,14 @@ export interface NewSigner {
   protectedIdentity: boolean;
 }
 
-export async function insertConsent(tx: DbOrTx, c: NewConsent): Promise<void> {
+const consentPlace = (consentId: string, column: string) => placeOf('consents', column, [consentId]);
+const signerPlace = (consentId: string, role: SignerRole, column: string) =>
+  placeOf('consent_signers', column, [consentId, role]);
+
+/** Personal data is sealed on its way in (src/db/encrypted-columns.ts); the child's number is looked up by
+ * its blind index. */
+export async function insertConsent(tx: DbOrTx, keys: KeyRing, c: NewConsent): Promise<void> {
+  const at = (column: string) => consentPlace(c.id, column);
   await tx
     .insertInto('consents')
     .values({
@@ -47,8 +56,9 @@ export async function insertConsent(tx: DbOrTx, c: NewConsent): Promise<void> {
       team_id: c.teamId,
       template_version: c.templateVersion,
       area: c.area,
-      child_name: c.child.name,
-      child_personal_number: c.child.personalNumber,
+      child_name: sealText(keys, at('child_name'), c.child.name),
+      child_personal_number: sealText(keys, at('child_personal_number'), c.child.personalNumber),
+      child_personal_number_index: keys.blindIndex(c.child.personalNumber),
       child_birth_date: c.child.birthDate,
       child_health_centre: c.child.healthCentre,
       child_school: c.child.school,
@@ -57,7 +67,7 @@ export async function insertConsent(tx: DbOrTx, c: NewConsent): Promise<void> {
       child_protected_identity: c.childProtectedIdentity,
       requested_by_staff_id: c.requestedByStaffId,
       requested_by_client_id: c.requestedByClientId,
-      obtained_by: JSON.stringify(c.obtainedBy),
+      obtained_by: sealJson(keys, at('obtained_by'), c.obtainedBy),
       requested_at: c.requestedAt,
       request_expires_at: c.requestExpiresAt,
       renewed_from: c.renewedFrom,
@@ -65,20 +75,29 @@ export async function insertConsent(tx: DbOrTx, c: NewConsent): Promise<void> {
     .execute();
 }
 
-export async function insertSigners(tx: DbOrTx, consentId: string, signers: readonly NewSigner[]) {
+export async function insertSigners(
+  tx: DbOrTx,
+  keys: KeyRing,
+  consentId: string,
+  signers: readonly NewSigner[],
+) {
   if (signers.length === 0) return;
   await tx
     .insertInto('consent_signers')
     .values(
-      signers.map((s) => ({
-        consent_id: consentId,
-        role: s.role,
-        name: s.name,
-        personal_number: s.personalNumber,
-        phone: s.phone,
-        email: s.email,
-        protected_identity: s.protectedIdentity,
-      })),
+      signers.map((s) => {
+        const at = (column: string) => signerPlace(consentId, s.role, column);
+        return {
+          consent_id: consentId,
+          role: s.role,
+          name: sealText(keys, at('name'), s.name),
+          personal_number: sealText(keys, at('personal_number'), s.personalNumber),
+          personal_number_index: keys.blindIndex(s.personalNumber),
+          phone: sealText(keys, at('phone'), s.phone),
+          email: sealText(keys, at('email'), s.email),
+          protected_identity: s.protectedIdentity,
+        };
+      }),
     )
     .execute();
 }
@@ -90,6 +109,7 @@ export async function markCancelled(tx: DbOrTx, consentId: string, at: Date): Pr
 /** The signer in `role` declined (with the reason they gave, if any): the consent is declined. */
 export async function markDeclined(
   tx: DbOrTx,
+  keys: KeyRing,
   consentId: string,
   d: { role: SignerRole; at: Date; reason: string | null },
 ): Promise<void> {
@@ -100,7 +120,10 @@ export async function markDeclined(
     .execute();
   await tx
     .updateTable('consent_signers')
-    .set({ declined_at: d.at, decline_reason: d.reason })
+    .set({
+      declined_at: d.at,
+      decline_reason: sealText(keys, signerPlace(consentId, d.role, 'decline_reason'), d.reason),
+    })
     .where('consent_id', '=', consentId)
     .where('role', '=', d.role)
     .execute();
@@ -109,6 +132,7 @@ export async function markDeclined(
 /** The support ended; `validUntil` when the consent was in force (its validity ends now). */
 export async function markEnded(
   tx: DbOrTx,
+  keys: KeyRing,
   consentId: string,
   e: { at: Date; date: LocalDate; note: string | null; validUntil?: Date | undefined },
 ): Promise<void> {
@@ -117,7 +141,7 @@ export async function markEnded(
     .set({
       ended_at: e.at,
       end_date: e.date,
-      end_note: e.note,
+      end_note: sealText(keys, consentPlace(consentId, 'end_note'), e.note),
       ...(e.validUntil ? { valid_until: e.validUntil } : {}),
     })
     .where('id', '=', consentId)
@@ -127,6 +151,7 @@ export async function markEnded(
 /** A signer withdrew; `validUntil` when the consent was in force (its validity ends now). */
 export async function markWithdrawn(
   tx: DbOrTx,
+  keys: KeyRing,
   consentId: string,
   w: {
     at: Date;
@@ -144,7 +169,7 @@ export async function markWithdrawn(
       withdrawn_by_role: w.role,
       withdrawal_channel: w.channel,
       withdrawal_date: w.date,
-      withdrawal_note: w.note,
+      withdrawal_note: sealText(keys, consentPlace(consentId, 'withdrawal_note'), w.note),
       ...(w.validUntil ? { valid_until: w.validUntil } : {}),
     })
     .where('id', '=', consentId)
@@ -170,6 +195,7 @@ export async function markReminded(
 /** A signature on its signer's row (sign-consent.ts; the caller holds the consent's row lock). */
 export async function recordSignature(
   tx: DbOrTx,
+  keys: KeyRing,
   consentId: string,
   role: SignerRole,
   s: {
@@ -188,7 +214,7 @@ export async function recordSignature(
     .set({
       signed_at: s.signedAt,
       signed_place: s.place,
-      signed_name: s.signedName,
+      signed_name: sealText(keys, signerPlace(consentId, role, 'signed_name'), s.signedName),
       identity_issuer: s.identityIssuer,
       identity_acr: s.identityAcr,
       identity_auth_time: s.identityAuthTime,

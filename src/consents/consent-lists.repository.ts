@@ -3,6 +3,7 @@
 // leave; the status of each is computed by the caller (`statusAt`), SQL only narrows.
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import type { Database, DbOrTx } from '../db/index.ts';
+import type { KeyRing } from '../db/encryption.ts';
 import type { ConsentStatus } from '../domain/consent.ts';
 import { addDays, type LocalDate, startOfLocalDay } from '../domain/dates.ts';
 import type { SignerRole } from '../domain/roles.ts';
@@ -77,7 +78,11 @@ export interface ConsentPageQuery {
 }
 
 /** One batch of the list, newest first by (requested_at, id). */
-export async function listConsentRecords(db: DbOrTx, q: ConsentPageQuery): Promise<ConsentRecord[]> {
+export async function listConsentRecords(
+  db: DbOrTx,
+  keys: KeyRing,
+  q: ConsentPageQuery,
+): Promise<ConsentRecord[]> {
   const { now, after } = q;
   const rows = await selectConsentColumns(db.selectFrom('consents'))
     .where((eb) => {
@@ -102,23 +107,24 @@ export async function listConsentRecords(db: DbOrTx, q: ConsentPageQuery): Promi
     .orderBy('consents.id', 'desc')
     .limit(q.limit)
     .execute();
-  return rows.map(toConsentRecord);
+  return rows.map((row) => toConsentRecord(keys, row));
 }
 
-/** The consents of one child (12 digits) in the scope, newest first. */
+/** The consents of one child (12 digits) in the scope, newest first: by the number's blind index. */
 export async function consentsOfChild(
   db: DbOrTx,
+  keys: KeyRing,
   childPersonalNumber: string,
   scope: ScopeIds,
   limit: number,
 ): Promise<ConsentRecord[]> {
   const rows = await selectConsentColumns(db.selectFrom('consents'))
-    .where('consents.child_personal_number', '=', childPersonalNumber)
+    .where('consents.child_personal_number_index', '=', keys.blindIndex(childPersonalNumber))
     .where((eb) => inScope(eb, scope))
     .orderBy('consents.requested_at', 'desc')
     .limit(limit)
     .execute();
-  return rows.map(toConsentRecord);
+  return rows.map((row) => toConsentRecord(keys, row));
 }
 
 export interface SignerConsent {
@@ -129,16 +135,17 @@ export interface SignerConsent {
   declinedAt: Date | null;
 }
 
-/** Every consent the person (12 digits) is a signer of, newest first (at most `limit`). */
+/** Every consent the person (12 digits) is a signer of, newest first (at most `limit`): by blind index. */
 export async function consentsOfSigner(
   db: DbOrTx,
+  keys: KeyRing,
   personalNumber: string,
   limit: number,
 ): Promise<SignerConsent[]> {
   const mine = await db
     .selectFrom('consent_signers')
     .select(['consent_id', 'role', 'signed_at', 'declined_at'])
-    .where('personal_number', '=', personalNumber)
+    .where('personal_number_index', '=', keys.blindIndex(personalNumber))
     .execute();
   if (mine.length === 0) return [];
   const rows = await selectConsentColumns(db.selectFrom('consents'))
@@ -153,7 +160,7 @@ export async function consentsOfSigner(
   return rows.map((row) => {
     const own = mine.find((m) => m.consent_id === row.id)!;
     return {
-      consent: toConsentRecord(row),
+      consent: toConsentRecord(keys, row),
       role: own.role,
       signedAt: own.signed_at,
       declinedAt: own.declined_at,
@@ -162,12 +169,12 @@ export async function consentsOfSigner(
 }
 
 /** The consents renewing this one (`renewed_from`), oldest first. */
-export async function renewalsOf(db: DbOrTx, consentId: string): Promise<ConsentRecord[]> {
+export async function renewalsOf(db: DbOrTx, keys: KeyRing, consentId: string): Promise<ConsentRecord[]> {
   const rows = await selectConsentColumns(db.selectFrom('consents'))
     .where('consents.renewed_from', '=', consentId)
     .orderBy('consents.requested_at', 'asc')
     .execute();
-  return rows.map(toConsentRecord);
+  return rows.map((row) => toConsentRecord(keys, row));
 }
 
 /** The ids of the consents renewing this one, oldest first. */

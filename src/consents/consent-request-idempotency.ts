@@ -110,7 +110,7 @@ export async function replayResult(
   consentId: string,
   now: Date,
 ): Promise<ConsentRequestResult> {
-  const { consent, signers } = await getLoadedConsent(ctx.db, consentId);
+  const { consent, signers } = await getLoadedConsent(ctx.db, ctx.keys, consentId);
   return {
     id: consent.id,
     status: statusAt(consentFacts(consent, signers), now).status,

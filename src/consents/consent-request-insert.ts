@@ -54,7 +54,7 @@ export async function insertRequest(
   const { id, data, people, now } = r;
   const requestExpiresAt = requestExpiry(now, ctx.config.rules.requestLifetimeDays);
   const renewedFrom = r.renewedFrom ?? null;
-  await insertConsent(tx, {
+  await insertConsent(tx, ctx.keys, {
     id,
     organisationId: r.requester.organisation.id,
     teamId: data.teamId,
@@ -79,8 +79,8 @@ export async function insertRequest(
   });
 
   const signers = signersOf(data, people);
-  await insertSigners(tx, id, signers);
-  await storeFormRevision(tx, {
+  await insertSigners(tx, ctx.keys, id, signers);
+  await storeFormRevision(tx, ctx.keys, {
     consentId: id,
     revision: 0,
     bytes: r.form.bytes,

@@ -4,6 +4,8 @@
 import { type ExpressionBuilder, type Selectable, type SelectQueryBuilder, sql } from 'kysely';
 import type { Database, DbOrTx } from '../db/index.ts';
 import { isUuid } from '../db/uuid.ts';
+import type { KeyRing } from '../db/encryption.ts';
+import { openJson, openText, placeOf } from '../db/encrypted-columns.ts';
 import type { ConsentSignerTable, ObtainedBy, WithdrawalChannel } from '../db/schema.ts';
 import type { ConsentFacts } from '../domain/consent.ts';
 import { type LocalDate, localDate } from '../domain/dates.ts';
@@ -135,7 +137,9 @@ export function selectConsentColumns<O>(qb: SelectQueryBuilder<Database, 'consen
 
 type ConsentRow = Awaited<ReturnType<ReturnType<typeof selectConsentColumns>['executeTakeFirstOrThrow']>>;
 
-export function toConsentRecord(row: ConsentRow): ConsentRecord {
+/** A stored consent as the domain sees it: its personal data decrypted (src/db/encrypted-columns.ts). */
+export function toConsentRecord(keys: KeyRing, row: ConsentRow): ConsentRecord {
+  const at = (column: string) => placeOf('consents', column, [row.id]);
   return {
     id: row.id,
     organisationId: row.organisation_id,
@@ -143,8 +147,8 @@ export function toConsentRecord(row: ConsentRow): ConsentRecord {
     templateVersion: row.template_version,
     area: row.area,
     child: {
-      name: row.child_name,
-      personalNumber: row.child_personal_number,
+      name: openText(keys, at('child_name'), row.child_name),
+      personalNumber: openText(keys, at('child_personal_number'), row.child_personal_number),
       birthDate: localDate(row.child_birth_date),
       healthCentre: row.child_health_centre,
       school: row.child_school,
@@ -154,7 +158,7 @@ export function toConsentRecord(row: ConsentRow): ConsentRecord {
     childProtectedIdentity: row.child_protected_identity,
     requestedByStaffId: row.requested_by_staff_id,
     requestedByClientId: row.requested_by_client_id,
-    obtainedBy: row.obtained_by,
+    obtainedBy: openJson<ObtainedBy>(keys, at('obtained_by'), row.obtained_by),
     requestedAt: row.requested_at,
     requestExpiresAt: row.request_expires_at,
     completedAt: row.completed_at,
@@ -167,34 +171,35 @@ export function toConsentRecord(row: ConsentRow): ConsentRecord {
     withdrawnByRole: row.withdrawn_by_role,
     withdrawalChannel: row.withdrawal_channel,
     withdrawalDate: row.withdrawal_date === null ? null : localDate(row.withdrawal_date),
-    withdrawalNote: row.withdrawal_note,
+    withdrawalNote: openText(keys, at('withdrawal_note'), row.withdrawal_note),
     endedAt: row.ended_at,
     endDate: row.end_date === null ? null : localDate(row.end_date),
-    endNote: row.end_note,
+    endNote: openText(keys, at('end_note'), row.end_note),
     renewedFrom: row.renewed_from,
     lapseHandledAt: row.lapse_handled_at,
     endingSoonHandledAt: row.ending_soon_handled_at,
   };
 }
 
-export function toSignerRecord(row: Selectable<ConsentSignerTable>): SignerRecord {
+export function toSignerRecord(keys: KeyRing, row: Selectable<ConsentSignerTable>): SignerRecord {
+  const at = (column: string) => placeOf('consent_signers', column, [row.consent_id, row.role]);
   return {
     role: row.role,
-    name: row.name,
-    personalNumber: row.personal_number,
-    phone: row.phone,
-    email: row.email,
+    name: openText(keys, at('name'), row.name),
+    personalNumber: openText(keys, at('personal_number'), row.personal_number),
+    phone: openText(keys, at('phone'), row.phone),
+    email: openText(keys, at('email'), row.email),
     protectedIdentity: row.protected_identity,
     signedAt: row.signed_at,
     signedPlace: row.signed_place,
-    signedName: row.signed_name,
+    signedName: openText(keys, at('signed_name'), row.signed_name),
     identityIssuer: row.identity_issuer,
     identityAcr: row.identity_acr,
     identityAuthTime: row.identity_auth_time,
     soleGuardianConfirmed: row.sole_guardian_confirmed,
     documentRevision: row.document_revision,
     declinedAt: row.declined_at,
-    declineReason: row.decline_reason,
+    declineReason: openText(keys, at('decline_reason'), row.decline_reason),
     lastRemindedAt: row.last_reminded_at,
   };
 }
@@ -228,13 +233,13 @@ export function consentFacts(
   };
 }
 
-export async function loadSigners(db: DbOrTx, consentId: string): Promise<SignerRecord[]> {
+export async function loadSigners(db: DbOrTx, keys: KeyRing, consentId: string): Promise<SignerRecord[]> {
   const rows = await db
     .selectFrom('consent_signers')
     .selectAll()
     .where('consent_id', '=', consentId)
     .execute();
-  return rows.map(toSignerRecord).sort((a, b) => ROLE_ORDER[a.role] - ROLE_ORDER[b.role]);
+  return rows.map((row) => toSignerRecord(keys, row)).sort((a, b) => ROLE_ORDER[a.role] - ROLE_ORDER[b.role]);
 }
 
 /**
@@ -243,6 +248,7 @@ export async function loadSigners(db: DbOrTx, consentId: string): Promise<Signer
  */
 export async function loadConsent(
   db: DbOrTx,
+  keys: KeyRing,
   id: string,
   options: { lock?: boolean } = {},
 ): Promise<LoadedConsent | undefined> {
@@ -251,18 +257,19 @@ export async function loadConsent(
   if (options.lock) query = query.forUpdate();
   const row = await query.executeTakeFirst();
   if (!row) return undefined;
-  const consent = toConsentRecord(row);
-  const signers = await loadSigners(db, id);
+  const consent = toConsentRecord(keys, row);
+  const signers = await loadSigners(db, keys, id);
   return { consent, signers, facts: consentFacts(consent, signers) };
 }
 
 /** Like loadConsent, but a missing consent is `not_found` (404, as if it did not exist). */
 export async function getLoadedConsent(
   db: DbOrTx,
+  keys: KeyRing,
   id: string,
   options: { lock?: boolean } = {},
 ): Promise<LoadedConsent> {
-  const loaded = await loadConsent(db, id, options);
+  const loaded = await loadConsent(db, keys, id, options);
   if (!loaded) throw new AppError('not_found', 'Samtycket finns inte.');
   return loaded;
 }

@@ -6,6 +6,7 @@ import type PgBoss from 'pg-boss';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
+import type { KeyRing } from '../db/encryption.ts';
 import type { SignerRole } from '../domain/roles.ts';
 import type { SigningService } from '../pdf/signing-service.ts';
 import type { Trust } from '../pdf/trust.ts';
@@ -18,6 +19,8 @@ export interface JobQueue {
 
 export interface ConsentContext {
   db: Db;
+  /** Personal data is stored encrypted under these keys (src/db/encrypted-columns.ts). */
+  keys: KeyRing;
   clock: Clock;
   config: Config;
   /** Without a queue nothing is sent (tools, tests of the state rules alone). */
@@ -85,6 +88,7 @@ export const SYSTEM: SystemActor = { type: 'system' };
 /** The context from a built app (routes): `consentContext(app)`. */
 export function consentContext(app: {
   db: Db;
+  keys: KeyRing;
   clock: Clock;
   config: Config;
   jobs?: JobQueue;
@@ -92,6 +96,7 @@ export function consentContext(app: {
 }): SigningContext {
   return {
     db: app.db,
+    keys: app.keys,
     clock: app.clock,
     config: app.config,
     jobs: app.jobs,

@@ -44,15 +44,15 @@ export async function declineConsent(
   input: DeclineConsentInput,
 ): Promise<DeclineConsentResult> {
   const { consentId, reason, requestId } = parseInput(declineInputSchema, input);
-  const before = await getLoadedConsent(ctx.db, consentId);
+  const before = await getLoadedConsent(ctx.db, ctx.keys, consentId);
   await assertSignerIsOnForm(ctx, before, actor, 'decline', requestId);
   assertCanDecline(before, actor, ctx.clock.now());
 
   return ctx.db.transaction().execute(async (tx) => {
-    const locked = await getLoadedConsent(tx, consentId, { lock: true });
+    const locked = await getLoadedConsent(tx, ctx.keys, consentId, { lock: true });
     const now = ctx.clock.now();
     assertCanDecline(locked, actor, now);
-    await markDeclined(tx, consentId, { role: actor.role, at: now, reason: reason ?? null });
+    await markDeclined(tx, ctx.keys, consentId, { role: actor.role, at: now, reason: reason ?? null });
     await markInvitationsUsed(tx, consentId, actor.role, now);
     await revokeInvitations(tx, consentId, now);
     await appendAuditEvent(tx, {

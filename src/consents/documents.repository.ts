@@ -1,8 +1,12 @@
 // The PDFs, stored in PostgreSQL with the SHA-256 of each revision. The form: revision 0 as rendered,
 // revision n after the n-th signature; the latest form revision is what the next signature appends to,
 // so the stored chain of revisions is the document's history. The receipt: one PDF made at completion.
+// The bytes are stored encrypted (src/db/encrypted-columns.ts); the SHA-256 is of the plain PDF, so that
+// the public verification page can tell whether a file is one the service issued without decrypting.
 import { createHash } from 'node:crypto';
 import type { DbOrTx } from '../db/index.ts';
+import type { KeyRing } from '../db/encryption.ts';
+import { placeOf } from '../db/encrypted-columns.ts';
 import type { DocumentKind } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
 
@@ -16,8 +20,12 @@ export interface StoredDocument {
 
 const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
+const pdfPlace = (consentId: string, kind: DocumentKind, revision: number) =>
+  placeOf('consent_documents', 'pdf', [consentId, kind, revision]);
+
 async function store(
   tx: DbOrTx,
+  keys: KeyRing,
   input: {
     consentId: string;
     kind: DocumentKind;
@@ -36,7 +44,7 @@ async function store(
       consent_id: input.consentId,
       kind: input.kind,
       revision: input.revision,
-      pdf: Buffer.from(input.bytes.buffer, input.bytes.byteOffset, input.bytes.byteLength),
+      pdf: keys.encryptBytes(input.bytes, pdfPlace(input.consentId, input.kind, input.revision)),
       sha256,
       created_at: input.at,
     })
@@ -47,15 +55,20 @@ async function store(
 /** Stores a form revision; the unique key (consent, kind, revision) refuses a second revision n. */
 export const storeFormRevision = (
   tx: DbOrTx,
+  keys: KeyRing,
   input: { consentId: string; revision: number; bytes: Uint8Array; sha256?: string; at: Date },
-) => store(tx, { ...input, kind: 'form' });
+) => store(tx, keys, { ...input, kind: 'form' });
 
-export const storeReceipt = (tx: DbOrTx, input: { consentId: string; bytes: Uint8Array; at: Date }) =>
-  store(tx, { ...input, kind: 'receipt', revision: 0 });
+export const storeReceipt = (
+  tx: DbOrTx,
+  keys: KeyRing,
+  input: { consentId: string; bytes: Uint8Array; at: Date },
+) => store(tx, keys, { ...input, kind: 'receipt', revision: 0 });
 
 /** The latest stored revision of a kind (the form: what the next signature appends to). */
 export async function latestDocument(
   db: DbOrTx,
+  keys: KeyRing,
   consentId: string,
   kind: DocumentKind,
 ): Promise<StoredDocument | undefined> {
@@ -67,11 +80,15 @@ export async function latestDocument(
     .orderBy('revision', 'desc')
     .limit(1)
     .executeTakeFirst();
-  return row && toDocument(row);
+  return row && toDocument(keys, consentId, row);
 }
 
-export async function latestFormRevision(db: DbOrTx, consentId: string): Promise<StoredDocument> {
-  const doc = await latestDocument(db, consentId, 'form');
+export async function latestFormRevision(
+  db: DbOrTx,
+  keys: KeyRing,
+  consentId: string,
+): Promise<StoredDocument> {
+  const doc = await latestDocument(db, keys, consentId, 'form');
   if (!doc) throw new AppError('not_found', 'The consent has no stored form');
   return doc;
 }
@@ -82,7 +99,11 @@ export async function latestFormSha256(db: DbOrTx, consentId: string): Promise<s
 }
 
 /** Every form revision, oldest first (verification and tests). */
-export async function listFormRevisions(db: DbOrTx, consentId: string): Promise<StoredDocument[]> {
+export async function listFormRevisions(
+  db: DbOrTx,
+  keys: KeyRing,
+  consentId: string,
+): Promise<StoredDocument[]> {
   const rows = await db
     .selectFrom('consent_documents')
     .select(['kind', 'revision', 'pdf', 'sha256', 'created_at'])
@@ -90,17 +111,21 @@ export async function listFormRevisions(db: DbOrTx, consentId: string): Promise<
     .where('kind', '=', 'form')
     .orderBy('revision', 'asc')
     .execute();
-  return rows.map(toDocument);
+  return rows.map((row) => toDocument(keys, consentId, row));
 }
 
-function toDocument(row: {
-  kind: DocumentKind;
-  revision: number;
-  pdf: Uint8Array;
-  sha256: string;
-  created_at: Date;
-}): StoredDocument {
-  const bytes = new Uint8Array(row.pdf.buffer, row.pdf.byteOffset, row.pdf.byteLength);
+function toDocument(
+  keys: KeyRing,
+  consentId: string,
+  row: {
+    kind: DocumentKind;
+    revision: number;
+    pdf: Uint8Array;
+    sha256: string;
+    created_at: Date;
+  },
+): StoredDocument {
+  const bytes = keys.decryptBytes(row.pdf, pdfPlace(consentId, row.kind, row.revision));
   return { kind: row.kind, revision: row.revision, bytes, sha256: row.sha256, createdAt: row.created_at };
 }
 

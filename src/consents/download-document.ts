@@ -17,12 +17,12 @@ export interface DownloadedDocument {
 }
 
 export async function downloadConsentDocument(
-  ctx: Pick<ConsentContext, 'db' | 'clock'>,
+  ctx: Pick<ConsentContext, 'db' | 'keys' | 'clock'>,
   actor: Actor,
   input: { consentId: string; kind: DocumentKind; requestId?: string },
 ): Promise<DownloadedDocument> {
   if (!isUuid(input.consentId)) throw new AppError('not_found', 'Dokumentet finns inte.');
-  const doc = await latestDocument(ctx.db, input.consentId, input.kind);
+  const doc = await latestDocument(ctx.db, ctx.keys, input.consentId, input.kind);
   if (!doc) throw new AppError('not_found', 'Dokumentet finns inte.');
   await appendAuditEvent(ctx.db, {
     consentId: input.consentId,

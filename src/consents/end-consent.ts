@@ -37,18 +37,23 @@ export async function endConsent(
   input: EndConsentInput,
 ): Promise<EndConsentResult> {
   const { consentId, date, note, requestId } = parseInput(endInputSchema, input);
-  const before = await getLoadedConsent(ctx.db, consentId);
+  const before = await getLoadedConsent(ctx.db, ctx.keys, consentId);
   assertStatedDate('date', date, before.consent.requestedAt, ctx.clock.now());
   assertCanTransition(statusAt(before.facts, ctx.clock.now()).status, 'end');
 
   return ctx.db.transaction().execute(async (tx) => {
-    const locked = await getLoadedConsent(tx, consentId, { lock: true });
+    const locked = await getLoadedConsent(tx, ctx.keys, consentId, { lock: true });
     const now = ctx.clock.now();
     const wasStatus = statusAt(locked.facts, now).status;
     assertCanTransition(wasStatus, 'end');
     const facts = consentFacts({ ...locked.consent, endedAt: now }, locked.signers);
     const window = validityWindow(facts);
-    await markEnded(tx, consentId, { at: now, date, note: note ?? null, validUntil: window?.validUntil });
+    await markEnded(tx, ctx.keys, consentId, {
+      at: now,
+      date,
+      note: note ?? null,
+      validUntil: window?.validUntil,
+    });
     await revokeInvitations(tx, consentId, now);
     await appendAuditEvent(tx, {
       consentId,

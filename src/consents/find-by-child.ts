@@ -68,7 +68,7 @@ export type FindByChildResult =
 const LIMIT = 100;
 
 export async function findConsentsByChild(
-  ctx: Pick<ConsentContext, 'db' | 'clock' | 'config'>,
+  ctx: Pick<ConsentContext, 'db' | 'keys' | 'clock' | 'config'>,
   searcher: ChildSearcher,
   input: FindByChildInput,
 ): Promise<FindByChildResult> {
@@ -101,7 +101,7 @@ export async function findConsentsByChild(
     const found =
       organisationIds.length === 0 && teamIds.length === 0
         ? []
-        : await consentsOfChild(tx, parsed.value.digits, { organisationIds, teamIds }, LIMIT);
+        : await consentsOfChild(tx, ctx.keys, parsed.value.digits, { organisationIds, teamIds }, LIMIT);
     const signatures = await signaturesByConsent(
       tx,
       found.map((c) => c.id),

@@ -88,10 +88,10 @@ function summarise(events: AuditEvent[], action: string): LookupSummary {
 const NOT_IN_TIMELINE = new Set(['status_checked', 'looked_up_by_child', 'consent_viewed']);
 
 export async function getConsent(
-  ctx: Pick<ConsentContext, 'db' | 'clock'>,
+  ctx: Pick<ConsentContext, 'db' | 'keys' | 'clock'>,
   consentId: string,
 ): Promise<ConsentDetails> {
-  const { consent, signers, facts } = await getLoadedConsent(ctx.db, consentId);
+  const { consent, signers, facts } = await getLoadedConsent(ctx.db, ctx.keys, consentId);
   const now = ctx.clock.now();
   const status = statusAt(facts, now);
   const [documents, events, renewedBy] = await Promise.all([
@@ -174,7 +174,7 @@ export async function getConsent(
  * `appendAuditEvent`, batched with the other look-ups of the same turn), unlike a status check's.
  */
 export function recordConsentView(
-  ctx: Pick<ConsentContext, 'db' | 'clock'>,
+  ctx: Pick<ConsentContext, 'db' | 'keys' | 'clock'>,
   actor: OrganisationActor,
   input: { consentId: string; scope: 'content' | 'status'; via: 'page' | 'api'; requestId?: string },
 ): Promise<void> {

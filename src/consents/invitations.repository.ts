@@ -2,6 +2,7 @@
 // its SHA-256 (hex). Each belongs to one consent and one role, expires with the request, and is revoked
 // when a newer link for the same role and channel is issued (a reminder) or used once the role has signed
 // or declined. One live link per channel: the one shown to staff (QR / copy), the e-mailed and the SMS one.
+import type { KeyRing } from '../db/encryption.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import type { DbOrTx } from '../db/index.ts';
 import { isUuid } from '../db/uuid.ts';
@@ -143,10 +144,15 @@ const NOT_FOUND = 'Länken finns inte. Kontrollera att hela länken kom med.';
  * was replaced by a newer one, passed its time, or belongs to a request that no longer waits for
  * signatures (`invitation_expired`).
  */
-export async function resolveInvitation(db: DbOrTx, token: string, now: Date): Promise<ResolvedInvitation> {
+export async function resolveInvitation(
+  db: DbOrTx,
+  keys: KeyRing,
+  token: string,
+  now: Date,
+): Promise<ResolvedInvitation> {
   if (typeof token !== 'string' || !TOKEN_SHAPE.test(token))
     throw new AppError('invitation_not_found', NOT_FOUND);
-  return checkInvitation(db, await findInvitation(db, { token }), now);
+  return checkInvitation(db, keys, await findInvitation(db, { token }), now);
 }
 
 /**
@@ -154,18 +160,24 @@ export async function resolveInvitation(db: DbOrTx, token: string, now: Date): P
  * is no secret (it opens nothing without the e-identification of the person the link is for), so it may be
  * stored with the login attempt, where the token must never be (issue 15 §5).
  */
-export async function resolveInvitationById(db: DbOrTx, id: string, now: Date): Promise<ResolvedInvitation> {
+export async function resolveInvitationById(
+  db: DbOrTx,
+  keys: KeyRing,
+  id: string,
+  now: Date,
+): Promise<ResolvedInvitation> {
   if (!isUuid(id)) throw new AppError('invitation_not_found', NOT_FOUND);
-  return checkInvitation(db, await findInvitation(db, { id }), now);
+  return checkInvitation(db, keys, await findInvitation(db, { id }), now);
 }
 
 async function checkInvitation(
   db: DbOrTx,
+  keys: KeyRing,
   row: StoredInvitation | undefined,
   now: Date,
 ): Promise<ResolvedInvitation> {
   if (!row) throw new AppError('invitation_not_found', NOT_FOUND);
-  const loaded = await loadConsent(db, row.consentId);
+  const loaded = await loadConsent(db, keys, row.consentId);
   const signer = loaded?.signers.find((s) => s.role === row.role);
   if (!loaded || !signer) throw new AppError('invitation_not_found');
   if (row.usedAt || signer.signedAt || signer.declinedAt)

@@ -107,7 +107,7 @@ function assertFilterDates(input: ListConsentsInput): void {
 }
 
 export async function listConsents(
-  ctx: Pick<ConsentContext, 'db' | 'clock'>,
+  ctx: Pick<ConsentContext, 'db' | 'keys' | 'clock'>,
   input: ListConsentsInput,
 ): Promise<ConsentPage> {
   const now = ctx.clock.now();
@@ -129,7 +129,7 @@ export async function listConsents(
   let scanned = 0;
   const batch = Math.max(limit * 2, 50);
   for (;;) {
-    const consents = await listConsentRecords(ctx.db, {
+    const consents = await listConsentRecords(ctx.db, ctx.keys, {
       scope: { organisationIds, teamIds },
       teamId: input.teamId,
       requestedFrom: input.requestedFrom,
@@ -213,12 +213,12 @@ function signerItem(
 
 /** Every consent the identified person is a signer of, newest first (the newest `MAX_OWN_CONSENTS`). */
 export async function listConsentsForSigner(
-  ctx: Pick<ConsentContext, 'db' | 'clock'>,
+  ctx: Pick<ConsentContext, 'db' | 'keys' | 'clock'>,
   personalNumber: string,
 ): Promise<SignerConsentItem[]> {
   const now = ctx.clock.now();
   if (!PERSONAL_NUMBER.test(personalNumber)) return [];
-  const mine = await consentsOfSigner(ctx.db, personalNumber, MAX_OWN_CONSENTS);
+  const mine = await consentsOfSigner(ctx.db, ctx.keys, personalNumber, MAX_OWN_CONSENTS);
   const signatures = await signaturesByConsent(
     ctx.db,
     mine.map((m) => m.consent.id),
@@ -238,12 +238,12 @@ export interface OwnSignerConsent {
  * consents the person has. Undefined for an unknown consent and for one they are not a signer of alike.
  */
 export async function findOwnConsent(
-  ctx: Pick<ConsentContext, 'db' | 'clock'>,
+  ctx: Pick<ConsentContext, 'db' | 'keys' | 'clock'>,
   personalNumber: string,
   consentId: string,
 ): Promise<OwnSignerConsent | undefined> {
   if (!PERSONAL_NUMBER.test(personalNumber)) return undefined;
-  const loaded = await loadConsent(ctx.db, consentId);
+  const loaded = await loadConsent(ctx.db, ctx.keys, consentId);
   const signer = loaded?.signers.find((s) => s.personalNumber === personalNumber);
   if (!loaded || !signer) return undefined;
   return { item: signerItem(loaded.consent, signer, loaded.signers, ctx.clock.now()), loaded, signer };

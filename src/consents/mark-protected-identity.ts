@@ -44,7 +44,7 @@ export async function markProtectedIdentityAct(
 ): Promise<MarkProtectedIdentityResult> {
   const { consentId, person, requestId } = parseInput(inputSchema, input);
   return ctx.db.transaction().execute(async (tx) => {
-    const locked = await getLoadedConsent(tx, consentId, { lock: true });
+    const locked = await getLoadedConsent(tx, ctx.keys, consentId, { lock: true });
     const signer = person === 'child' ? undefined : locked.signers.find((s) => s.role === person);
     if (person !== 'child' && !signer)
       throw validationFailed([{ field: 'person', message: 'Samtycket har ingen sådan vårdnadshavare.' }]);

@@ -12,7 +12,7 @@ export async function noticeConsentEndingSoon(
   consentId: string,
 ): Promise<{ handled: boolean }> {
   return ctx.db.transaction().execute(async (tx) => {
-    const loaded = await getLoadedConsent(tx, consentId, { lock: true });
+    const loaded = await getLoadedConsent(tx, ctx.keys, consentId, { lock: true });
     if (loaded.consent.endingSoonHandledAt) return { handled: false };
     const now = ctx.clock.now();
     if (!endingSoon(loaded.facts, now, ctx.config.rules.endingSoonDays)) return { handled: false };

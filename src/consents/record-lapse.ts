@@ -17,7 +17,7 @@ export async function recordConsentLapse(ctx: ConsentContext, consentId: string)
   return ctx.db.transaction().execute(async (tx): Promise<LapseOutcome> => {
     // Under the row lock, and checked again with the domain rules: two instances, or a sweep and a
     // signature, never both act.
-    const loaded = await getLoadedConsent(tx, consentId, { lock: true });
+    const loaded = await getLoadedConsent(tx, ctx.keys, consentId, { lock: true });
     if (loaded.consent.lapseHandledAt) return { handled: false };
     const now = ctx.clock.now();
     const status = statusAt(loaded.facts, now);

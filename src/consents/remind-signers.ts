@@ -37,11 +37,11 @@ export async function remindSigners(
   input: RemindSignersInput,
 ): Promise<RemindSignersResult> {
   const { consentId, requestId } = parseInput(remindInputSchema, input);
-  const before = await getLoadedConsent(ctx.db, consentId);
+  const before = await getLoadedConsent(ctx.db, ctx.keys, consentId);
   assertCanTransition(statusAt(before.facts, ctx.clock.now()).status, 'remind');
 
   return ctx.db.transaction().execute(async (tx) => {
-    const locked = await getLoadedConsent(tx, consentId, { lock: true });
+    const locked = await getLoadedConsent(tx, ctx.keys, consentId, { lock: true });
     const now = ctx.clock.now();
     assertCanTransition(statusAt(locked.facts, now).status, 'remind');
     const pending = awaiting(locked);

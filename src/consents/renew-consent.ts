@@ -74,16 +74,19 @@ export async function renewConsent(
   input: RenewConsentInput,
 ): Promise<ConsentRequestResult> {
   const parsed = parseInput(renewInputSchema, input);
-  const old = await getLoadedConsent(ctx.db, parsed.consentId);
+  const old = await getLoadedConsent(ctx.db, ctx.keys, parsed.consentId);
   assertCanTransition(statusAt(old.facts, ctx.clock.now()).status, 'renew');
 
   return submitConsentRequest(ctx, actor, prefill(old, parsed), {
     renewedFrom: old.consent.id,
     async before(tx, now) {
-      const locked = await getLoadedConsent(tx, old.consent.id, { lock: true });
+      const locked = await getLoadedConsent(tx, ctx.keys, old.consent.id, { lock: true });
       assertCanTransition(statusAt(locked.facts, now).status, 'renew');
-      for (const renewal of await renewalsOf(tx, old.consent.id)) {
-        const status = statusAt(consentFacts(renewal, await loadSigners(tx, renewal.id)), now).status;
+      for (const renewal of await renewalsOf(tx, ctx.keys, old.consent.id)) {
+        const status = statusAt(
+          consentFacts(renewal, await loadSigners(tx, ctx.keys, renewal.id)),
+          now,
+        ).status;
         if (status === 'pending' || status === 'active')
           throw new AppError('consent_state_conflict', 'Samtycket har redan förnyats.', {
             extra: { renewedBy: renewal.id },

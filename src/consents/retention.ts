@@ -6,6 +6,7 @@
 // `deleteDueConsents` (the daily job, `npm run retention`) works in batches, one transaction each, with the
 // candidates locked and rows another instance holds skipped: two instances never delete the same consent.
 // `listDueConsents` (`npm run retention -- --dry-run`) says what would go, and changes nothing.
+import type { KeyRing } from '../db/encryption.ts';
 import type { Tx } from '../db/index.ts';
 import { statusAt, type TerminalStatus } from '../domain/consent.ts';
 import { localDateOf } from '../domain/dates.ts';
@@ -20,7 +21,7 @@ import {
   replaceWithTombstone,
 } from './retention.repository.ts';
 
-type RetentionContext = Pick<ConsentContext, 'db' | 'clock' | 'config'>;
+type RetentionContext = Pick<ConsentContext, 'db' | 'keys' | 'clock' | 'config'>;
 
 /** One consent due for deletion, as the dry run lists it: ids, outcome and dates only. */
 export interface DueConsent {
@@ -59,7 +60,7 @@ export async function deleteDueConsents(
       });
       const gone: TerminalStatus[] = [];
       for (const candidate of found) {
-        const outcome = await deleteIfDue(tx, candidate, now);
+        const outcome = await deleteIfDue(tx, ctx.keys, candidate, now);
         if (outcome) gone.push(outcome);
       }
       return { candidates: found, deleted: gone };
@@ -88,7 +89,7 @@ export async function listDueConsents(ctx: RetentionContext, limit = 10_000): Pr
       after,
     });
     for (const candidate of found) {
-      const loaded = await loadConsent(ctx.db, candidate.id);
+      const loaded = await loadConsent(ctx.db, ctx.keys, candidate.id);
       if (!loaded) continue;
       const decision = retentionDecision(statusAt(loaded.facts, now), candidate.retentionMonths, now);
       if (decision?.due)
@@ -111,10 +112,11 @@ export async function listDueConsents(ctx: RetentionContext, limit = 10_000): Pr
 /** Under the candidate's row lock: checks it with the domain rules and, when due, deletes it. */
 async function deleteIfDue(
   tx: Tx,
+  keys: KeyRing,
   candidate: RetentionCandidate,
   now: Date,
 ): Promise<TerminalStatus | undefined> {
-  const loaded = await loadConsent(tx, candidate.id);
+  const loaded = await loadConsent(tx, keys, candidate.id);
   if (!loaded) return undefined;
   const status = statusAt(loaded.facts, now);
   const decision = retentionDecision(status, candidate.retentionMonths, now);

@@ -86,7 +86,7 @@ export async function signConsent(
   input: SignConsentInput,
 ): Promise<SignConsentResult> {
   const parsed = parseInput(signInputSchema, input);
-  const before = await getLoadedConsent(ctx.db, parsed.consentId);
+  const before = await getLoadedConsent(ctx.db, ctx.keys, parsed.consentId);
   await assertSignerIsOnForm(ctx, before, actor, 'sign', parsed.requestId);
   assertCanSign(before.consent.soleGuardian, before.signers, actor.role);
   assertCanTransition(statusAt(before.facts, ctx.clock.now()).status, 'sign');
@@ -121,8 +121,8 @@ async function prepareSignature(
   actor: SignerActor,
   input: SignInput,
 ): Promise<PreparedSignature> {
-  const loaded = await getLoadedConsent(ctx.db, input.consentId);
-  const latest = await latestFormRevision(ctx.db, input.consentId);
+  const loaded = await getLoadedConsent(ctx.db, ctx.keys, input.consentId);
+  const latest = await latestFormRevision(ctx.db, ctx.keys, input.consentId);
   if (input.reviewedSha256 !== undefined && latest.sha256 !== input.reviewedSha256)
     throw new AppError(
       'document_changed',
@@ -171,7 +171,7 @@ function storeSignature(
   const { consentId, place, requestId } = input;
   const { signedAt, appended } = prepared;
   return ctx.db.transaction().execute(async (tx) => {
-    const locked = await getLoadedConsent(tx, consentId, { lock: true });
+    const locked = await getLoadedConsent(tx, ctx.keys, consentId, { lock: true });
     // The state is judged when the lock is held: acts are ordered as they got the lock.
     const now = ctx.clock.now();
     assertCanSign(locked.consent.soleGuardian, locked.signers, actor.role);
@@ -184,14 +184,14 @@ function storeSignature(
       return undefined;
 
     const revision = prepared.base.revision + 1;
-    await storeFormRevision(tx, {
+    await storeFormRevision(tx, ctx.keys, {
       consentId,
       revision,
       bytes: appended.bytes,
       sha256: appended.sha256,
       at: signedAt,
     });
-    await recordSignature(tx, consentId, actor.role, {
+    await recordSignature(tx, ctx.keys, consentId, actor.role, {
       signedAt,
       place,
       signedName: appended.signature.signerName,
@@ -230,7 +230,7 @@ function storeSignature(
     const { window, completedAt, signers } = outcome.completion;
     await recordCompletion(tx, consentId, { completedAt, ...window });
     await revokeInvitations(tx, consentId, signedAt);
-    await storeReceipt(tx, { consentId, bytes: receipt.bytes, at: signedAt });
+    await storeReceipt(tx, ctx.keys, { consentId, bytes: receipt.bytes, at: signedAt });
     await appendAuditEvent(tx, {
       consentId,
       action: 'completed',

@@ -67,7 +67,11 @@ export async function withdrawConsent(
     note?: string | undefined;
     requestId?: string | undefined;
   };
-  const before = await getLoadedConsent(ctx.db, String((input as { consentId?: unknown }).consentId ?? ''));
+  const before = await getLoadedConsent(
+    ctx.db,
+    ctx.keys,
+    String((input as { consentId?: unknown }).consentId ?? ''),
+  );
   if (actor.type === 'signer') {
     const parsed = parseInput(bySignerSchema, input);
     await assertSignerIsOnForm(ctx, before, actor, 'withdraw', parsed.requestId);
@@ -83,12 +87,12 @@ export async function withdrawConsent(
   assertCanTransition(statusAt(before.facts, ctx.clock.now()).status, 'withdraw');
 
   return ctx.db.transaction().execute(async (tx) => {
-    const locked = await getLoadedConsent(tx, w.consentId, { lock: true });
+    const locked = await getLoadedConsent(tx, ctx.keys, w.consentId, { lock: true });
     const now = ctx.clock.now();
     assertCanTransition(statusAt(locked.facts, now).status, 'withdraw');
     const facts = consentFacts({ ...locked.consent, withdrawnAt: now }, locked.signers);
     const window = validityWindow(facts);
-    await markWithdrawn(tx, w.consentId, {
+    await markWithdrawn(tx, ctx.keys, w.consentId, {
       at: now,
       role: w.role,
       channel: w.channel,

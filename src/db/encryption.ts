@@ -34,6 +34,8 @@ export interface KeyRing {
   keyIdOf(stored: string | Uint8Array): string | undefined;
   /** The blind index of a normalised value (e.g. a personal number's 12 digits). */
   blindIndex(normalised: string): string;
+  /** The id of the blind index's key (the part of an index before ':'). */
+  readonly blindKeyId: string;
 }
 
 /** A key ring setting that cannot be used (a programming or configuration error, never personal data). */
@@ -45,7 +47,9 @@ const TEXT_PREFIX = 'enc:v1:';
 const BYTES_MAGIC = Buffer.from('SENC1', 'latin1');
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
-const KEY_ID = /^[A-Za-z0-9._-]{1,32}$/;
+/** A key id's characters and length (as a regular expression's source, for SQL too: key-rotation.ts). */
+export const KEY_ID_PATTERN = '[A-Za-z0-9._-]{1,32}';
+const KEY_ID = new RegExp(`^${KEY_ID_PATTERN}$`);
 
 export interface KeySpec {
   id: string;
@@ -87,6 +91,7 @@ export class LocalKeyRing implements KeyRing {
   readonly keyIds: readonly string[];
   readonly #keys: Map<string, Buffer>;
   readonly #blind: KeySpec;
+  readonly blindKeyId: string;
 
   constructor(keys: KeySpec[], blindIndexKey: KeySpec) {
     if (keys.length === 0) throw new KeyRingError('no encryption key');
@@ -94,6 +99,7 @@ export class LocalKeyRing implements KeyRing {
     this.currentKeyId = keys[0]!.id;
     this.keyIds = keys.map((k) => k.id);
     this.#blind = blindIndexKey;
+    this.blindKeyId = blindIndexKey.id;
   }
 
   static fromSettings(encryptionKeys: string, blindIndexKey: string): LocalKeyRing {

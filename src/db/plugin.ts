@@ -1,11 +1,14 @@
 // The database as a Fastify plugin: one Kysely instance for the app, destroyed when the app closes.
 import fp from 'fastify-plugin';
+import { type KeyRing, LocalKeyRing } from './encryption.ts';
 import { createDb, type Db } from './index.ts';
 import { onWriteBehindDropped, settleWriteBehind } from './write-behind.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
     db: Db;
+    /** The key ring personal data is encrypted under (config.encryption; src/db/encrypted-columns.ts). */
+    keys: KeyRing;
   }
 }
 
@@ -13,6 +16,10 @@ export default fp<{ connectionString: string }>(
   async (app, opts) => {
     const db = createDb(opts.connectionString, { max: 20, log: app.log });
     app.decorate('db', db);
+    app.decorate(
+      'keys',
+      LocalKeyRing.fromSettings(app.config.encryption.keys, app.config.encryption.blindIndexKey),
+    );
     onWriteBehindDropped(db, (dropped) =>
       app.log.error({ errorCode: 'write_behind_dropped', ...dropped }, 'rows written behind were lost'),
     );

@@ -115,6 +115,7 @@ export interface SessionTable {
   id_hash: string;
   audience: Audience;
   staff_id: string | null;
+  /** Encrypted, as is the name. */
   personal_number: string | null;
   name: string | null;
   issuer: string;
@@ -154,8 +155,11 @@ export interface ConsentTable {
   team_id: string;
   template_version: string;
   area: string;
+  /** Encrypted (src/db/encrypted-columns.ts), as are the other personal data columns below. */
   child_name: string;
   child_personal_number: string;
+  /** Blind index of the child's personal number (look-ups by number). */
+  child_personal_number_index: string;
   child_birth_date: DateColumn;
   child_health_centre: string | null;
   child_school: string | null;
@@ -165,7 +169,8 @@ export interface ConsentTable {
   child_protected_identity: Generated<boolean>;
   requested_by_staff_id: string | null;
   requested_by_client_id: string | null;
-  obtained_by: ColumnType<ObtainedBy, string, string>;
+  /** An encrypted JSON string holding the ObtainedBy object. */
+  obtained_by: ColumnType<unknown, string, string>;
   requested_at: Timestamp;
   request_expires_at: Timestamp;
   completed_at: NullableTimestamp;
@@ -191,8 +196,11 @@ export interface ConsentTable {
 export interface ConsentSignerTable {
   consent_id: string;
   role: SignerRoleColumn;
+  /** Encrypted, as are personal_number, phone, email, signed_name and decline_reason. */
   name: string;
   personal_number: string;
+  /** Blind index of the personal number (Mina samtycken). */
+  personal_number_index: string;
   phone: string | null;
   email: string | null;
   /** Skyddade personuppgifter (issue 16 §5): phone and e-mail shown to no one else, never printed. */
@@ -229,6 +237,7 @@ export interface ConsentDocumentTable {
   consent_id: string;
   kind: DocumentKind;
   revision: number;
+  /** Encrypted (`SENC1…`). */
   pdf: Uint8Array;
   sha256: string;
   created_at: Timestamp;

@@ -11,6 +11,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Selectable } from 'kysely';
 import type { Config } from '../config.ts';
 import type { DbOrTx } from '../db/index.ts';
+import type { KeyRing } from '../db/encryption.ts';
+import { openText, placeOf, sealText } from '../db/encrypted-columns.ts';
 import type { Audience, SessionTable } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
 
@@ -101,13 +103,18 @@ export type NewSession = Pick<
 
 type SessionRow = Selectable<SessionTable>;
 
-function toSessionData(row: SessionRow): SessionData {
+// The person's number and name are stored encrypted (src/db/encrypted-columns.ts), bound to the row's id
+// hash: a new id (re-authentication) seals them again.
+const sessionPlace = (idHash: string, column: 'personal_number' | 'name') =>
+  placeOf('sessions', column, [idHash]);
+
+function toSessionData(keys: KeyRing, row: SessionRow): SessionData {
   return {
     idHash: row.id_hash,
     audience: row.audience,
     staffId: row.staff_id,
-    personalNumber: row.personal_number,
-    name: row.name,
+    personalNumber: openText(keys, sessionPlace(row.id_hash, 'personal_number'), row.personal_number),
+    name: openText(keys, sessionPlace(row.id_hash, 'name'), row.name),
     issuer: row.issuer,
     subject: row.subject,
     acr: row.acr,
@@ -121,18 +128,20 @@ function toSessionData(row: SessionRow): SessionData {
 /** Creates a session; answers the cookie's id (only ever sent to the browser) and the session. */
 export async function createSession(
   db: DbOrTx,
+  keys: KeyRing,
   session: NewSession,
   options: { now: Date; absoluteHours: number },
 ): Promise<{ id: string; session: SessionData }> {
   const id = randomToken();
+  const idHash = sha256(id);
   const row = await db
     .insertInto('sessions')
     .values({
-      id_hash: sha256(id),
+      id_hash: idHash,
       audience: session.audience,
       staff_id: session.staffId,
-      personal_number: session.personalNumber,
-      name: session.name,
+      personal_number: sealText(keys, sessionPlace(idHash, 'personal_number'), session.personalNumber),
+      name: sealText(keys, sessionPlace(idHash, 'name'), session.name),
       issuer: session.issuer,
       subject: session.subject,
       acr: session.acr,
@@ -144,7 +153,7 @@ export async function createSession(
     })
     .returningAll()
     .executeTakeFirstOrThrow();
-  return { id, session: toSessionData(row) };
+  return { id, session: toSessionData(keys, row) };
 }
 
 /**
@@ -154,28 +163,31 @@ export async function createSession(
  */
 export async function reauthenticateSession(
   db: DbOrTx,
-  idHash: string,
+  keys: KeyRing,
+  current: Pick<SessionData, 'idHash' | 'personalNumber'>,
   auth: Pick<NewSession, 'name' | 'issuer' | 'subject' | 'acr' | 'authTime'>,
   now: Date,
 ): Promise<{ id: string; session: SessionData } | undefined> {
   const id = randomToken();
+  const idHash = sha256(id);
   const row = await db
     .updateTable('sessions')
     .set({
-      id_hash: sha256(id),
-      name: auth.name,
+      id_hash: idHash,
+      personal_number: sealText(keys, sessionPlace(idHash, 'personal_number'), current.personalNumber),
+      name: sealText(keys, sessionPlace(idHash, 'name'), auth.name),
       issuer: auth.issuer,
       subject: auth.subject,
       acr: auth.acr,
       auth_time: auth.authTime,
       last_seen_at: now,
     })
-    .where('id_hash', '=', idHash)
+    .where('id_hash', '=', current.idHash)
     .where('ended_at', 'is', null)
     .where('expires_at', '>', now)
     .returningAll()
     .executeTakeFirst();
-  return row ? { id, session: toSessionData(row) } : undefined;
+  return row ? { id, session: toSessionData(keys, row) } : undefined;
 }
 
 export async function endSession(db: DbOrTx, idHash: string, now: Date): Promise<void> {
@@ -215,6 +227,7 @@ export interface SessionTimeouts {
 /** The session for a cookie id, if it is active at `now`; touches last_seen_at at most once a minute. */
 export async function findActiveSession(
   db: DbOrTx,
+  keys: KeyRing,
   id: string,
   now: Date,
   timeouts: SessionTimeouts,
@@ -234,7 +247,7 @@ export async function findActiveSession(
       .where('ended_at', 'is', null)
       .execute();
   }
-  return toSessionData(row);
+  return toSessionData(keys, row);
 }
 
 function isActive(row: SessionRow, now: Date, timeouts: SessionTimeouts): boolean {
@@ -250,11 +263,11 @@ function isActive(row: SessionRow, now: Date, timeouts: SessionTimeouts): boolea
 
 /** onRequest: reads the session cookie into `request.session`; an expired one is cleared. */
 export async function loadSession(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  const { config, clock, db } = request.server;
+  const { config, clock, db, keys } = request.server;
   const name = cookieNames(config.production).session;
   const id = request.cookies[name];
   if (id === undefined || id === '') return;
-  const session = await findActiveSession(db, id, clock.now(), config.session);
+  const session = await findActiveSession(db, keys, id, clock.now(), config.session);
   if (session) {
     request.session = session;
     return;

@@ -1,5 +1,6 @@
 // A job is a definition (name, zod payload, optional schedule) and a handler. Payloads are validated
 // when queued and again when worked, so a malformed job fails loudly instead of doing half its work.
+import type { KeyRing } from '../db/encryption.ts';
 import type { FastifyBaseLogger } from 'fastify';
 import type PgBoss from 'pg-boss';
 import { z } from 'zod';
@@ -10,6 +11,7 @@ import type { Signing } from '../pdf/signing-setup.ts';
 
 export interface JobContext {
   db: Db;
+  keys: KeyRing;
   config: Config;
   clock: Clock;
   log: FastifyBaseLogger;

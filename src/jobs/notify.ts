@@ -14,11 +14,11 @@ export const notify = defineJob({
   // `npm run bench notify`) on a loaded 2-core machine, and leave four of the app's ten database
   // connections to the requests themselves (a send holds one for its transaction).
   workers: 6,
-  async handler(payload, { db, clock, config, log }) {
+  async handler(payload, { db, keys, clock, config, log }) {
     const notifier = notifierFor(db);
     // The notify plugin registers before the workers start; if it is missing the app is misassembled.
     if (!notifier) throw new Error('notify plugin is not registered');
-    const outcome = await sendNotification({ db, clock, config, log, notifier }, payload);
+    const outcome = await sendNotification({ db, keys, clock, config, log, notifier }, payload);
     log.info({ kind: payload.kind, channel: payload.channel, ...outcome }, 'notification');
     return outcome;
   },

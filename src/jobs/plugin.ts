@@ -67,6 +67,7 @@ export default fp<JobsPluginOptions>(
     };
     const context = (): JobContext => ({
       db: app.db,
+      keys: app.keys,
       config: app.config,
       clock: app.clock,
       log: app.log,

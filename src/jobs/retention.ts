@@ -9,8 +9,8 @@ export const retention = defineJob({
   name: 'retention',
   payload: z.object({ batchSize: z.number().int().min(1).max(1000).default(50) }).strict(),
   schedule: { cron: '30 2 * * *', data: {} },
-  async handler({ batchSize }, { db, config, clock, log }) {
-    const run = await deleteDueConsents({ db, config, clock }, { batch: batchSize });
+  async handler({ batchSize }, { db, keys, config, clock, log }) {
+    const run = await deleteDueConsents({ db, keys, config, clock }, { batch: batchSize });
     if (run.deleted > 0) log.info({ retention: run }, 'consents deleted after their retention time');
     return run;
   },

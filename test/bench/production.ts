@@ -57,6 +57,9 @@ export function writeProductionPki(dir: string, label: string): void {
 /** The signing settings that name what writeProductionPki wrote into `dir`. */
 export function productionPkiSettings(dir: string): Record<string, string> {
   return {
+    // (Not PKI, but the other keys production refuses to start without; the same for every instance.)
+    ENCRYPTION_KEYS: `bench:${Buffer.alloc(32, 'bench-encryption-key').toString('base64')}`,
+    BLIND_INDEX_KEY: `bench:${Buffer.alloc(32, 'bench-blind-index-key').toString('base64')}`,
     SIGNING_CA_CERT: path.join(dir, 'signing-ca.pem'),
     SIGNING_CA_KEY: path.join(dir, 'signing-ca.key'),
     SIGNING_CA_CHAIN: path.join(dir, 'root-ca.pem'),

@@ -1,6 +1,10 @@
 // Seeding for benchmarks: many consents fast, with set-based SQL (one INSERT … SELECT generate_series per
 // table), so a million rows take seconds rather than hours. Fictional data only: the child numbers are
 // made-up digit strings, never valid personal numbers; the "PDF" is a tiny placeholder.
+// Personal data is stored encrypted (src/db/encrypted-columns.ts), which SQL cannot do (AES-GCM): the
+// seeded values are placeholders of an encrypted value's shape and size under a key id 'bench' that no
+// key ring holds, and blind indexes of that shape. Nothing on the benchmarked paths (status checks) decrypts
+// them; a look-up or page that does would fail on them.
 import { sql } from 'kysely';
 import type { Db } from '../../src/db/index.ts';
 
@@ -8,6 +12,17 @@ import type { Db } from '../../src/db/index.ts';
 const idOf = (i: ReturnType<typeof sql>) =>
   sql`overlay(overlay(md5('bench-consent-' || ${i}) placing '4' from 13) placing '8' from 17)::uuid`;
 const ID = idOf(sql.ref('i'));
+/** A placeholder of an encrypted text's shape (`enc:v1:<key id>:<base64url>`), about its length. */
+const sealedLike = (seed: ReturnType<typeof sql>) =>
+  sql`'enc:v1:bench:' || md5(${seed}) || md5('x' || ${seed})`;
+const indexLike = (seed: ReturnType<typeof sql>) => sql`'bench:' || md5('index' || ${seed})`;
+/** Encrypted bytes' header (`SENC1`, the key id) and a tiny body. */
+const SEALED_PDF = Buffer.concat([
+  Buffer.from('SENC1', 'latin1'),
+  Buffer.from([5]),
+  Buffer.from('bench'),
+  Buffer.alloc(40),
+]);
 
 export interface SeedScope {
   organisationId: string;
@@ -41,12 +56,13 @@ export async function seedConsents(db: Db, scope: SeedScope, from: number, count
   await db.transaction().execute(async (tx) => {
     await sql`
       INSERT INTO consents (id, organisation_id, team_id, template_version, area, child_name,
-        child_personal_number, child_birth_date, sole_guardian, youth_signs, requested_by_client_id,
+        child_personal_number, child_personal_number_index, child_birth_date, sole_guardian, youth_signs, requested_by_client_id,
         obtained_by, requested_at, request_expires_at, completed_at, valid_from, valid_until)
       SELECT
         ${ID}, ${scope.organisationId}::uuid, ${scope.teamId}::uuid, 'bench', 'Benchby',
-        'Barn ' || i, lpad(i::text, 12, '0'), date '2016-01-01' + (i % 2500), false, false,
-        ${scope.clientId}::uuid, '{"name":"Bench Kontakt"}'::jsonb, r.at, r.at + interval '30 days',
+        ${sealedLike(sql`'child-name' || i`)}, ${sealedLike(sql`'child-number' || i`)},
+        ${indexLike(sql`'child' || i`)}, date '2016-01-01' + (i % 2500), false, false,
+        ${scope.clientId}::uuid, to_jsonb(${sealedLike(sql`'obtained-by' || i`)}), r.at, r.at + interval '30 days',
         CASE WHEN i % 10 <> 0 THEN r.at + interval '1 hour' END,
         CASE WHEN i % 10 <> 0 THEN r.at + interval '1 hour' END,
         CASE WHEN i % 10 <> 0 THEN r.at + interval '1 hour' + interval '1 year' END
@@ -54,8 +70,10 @@ export async function seedConsents(db: Db, scope: SeedScope, from: number, count
         LATERAL (SELECT now() - (i % 300) * interval '1 day' - (i % 86400) * interval '1 second' AS at) AS r
     `.execute(tx);
     await sql`
-      INSERT INTO consent_signers (consent_id, role, name, personal_number, email, signed_at, signed_place)
-      SELECT c.id, g.role, 'Vårdnadshavare ' || g.n, lpad((i * 2 + g.n)::text, 12, '9'), 'bench@example.invalid',
+      INSERT INTO consent_signers (consent_id, role, name, personal_number, personal_number_index, email,
+        signed_at, signed_place)
+      SELECT c.id, g.role, ${sealedLike(sql`'name' || i || g.role`)}, ${sealedLike(sql`'number' || i || g.role`)},
+        ${indexLike(sql`'signer' || i || g.role`)}, ${sealedLike(sql`'email' || i || g.role`)},
         c.completed_at, CASE WHEN c.completed_at IS NOT NULL THEN 'Benchby' END
       FROM generate_series(${from}::int, ${to}::int) AS i
         JOIN consents c ON c.id = ${ID}
@@ -63,7 +81,7 @@ export async function seedConsents(db: Db, scope: SeedScope, from: number, count
     `.execute(tx);
     await sql`
       INSERT INTO consent_documents (consent_id, kind, revision, pdf, sha256, created_at)
-      SELECT ${ID}, 'form', 0, '\\x255044462d312e370a2525454f460a'::bytea,
+      SELECT ${ID}, 'form', 0, ${SEALED_PDF}::bytea,
         repeat('0', 64), now()
       FROM generate_series(${from}::int, ${to}::int) AS i
     `.execute(tx);

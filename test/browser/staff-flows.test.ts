@@ -4,6 +4,7 @@
 // its state allows, remind, cancel / register a withdrawal / end each after a confirmation step, renew,
 // download, a team partner's view and search by child, and logout. Every step is checked by the harness
 // (axe WCAG 2.1 A/AA, no sideways scroll at 100 % and 200 % text, nothing from another origin).
+import { getLoadedConsent } from '../../src/consents/consent.repository.ts';
 import type { Page } from 'playwright-core';
 import type { Test } from 'tap';
 import { lindqvistConsents } from '../fixtures/consents.ts';
@@ -102,12 +103,8 @@ browserTest(
       );
       consentPath = pathOf(page).replace(/\/lankar$/, '');
     });
-    const stored = await service.db
-      .selectFrom('consents')
-      .select('obtained_by')
-      .where('id', '=', consentPath.split('/')[2]!)
-      .executeTakeFirstOrThrow();
-    t.equal((stored.obtained_by as { phone?: string }).phone, '090-17 60 00', 'the staff phone on the form');
+    const stored = await getLoadedConsent(service.db, service.app.keys, consentPath.split('/')[2]!);
+    t.equal(stored.consent.obtainedBy.phone, '090-17 60 00', 'the staff phone on the form');
 
     await step(t, page, 'pending consent: only the acts its state allows', async () => {
       await page.getByRole('link', { name: 'Till samtycket' }).click();

@@ -26,7 +26,7 @@ const pdfFile = (bytes: Uint8Array, name = 'samtycke.pdf') => ({
 browserTest('verifying a signed document on a phone, with and without the receipt’s link', async (t) => {
   const service = await startService(t, { seed: true });
   const made = await lindqvistConsents(service.app, service.org!).active('saga');
-  const final = (await listFormRevisions(service.db, made.id)).at(-1)!;
+  const final = (await listFormRevisions(service.db, service.app.keys, made.id)).at(-1)!;
   const browser = await launchBrowser(t);
   const phone = await newPhone(browser, service.baseUrl);
   const status = documentStatus(phone);

@@ -100,9 +100,9 @@ t.test('per day, newest first, paged; thousands of checks are one entry', async 
 t.test('a status-only view counts as a status check; unknown ids still give an entry', async (t) => {
   const s = await setup(t, { jobs: false });
   const { id: consentId } = await createConsentRequest(s.ctx, s.staff, familyRequest(s, 'lindqvist-sole'));
-  await recordConsentView(s, s.otherStaff, { consentId, scope: 'status', via: 'page' });
+  await recordConsentView(s.ctx, s.otherStaff, { consentId, scope: 'status', via: 'page' });
   s.clock.advance(60_000);
-  await recordConsentView(s, s.client, { consentId, scope: 'content', via: 'api' });
+  await recordConsentView(s.ctx, s.client, { consentId, scope: 'content', via: 'api' });
   s.clock.advance(60_000);
   const gone = { type: 'staff' as const, staffId: randomUUID(), organisationId: randomUUID() };
   await appendAuditEvent(s.db, {

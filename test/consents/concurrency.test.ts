@@ -68,7 +68,7 @@ t.test(`sign, withdraw and end fired together, ${ROUNDS} rounds: one order, no b
     const succeeded = order.filter((_, i) => results[i]!.status === 'fulfilled').map(([name]) => name);
     const signatures = succeeded.filter((n) => n.startsWith('sign:')).length;
 
-    const revisions = await assertRevisionChain(t, s.db, created.id);
+    const revisions = await assertRevisionChain(t, s.app, created.id);
     t.equal(revisions, 1 + signatures, `round ${round}: one revision per signature that went through`);
 
     const status = await getConsentStatus(ctx, created.id);
@@ -125,7 +125,7 @@ t.test(
     t.same(results.map((r) => r.revision).sort(), [1, 2, 3], 'each signature its own revision');
     t.equal(results.filter((r) => r.completed).length, 1, 'exactly one completed the consent');
     t.equal(
-      await assertRevisionChain(t, s.db, created.id),
+      await assertRevisionChain(t, s.app, created.id),
       4,
       'one chain: the original and three signatures',
     );

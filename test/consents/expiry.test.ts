@@ -33,14 +33,17 @@ t.test('a request lapses at 00:00 after its last day; signing and links stop the
 
   s.clock.set(new Date(expected.getTime() - 1));
   t.equal((await getConsentStatus(s.ctx, created.id)).status, 'pending', 'one millisecond before');
-  t.match(await resolveInvitation(s.db, token, s.clock.now()), { consentId: created.id, role: 'guardian1' });
+  t.match(await resolveInvitation(s.db, s.app.keys, token, s.clock.now()), {
+    consentId: created.id,
+    role: 'guardian1',
+  });
 
   s.clock.set(expected);
   t.match(await getConsentStatus(s.ctx, created.id), {
     status: 'request_expired',
     reason: 'request_lifetime_passed',
   });
-  await t.rejects(resolveInvitation(s.db, token, s.clock.now()), { code: 'invitation_expired' });
+  await t.rejects(resolveInvitation(s.db, s.app.keys, token, s.clock.now()), { code: 'invitation_expired' });
   await t.rejects(
     signConsent(s.ctx, signerActor('guardian1', s.person('mai-nguyen'), s.clock), {
       consentId: created.id,
@@ -128,9 +131,11 @@ t.test('invitation links: unknown, used, replaced by a reminder, and for a role 
   const created = await createConsentRequest(s.ctx, s.staff, familyRequest(s));
   const [g1, g2] = created.signers;
   const now = () => s.clock.now();
-  await t.rejects(resolveInvitation(s.db, 'A'.repeat(43), now()), { code: 'invitation_not_found' });
-  await t.rejects(resolveInvitation(s.db, 'kort', now()), { code: 'invitation_not_found' });
-  await t.rejects(resolveInvitation(s.db, `${tokenOf(g1!.invitation!.url)}x`, now()), {
+  await t.rejects(resolveInvitation(s.db, s.app.keys, 'A'.repeat(43), now()), {
+    code: 'invitation_not_found',
+  });
+  await t.rejects(resolveInvitation(s.db, s.app.keys, 'kort', now()), { code: 'invitation_not_found' });
+  await t.rejects(resolveInvitation(s.db, s.app.keys, `${tokenOf(g1!.invitation!.url)}x`, now()), {
     code: 'invitation_not_found',
   });
   t.ok(tokenOf(g1!.invitation!.url).length >= 43, '256 bits, base64url');
@@ -148,14 +153,18 @@ t.test('invitation links: unknown, used, replaced by a reminder, and for a role 
     consentId: created.id,
     place: 'Norrby',
   });
-  await t.rejects(resolveInvitation(s.db, tokenOf(g1!.invitation!.url), now()), { code: 'invitation_used' });
+  await t.rejects(resolveInvitation(s.db, s.app.keys, tokenOf(g1!.invitation!.url), now()), {
+    code: 'invitation_used',
+  });
 
   const reminded = await remindSigners(s.ctx, s.staff, { consentId: created.id });
   const newG2 = reminded.signers.find((x) => x.role === 'guardian2')!;
   t.ok(newG2.invitation, 'a new link for a signer who has not answered');
   t.notOk(reminded.signers.find((x) => x.role === 'guardian1')!.invitation, 'none for who signed');
-  await t.rejects(resolveInvitation(s.db, tokenOf(g2!.invitation!.url), now()), {
+  await t.rejects(resolveInvitation(s.db, s.app.keys, tokenOf(g2!.invitation!.url), now()), {
     code: 'invitation_expired',
   });
-  t.match(await resolveInvitation(s.db, tokenOf(newG2.invitation!.url), now()), { role: 'guardian2' });
+  t.match(await resolveInvitation(s.db, s.app.keys, tokenOf(newG2.invitation!.url), now()), {
+    role: 'guardian2',
+  });
 });

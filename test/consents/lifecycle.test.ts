@@ -1,3 +1,4 @@
+import { placeOf } from '../../src/db/encrypted-columns.ts';
 import t from 'tap';
 import { listAuditEvents } from '../../src/consents/audit.repository.ts';
 import { cancelConsent } from '../../src/consents/cancel-consent.ts';
@@ -81,13 +82,13 @@ for (const order of [
         'a year from the earliest signature, 00:00 Stockholm',
       );
 
-      t.equal(await assertRevisionChain(t, s.db, created.id), 4, 'revision 0 + three signatures');
-      const form = await latestDocument(s.db, created.id, 'form');
+      t.equal(await assertRevisionChain(t, s.app, created.id), 4, 'revision 0 + three signatures');
+      const form = await latestDocument(s.db, s.app.keys, created.id, 'form');
       // As of the test's clock: the signatures carry its time (the development TSA keeps the app's clock).
       const report = await verifyPdf(form!.bytes, { trust: s.ctx.trust, at: s.clock.now() });
       t.equal(report.verdict, 'valid', 'the stored PDF verifies');
       t.equal(report.signatures.length, 3);
-      const receipt = await latestDocument(s.db, created.id, 'receipt');
+      const receipt = await latestDocument(s.db, s.app.keys, created.id, 'receipt');
       t.ok(receipt && Buffer.from(receipt.bytes.subarray(0, 5)).toString() === '%PDF-', 'receipt stored');
 
       const details = await getConsent(s.ctx, created.id);
@@ -178,18 +179,23 @@ t.test('a stored revision whose bytes no longer match its SHA-256 is never signe
   const created = await createConsentRequest(s.ctx, s.staff, familyRequest(s));
   await signAs(s, created.id, 'guardian1', 'anna-lindqvist');
   // The bytes of the latest revision are changed behind the service's back (one byte in the middle).
-  const latest = await latestDocument(s.db, created.id, 'form');
+  const latest = await latestDocument(s.db, s.app.keys, created.id, 'form');
   const tampered = Buffer.from(latest!.bytes);
   tampered[Math.floor(tampered.length / 2)]! ^= 0xff;
   await s.db
     .updateTable('consent_documents')
-    .set({ pdf: tampered })
+    .set({
+      pdf: s.app.keys.encryptBytes(
+        tampered,
+        placeOf('consent_documents', 'pdf', [created.id, 'form', latest!.revision]),
+      ),
+    })
     .where('consent_id', '=', created.id)
     .where('kind', '=', 'form')
     .where('revision', '=', latest!.revision)
     .execute();
   await t.rejects(signAs(s, created.id, 'guardian2', 'erik-lindqvist'), { code: 'document_mismatch' });
-  const after = await latestDocument(s.db, created.id, 'form');
+  const after = await latestDocument(s.db, s.app.keys, created.id, 'form');
   t.equal(after!.revision, latest!.revision, 'nothing was appended');
   const events = await listAuditEvents(s.db, created.id);
   t.equal(events.filter((e) => e.action === 'signed').length, 1, 'and nothing recorded');

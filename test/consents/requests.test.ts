@@ -1,3 +1,6 @@
+import { ENCRYPTED_TABLES, openJson, placeOf, sealJson } from '../../src/db/encrypted-columns.ts';
+import { getLoadedConsent } from '../../src/consents/consent.repository.ts';
+import { latestFormRevision } from '../../src/consents/documents.repository.ts';
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import t from 'tap';
@@ -125,12 +128,8 @@ t.test('validation: the team and the fields in one answer; the staff phone on th
     ...familyRequest(s),
     obtainedByPhone: '090-12 34 56',
   });
-  const row = await s.db
-    .selectFrom('consents')
-    .select('obtained_by')
-    .where('id', '=', made.id)
-    .executeTakeFirstOrThrow();
-  t.equal((row.obtained_by as { phone?: string }).phone, '090-12 34 56', 'obtainedBy.phone as given');
+  const stored = await getLoadedConsent(s.db, s.app.keys, made.id);
+  t.equal(stored.consent.obtainedBy.phone, '090-12 34 56', 'obtainedBy.phone as given');
 });
 
 t.test(
@@ -164,14 +163,9 @@ t.test(
     );
 
     const made = await createConsentRequest(s.ctx, s.staff, familyRequest(s));
-    const doc = await s.db
-      .selectFrom('consent_documents')
-      .select(['pdf', 'sha256'])
-      .where('consent_id', '=', made.id)
-      .where('kind', '=', 'form')
-      .executeTakeFirstOrThrow();
-    t.equal(Buffer.from(doc.pdf).subarray(0, 5).toString('latin1'), '%PDF-');
-    t.equal(createHash('sha256').update(doc.pdf).digest('hex'), doc.sha256, 'stored with its hash');
+    const doc = await latestFormRevision(s.db, s.app.keys, made.id);
+    t.equal(Buffer.from(doc.bytes).subarray(0, 5).toString('latin1'), '%PDF-');
+    t.equal(createHash('sha256').update(doc.bytes).digest('hex'), doc.sha256, 'stored with its hash');
   },
 );
 
@@ -337,6 +331,46 @@ t.test('list: scope, status filter as statusAt computes it, keyset pages newest 
   );
 });
 
+/** Every consent copied from `originalId` in plain SQL gets the original's personal data sealed in its own place. */
+async function resealCopies(s: Setup, originalId: string) {
+  const copies = await s.db.selectFrom('consents').select('id').where('id', '!=', originalId).execute();
+  for (const table of ENCRYPTED_TABLES.filter(
+    (x) => x.table === 'consents' || x.table === 'consent_signers',
+  )) {
+    const rows = await sql<Record<string, unknown>>`SELECT * FROM ${sql.table(table.table)}
+      WHERE ${sql.ref(table.key[0]!)} = ${originalId}`.execute(s.db);
+    for (const row of rows.rows)
+      for (const copy of copies) {
+        const sets = table.columns
+          .filter((c) => c.kind === 'text' && row[c.name] !== null)
+          .map((c) => {
+            const from = placeOf(
+              table.table,
+              c.name,
+              table.key.map((k) => row[k]),
+            );
+            const to = placeOf(table.table, c.name, [copy.id, ...table.key.slice(1).map((k) => row[k])]);
+            return sql`${sql.ref(c.name)} = ${s.app.keys.encryptText(s.app.keys.decryptText(row[c.name] as string, from), to)}`;
+          });
+        const json = table.columns.filter((c) => c.kind === 'json');
+        for (const c of json) {
+          const from = placeOf(
+            table.table,
+            c.name,
+            table.key.map((k) => row[k]),
+          );
+          const to = placeOf(table.table, c.name, [copy.id]);
+          sets.push(
+            sql`${sql.ref(c.name)} = ${sealJson(s.app.keys, to, openJson(s.app.keys, from, row[c.name]))}::jsonb`,
+          );
+        }
+        await sql`UPDATE ${sql.table(table.table)} SET ${sql.join(sets)}
+          WHERE ${sql.ref(table.key[0]!)} = ${copy.id}
+          ${table.key[1] ? sql`AND ${sql.ref(table.key[1])} = ${row[table.key[1]]}` : sql``}`.execute(s.db);
+      }
+  }
+}
+
 t.test("a signer's own consent is found by its id however many they have", async (t) => {
   const s = await setup(t);
   const mai = s.person('mai-nguyen').personalNumber;
@@ -353,6 +387,8 @@ t.test("a signer's own consent is found by its id however many they have", async
     INSERT INTO consent_signers
     SELECT (jsonb_populate_record(NULL::consent_signers, to_jsonb(x) || jsonb_build_object('consent_id', k.id))).*
     FROM consent_signers x, copies k WHERE x.consent_id = ${oldest.id}`.execute(s.db);
+  // The copies' personal data, encrypted again in their own rows (a value is bound to its row).
+  await resealCopies(s, oldest.id);
   const list = await listConsentsForSigner(s.ctx, mai);
   t.equal(list.length, MAX_OWN_CONSENTS, 'the list holds the newest');
   t.notOk(

@@ -48,7 +48,7 @@ async function harness(t: Test) {
     });
     return { status: res.status, headers: res.headers, bytes: new Uint8Array(await res.arrayBuffer()) };
   };
-  const session = await staffSession(s.db, s.staffId, new Date(), `${s.base}/dev-idp`);
+  const session = await staffSession(s.app, s.staffId, new Date(), `${s.base}/dev-idp`);
   const staff = { cookie: session.cookie, 'x-csrf-token': session.csrfToken };
   const { client, secret } = await createApiClient(s.db, s.app.config.clientSecretHmacKey, {
     organisationId: s.organisationId,

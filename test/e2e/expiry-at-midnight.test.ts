@@ -47,6 +47,7 @@ async function start(t: Test) {
     const p = 'personKey' in who ? person(who.personKey) : undefined;
     const { id } = await createSession(
       s.db,
+      s.app.keys,
       {
         audience: p ? 'signer' : 'staff',
         staffId: 'staffId' in who ? who.staffId : null,

@@ -51,6 +51,7 @@ async function setup(t: Test) {
   }) => {
     const { id, session: data } = await createSession(
       db,
+      app.keys,
       {
         audience: session.audience,
         staffId: session.staffId ?? null,

@@ -34,7 +34,7 @@ function protectedRequest(s: SignerApp) {
 
 /** A staff session cookie (as a staff login makes it) and its CSRF token. */
 async function staffSession(s: SignerApp, staffId: string) {
-  const { cookie, csrfToken } = await createStaffSession(s.db, staffId, s.app.clock.now());
+  const { cookie, csrfToken } = await createStaffSession(s.app, staffId, s.app.clock.now());
   const get = async (path: string) => {
     const res = await fetch(`${s.base}${path}`, { headers: { cookie }, redirect: 'manual' });
     return { status: res.status, body: await res.text() };

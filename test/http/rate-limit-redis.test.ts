@@ -66,6 +66,7 @@ async function shared(t: Test) {
   const pn = person('anna-lindqvist').personalNumber;
   const { id } = await createSession(
     one.db,
+    one.app.keys,
     {
       audience: 'signer',
       staffId: null,

@@ -159,6 +159,7 @@ t.test('invitation pages: per address, a Swedish page for the browser', async (t
 async function signerSession(app: App, personalNumber: string) {
   const { id, session } = await createSession(
     app.db,
+    app.keys,
     {
       audience: 'signer',
       staffId: null,
@@ -235,7 +236,7 @@ t.test('search by child: per API client and per staff member', async (t) => {
   t.notMatch(refused.body, s.person('saga-lindqvist').personalNumber.slice(-10), 'no number echoed');
   t.equal((await search(two)).statusCode, 200, 'another client is counted on its own');
 
-  const { cookie, csrfToken } = await staffSession(s.app.db, s.staffId, s.app.clock.now());
+  const { cookie, csrfToken } = await staffSession(s.app, s.staffId, s.app.clock.now());
   const page = () =>
     s.app.inject({
       method: 'POST',

@@ -1,6 +1,7 @@
 // The staff pages over real HTTP with the development IdP: log in, the list, the new request form with its
 // messages, the links page (QR + copyable link, once), the consent page, the acts (CSRF), who sees what,
 // and the downloads.
+import { getLoadedConsent } from '../../src/consents/consent.repository.ts';
 import tap, { type Test } from 'tap';
 import { appendAuditEvent } from '../../src/consents/audit.repository.ts';
 import { Browser, csrfOf } from '../fixtures/app.ts';
@@ -187,8 +188,9 @@ tap.test(
     t.match(bad.body, 'id="obtainedByPhone-error">Ange ett telefonnummer med siffror');
     const made = await b.post('/samtycken/ny', { ...body, obtainedByPhone: '090-17 60 00' });
     t.equal(made.status, 303, made.body.slice(0, 300));
-    const rows = await s.running.db.selectFrom('consents').select('obtained_by').execute();
-    t.equal((rows[0]!.obtained_by as { phone?: string }).phone, '090-17 60 00');
+    const [row] = await s.running.db.selectFrom('consents').select('id').execute();
+    const stored = await getLoadedConsent(s.running.db, s.running.app.keys, row!.id);
+    t.equal(stored.consent.obtainedBy.phone, '090-17 60 00');
     form = await b.get('/samtycken/ny');
     t.match(form.body, 'id="obtainedByPhone" name="obtainedByPhone" value="090-17 60 00"', 'remembered');
   },

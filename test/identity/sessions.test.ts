@@ -232,6 +232,7 @@ tap.test('housekeeping helpers delete expired sessions and login attempts in bat
   for (let i = 0; i < 3; i++) {
     await createSession(
       app.db,
+      app.app.keys,
       {
         audience: 'staff',
         staffId: null,

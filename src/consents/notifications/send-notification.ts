@@ -4,6 +4,7 @@
 // then finds the row), make the link (a new invitation token for invitations and reminders), record an
 // audit event, and hand the message to its transport (src/notify/deliver.ts). A failed send rolls all of
 // it back, so a retry can send again.
+import type { KeyRing } from '../../db/encryption.ts';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../../clock.ts';
 import type { Config } from '../../config.ts';
@@ -25,6 +26,7 @@ import { claimNotification } from './notifications.repository.ts';
 
 export interface SendDeps {
   db: Db;
+  keys: KeyRing;
   clock: Clock;
   config: Config;
   log: FastifyBaseLogger;
@@ -83,9 +85,9 @@ async function addressOf(
 }
 
 export async function sendNotification(deps: SendDeps, p: NotificationPayload): Promise<SendOutcome> {
-  const { db, clock, config, notifier } = deps;
+  const { db, keys, clock, config, notifier } = deps;
   return db.transaction().execute(async (tx): Promise<SendOutcome> => {
-    const loaded = await loadConsent(tx, p.consentId);
+    const loaded = await loadConsent(tx, keys, p.consentId);
     if (!loaded) return { sent: false, reason: 'no_consent' };
     const now = clock.now();
     if (!stillRelevant(p, loaded, now, config)) return { sent: false, reason: 'not_relevant' };

@@ -17,7 +17,7 @@ export async function signerLoggedIn(
   identity: Identity,
   fresh: boolean,
 ) {
-  const { db, config, clock } = request.server;
+  const { db, keys, config, clock } = request.server;
   const now = clock.now();
   const auth = {
     name: identity.name,
@@ -28,7 +28,7 @@ export async function signerLoggedIn(
   };
   const current = request.session;
   if (fresh && current?.audience === 'signer' && current.personalNumber === identity.personalNumber) {
-    const renewed = await reauthenticateSession(db, current.idHash, auth, now);
+    const renewed = await reauthenticateSession(db, keys, current, auth, now);
     if (renewed) {
       setSessionCookie(reply, config, renewed.id);
       request.log.info({ audience: 'signer', fresh, acr: auth.acr }, 'identified again');
@@ -38,6 +38,7 @@ export async function signerLoggedIn(
   if (current) await endSession(db, current.idHash, now);
   const created = await createSession(
     db,
+    keys,
     { audience: 'signer', staffId: null, personalNumber: identity.personalNumber, ...auth },
     { now, absoluteHours: config.session.absoluteHours },
   );
@@ -58,12 +59,13 @@ export async function actIdentified(request: FastifyRequest, reply: FastifyReply
 }
 
 export async function staffLoggedIn(request: FastifyRequest, reply: FastifyReply, identity: StaffIdentity) {
-  const { db, config, clock } = request.server;
+  const { db, keys, config, clock } = request.server;
   const now = clock.now();
   const staff = await resolveStaffLogin(db, identity, now);
   if (request.session) await endSession(db, request.session.idHash, now);
   const created = await createSession(
     db,
+    keys,
     {
       audience: 'staff',
       staffId: staff.staffId,

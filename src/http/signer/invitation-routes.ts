@@ -33,7 +33,7 @@ export default async function invitationRoutes(app: App) {
 
   // 1. The invitation: nothing about the consent or the people, only what happens next.
   app.get<{ Params: TokenParams }>('/s/:token', linkPage, async (request, reply) => {
-    const invitation = await resolveInvitation(db, request.params.token, clock.now());
+    const invitation = await resolveInvitation(db, app.keys, request.params.token, clock.now());
     return reply.page('signer/invitation', {
       title: 'En förfrågan om samtycke väntar på dig',
       loginHref: `/auth/login?returnTo=${encodeURIComponent(afterLogin(invitation))}`,
@@ -46,7 +46,7 @@ export default async function invitationRoutes(app: App) {
     session: NonNullable<ReturnType<typeof signerSession>>,
     link: Pick<ResolvedInvitation, 'consentId' | 'role'>,
   ) {
-    const loaded = await getLoadedConsent(db, link.consentId);
+    const loaded = await getLoadedConsent(db, app.keys, link.consentId);
     const formSigner = loaded.signers.find((s) => s.role === link.role);
     if (!formSigner) throw new AppError('invitation_not_found');
     const actor = signerActorOf(session, link.role, formSigner.name);
@@ -60,7 +60,7 @@ export default async function invitationRoutes(app: App) {
 
   // 2. The link, for a browser that already has a session (or was sent here by an earlier version).
   app.get<{ Params: TokenParams }>('/s/:token/granska', linkPage, async (request, reply) => {
-    const invitation = await resolveInvitation(db, request.params.token, clock.now());
+    const invitation = await resolveInvitation(db, app.keys, request.params.token, clock.now());
     const session = signerSession(request);
     if (!session) return toLogin(reply, afterLogin(invitation));
     await assertLinkHolder(request, session, invitation);
@@ -78,6 +78,6 @@ export default async function invitationRoutes(app: App) {
     const link = await invitationById(db, id);
     if (!link) throw new AppError('invitation_not_found');
     await assertLinkHolder(request, session, link);
-    return toConsent(reply, await resolveInvitationById(db, id, clock.now()));
+    return toConsent(reply, await resolveInvitationById(db, app.keys, id, clock.now()));
   });
 }

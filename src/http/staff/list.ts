@@ -76,7 +76,7 @@ async function listPage(app: App, request: FastifyRequest, reply: FastifyReply, 
   let page: Awaited<ReturnType<typeof listConsents>> = { items: [], nextCursor: null, checkedAt: new Date() };
   try {
     page = await listConsents(
-      { db: app.db, clock: app.clock },
+      { db: app.db, keys: app.keys, clock: app.clock },
       {
         scope: visibility,
         ...(status ? { status } : {}),

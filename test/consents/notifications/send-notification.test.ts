@@ -24,6 +24,7 @@ import { personalDataIn } from '../../fixtures/people.ts';
 /** What `sendNotification` needs, from the test app (its notifier unless a test gives another). */
 const sendDeps = (s: Setup, notifier: Notifier = s.app.notify) => ({
   db: s.db,
+  keys: s.app.keys,
   clock: s.clock,
   config: s.app.config,
   log: s.app.log,
@@ -60,12 +61,12 @@ t.test('invitations, signed by all, withdrawn: links only, each message once', a
   for (const mail of mails) {
     const link = /http:\/\/localhost:3000\/s\/([A-Za-z0-9_-]{43})/.exec(mail.text);
     t.ok(link, 'the mail carries an invitation link');
-    const resolved = await resolveInvitation(s.db, link![1]!, s.clock.now());
+    const resolved = await resolveInvitation(s.db, s.app.keys, link![1]!, s.clock.now());
     t.equal(resolved.consentId, created.id);
   }
   const staffLink = created.signers[0]!.invitation!.url.split('/').at(-1)!;
   t.ok(
-    await resolveInvitation(s.db, staffLink, s.clock.now()),
+    await resolveInvitation(s.db, s.app.keys, staffLink, s.clock.now()),
     "staff's link still works beside the e-mailed one",
   );
 

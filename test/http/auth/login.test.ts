@@ -1,6 +1,7 @@
 // Login over real HTTP: our routes, the development IdP in the app (or a second provider on its own port),
 // a browser without JavaScript. Each claim profile; configuration (not code) deciding; every refusal a
 // clear page with nothing stored; fresh identification for acts; staff bound by e-mail, then by subject.
+import { openText, placeOf } from '../../../src/db/encrypted-columns.ts';
 import tap, { type Test } from 'tap';
 import { startActIdentification } from '../../../src/http/auth/index.ts';
 import { csrfField } from '../../../src/http/csrf-field.ts';
@@ -76,8 +77,12 @@ async function start(t: Test, env: Record<string, string> = {}, port?: number): 
   return running;
 }
 
+/** The stored sessions, their personal number and name decrypted (they are stored encrypted). */
 async function sessionRows(app: RunningApp) {
-  return app.db.selectFrom('sessions').selectAll().orderBy('created_at').execute();
+  const rows = await app.db.selectFrom('sessions').selectAll().orderBy('created_at').execute();
+  const open = (r: (typeof rows)[number], column: 'personal_number' | 'name') =>
+    openText(app.app.keys, placeOf('sessions', column, [r.id_hash]), r[column]);
+  return rows.map((r) => ({ ...r, personal_number: open(r, 'personal_number'), name: open(r, 'name') }));
 }
 
 const sessionCookie = (lines: string[]) => lines.filter((l) => /^samtycke=/.test(l));

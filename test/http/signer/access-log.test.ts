@@ -22,7 +22,7 @@ const dayText = (daysBack: number) => swedishDate(addDays(today, -daysBack));
 
 /** A staff session cookie, as a staff login would make it. */
 async function staffCookie(s: SignerApp, staffId: string) {
-  return (await staffSession(s.db, staffId, s.app.clock.now())).cookie;
+  return (await staffSession(s.app, staffId, s.app.clock.now())).cookie;
 }
 
 /** A system of the school with its access token (issued at the app's clock). */
