@@ -66,18 +66,28 @@ export async function sendQuery(db: Db, query: CompiledQuery): Promise<{ result:
   const pool = pools.get(db);
   if (!pool) throw new Error('sendQuery: not a database made by createDb');
   const client = await pool.connect();
+  // A connection the server ends while it is checked out (a restart, an administrator's terminate): the
+  // pending query fails with the reason, and the 'error' the client emits when the socket then closes is
+  // this listener's, not an uncaught exception (pg-pool listens only while a client is idle).
+  const lost = () => {};
+  client.on('error', lost);
+  const release = (destroy: boolean) => {
+    client.removeListener('error', lost);
+    client.release(destroy);
+  };
   let result: Promise<pg.QueryResult>;
   try {
     result = runOn(client, query.sql, query.parameters);
   } catch (error) {
-    client.release();
+    release(false);
     throw error;
   }
-  // A connection that failed other than by PostgreSQL's answer is not reused (pg-pool itself drops one
-  // the server closed).
+  // A connection that failed other than by PostgreSQL's answer, or that PostgreSQL ended (SQLSTATE class
+  // 57, operator intervention; 08, connection exception), is not reused.
   result.then(
-    () => client.release(),
-    (error: unknown) => client.release(!(error instanceof pg.DatabaseError)),
+    () => release(false),
+    (error: unknown) =>
+      release(!(error instanceof pg.DatabaseError) || /^(57|08)/.test(String(error.code ?? ''))),
   );
   return { result };
 }
