@@ -54,11 +54,23 @@ const DEFAULT_IDLE_MS = 10 * 60_000;
 const WORKER_HEAP_MB = 128;
 
 // The worker is the compiled .js next to this file under `npm start` (src/cli/run-compiled.js), the .ts
-// file under tsx and tap (their loaders are in process.execArgv, which a worker inherits).
+// file under tsx and tap. tap's loaders are in process.execArgv, which a worker inherits; `node --import
+// tsx` (scripts, benchmarks) registers its loader in the main thread only, so a .ts worker first registers
+// tsx's in its own thread (tsx is a development dependency: only .ts sources ever need it).
 const WORKER_URL = new URL(
   import.meta.url.endsWith('.ts') ? './render-worker.ts' : './render-worker.js',
   import.meta.url,
 );
+
+/** What `new Worker` runs: the worker file, or for a .ts file a bootstrap that can load it. */
+function workerEntry(url: URL): { entry: URL | string; eval: boolean } {
+  if (!url.pathname.endsWith('.ts')) return { entry: url, eval: false };
+  const tsx = import.meta.resolve('tsx/esm/api');
+  return {
+    entry: `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(url.href)}); });`,
+    eval: true,
+  };
+}
 
 export class RenderPool {
   readonly threads: number;
@@ -117,7 +129,9 @@ export class RenderPool {
   }
 
   #start(): PoolWorker {
-    const worker = new Worker(this.#workerUrl, {
+    const { entry, eval: isCode } = workerEntry(this.#workerUrl);
+    const worker = new Worker(entry, {
+      eval: isCode,
       resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
     });
     const w: PoolWorker = { worker, job: undefined, idleTimer: undefined };
