@@ -137,23 +137,20 @@ t.test('status, a rotation too early, dry run, rotate, status again', async (t) 
 
   // As a process, with the old key dropped: exit 0; and a plain value, a stale index: status says so.
   await sql`UPDATE consents SET end_note = 'plain', child_personal_number_index = 'b0:x'`.execute(s.db);
-  const run = runCli('keys.ts', ['status'], {
-    DATABASE_URL: s.databaseUrl,
-    SAMTYCKE_ENV: 'development',
-    ENCRYPTION_KEYS: K2,
-    BLIND_INDEX_KEY: B1,
-  });
+  const keysCommand = (command: string) =>
+    runCli('keys.ts', [command], {
+      DATABASE_URL: s.databaseUrl,
+      SAMTYCKE_ENV: 'development',
+      ENCRYPTION_KEYS: K2,
+      BLIND_INDEX_KEY: B1,
+    });
+  const run = keysCommand('status');
   t.equal(run.status, 0, run.stderr);
   t.match(run.stdout, /^ {2}consents\.end_note +plain 1$/m);
   t.match(run.stdout, /^1 value not encrypted: run `npm run keys -- rotate`\.$/m);
   t.match(run.stdout, /^1 blind index not under b1: run `npm run keys -- rotate` \(until then/m);
   outputs.push(run.stdout, run.stderr);
-  const rotated = runCli('keys.ts', ['rotate'], {
-    DATABASE_URL: s.databaseUrl,
-    SAMTYCKE_ENV: 'development',
-    ENCRYPTION_KEYS: K2,
-    BLIND_INDEX_KEY: B1,
-  });
+  const rotated = keysCommand('rotate');
   t.equal(rotated.status, 0, rotated.stderr);
   t.match(rotated.stdout, /sealed 1 plain value, recomputed 1 blind index;/);
   outputs.push(rotated.stdout, rotated.stderr);
