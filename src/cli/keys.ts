@@ -80,7 +80,7 @@ export const keysCli: Cli<KeysCommand> = {
       generate(cmd.id, out);
       return;
     }
-    const keys = LocalKeyRing.fromSettings(config.encryption.keys, config.encryption.blindIndexKey);
+    const keys = LocalKeyRing.fromConfig(config.encryption);
     if (cmd.command === 'status') {
       status(keys, await keyUsage(db), out);
       return;

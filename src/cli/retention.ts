@@ -52,7 +52,7 @@ export const retentionCli: Cli<RetentionCommand> = {
     return { command: values['dry-run'] ? 'dry-run' : 'delete' };
   },
   async run(cmd, { db, config, clock, out }) {
-    const keys = LocalKeyRing.fromSettings(config.encryption.keys, config.encryption.blindIndexKey);
+    const keys = LocalKeyRing.fromConfig(config.encryption);
     const ctx = { db, keys, config, clock };
     if (cmd.command === 'set') {
       if (!(await setRetentionMonths(db, cmd.org, cmd.months))) throw new CliError('no such organisation');

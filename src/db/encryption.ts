@@ -109,6 +109,11 @@ export class LocalKeyRing implements KeyRing {
     );
   }
 
+  /** The key ring of the service's settings (`config.encryption`: src/config.ts). */
+  static fromConfig(encryption: { keys: string; blindIndexKey: string }): LocalKeyRing {
+    return LocalKeyRing.fromSettings(encryption.keys, encryption.blindIndexKey);
+  }
+
   #seal(plain: Uint8Array, place: Place): { keyId: string; sealed: Buffer } {
     const nonce = randomBytes(NONCE_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.#keys.get(this.currentKeyId)!, nonce);

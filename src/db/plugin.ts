@@ -16,10 +16,7 @@ export default fp<{ connectionString: string }>(
   async (app, opts) => {
     const db = createDb(opts.connectionString, { max: 20, log: app.log });
     app.decorate('db', db);
-    app.decorate(
-      'keys',
-      LocalKeyRing.fromSettings(app.config.encryption.keys, app.config.encryption.blindIndexKey),
-    );
+    app.decorate('keys', LocalKeyRing.fromConfig(app.config.encryption));
     onWriteBehindDropped(db, (dropped) =>
       app.log.error({ errorCode: 'write_behind_dropped', ...dropped }, 'rows written behind were lost'),
     );
