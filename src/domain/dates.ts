@@ -141,6 +141,23 @@ export function localDateOf(instant: Date): LocalDate {
   return localDateFromParts(wall.getUTCFullYear(), wall.getUTCMonth() + 1, wall.getUTCDate());
 }
 
+/** The date and the time of day (hour 0–23) in Europe/Stockholm at `instant`, to the second. */
+export function localDateTimeOf(instant: Date): {
+  date: LocalDate;
+  hour: number;
+  minute: number;
+  second: number;
+} {
+  assertValidInstant(instant);
+  const wall = new Date(instant.getTime() + utcOffsetMs(instant));
+  return {
+    date: localDateFromParts(wall.getUTCFullYear(), wall.getUTCMonth() + 1, wall.getUTCDate()),
+    hour: wall.getUTCHours(),
+    minute: wall.getUTCMinutes(),
+    second: wall.getUTCSeconds(),
+  };
+}
+
 /** The offset as Intl reads it from the time-zone data, at one instant (a few µs: the slow path). */
 function intlOffsetMs(ms: number): number {
   const instant = new Date(ms);

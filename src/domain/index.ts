@@ -44,6 +44,7 @@ export {
   localDate,
   localDateFromParts,
   localDateOf,
+  localDateTimeOf,
   partsOf,
   startOfLocalDay,
   swedishDate,

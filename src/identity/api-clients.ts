@@ -4,15 +4,21 @@
 // slow; nobody guesses 256 random bits, so here it only made every token request cost tens of
 // milliseconds and 32 MiB — a lever for denial of service (issue 15 §1). The key keeps a stolen table
 // useless without the server's settings. Secrets stored by earlier versions as scrypt are still accepted
-// and rewritten as HMAC on their first successful use (README, "API clients").
+// and rewritten as HMAC on their first successful use (README, "API clients"; the secrets: client-secrets.ts).
 // A client may have two active secrets at a time so it can rotate without downtime: add a new secret,
 // deploy it, then revoke the old one.
-import { createHmac, randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
 import { sql } from 'kysely';
 import { compiledOnce, loaderById } from '../db/batch.ts';
 import type { Db, DbOrTx, Tx } from '../db/index.ts';
 import { isUuid } from '../db/uuid.ts';
 import { AppError } from '../errors.ts';
+import {
+  generateClientId,
+  generateClientSecret,
+  hashClientSecret,
+  legacyScryptMatches,
+  matchesAnyMac,
+} from './client-secrets.ts';
 import type { TeamMembership } from './organisations.ts';
 
 export const CONSENT_SCOPES = ['consent:status', 'consent:read', 'consent:write'] as const;
@@ -55,80 +61,6 @@ export interface NewApiClient {
   scopes: readonly ConsentScope[];
   contactName?: string | null | undefined;
   contactEmail?: string | null | undefined;
-}
-
-// --- Secrets ---------------------------------------------------------------------------------------------
-
-const SECRET_BYTES = 32;
-const HMAC_PREFIX = 'hmac-sha256$';
-
-export const generateClientSecret = () => randomBytes(SECRET_BYTES).toString('base64url');
-export const generateClientId = () => `hlt-${randomBytes(12).toString('hex')}`;
-
-const macOf = (secret: string, key: string) => createHmac('sha256', key).update(secret, 'utf8').digest();
-
-/** `hmac-sha256$<MAC, base64url>`: HMAC-SHA-256 of the secret under `key` (CLIENT_SECRET_HMAC_KEY). */
-export function hashClientSecret(secret: string, key: string): string {
-  return `${HMAC_PREFIX}${macOf(secret, key).toString('base64url')}`;
-}
-
-/** Compared against when a client has no active secret, so that answer takes as long as a wrong secret. */
-const NO_SECRET = Buffer.alloc(32);
-
-/** Constant-time comparison of a MAC with a stored `hmac-sha256$…` hash; anything else never matches. */
-function macMatches(mac: Buffer, encoded: string): boolean {
-  if (!encoded.startsWith(HMAC_PREFIX)) return false;
-  const stored = Buffer.from(encoded.slice(HMAC_PREFIX.length), 'base64url');
-  return stored.length === mac.length && timingSafeEqual(stored, mac);
-}
-
-// Legacy: secrets stored as `scrypt$N$r$p$salt$hash` by versions before issue 15. Verified only until their
-// first successful use, which rewrites them as HMAC. At most two run at once (≈ 32 MiB each), so wrong
-// secrets sent for such a client queue here instead of taking the thread pool and the memory; the
-// per-client rate limit bounds how many can arrive.
-const LEGACY_CONCURRENCY = 2;
-let legacyRunning = 0;
-const legacyWaiting: (() => void)[] = [];
-
-async function withLegacySlot<T>(fn: () => Promise<T>): Promise<T> {
-  if (legacyRunning < LEGACY_CONCURRENCY) legacyRunning++;
-  else await new Promise<void>((r) => legacyWaiting.push(r)); // a finishing one hands its slot over
-  try {
-    return await fn();
-  } finally {
-    const next = legacyWaiting.shift();
-    if (next) next();
-    else legacyRunning--;
-  }
-}
-
-function scryptAsync(secret: string, salt: Buffer, keylen: number, cost: ScryptOptions): Promise<Buffer> {
-  const maxmem = 256 * (cost.N ?? 0) * (cost.r ?? 0) * (cost.p ?? 1);
-  return new Promise((resolve, reject) =>
-    scrypt(secret, salt, keylen, { ...cost, maxmem }, (err, key) => (err ? reject(err) : resolve(key))),
-  );
-}
-
-/** A legacy scrypt hash: constant-time comparison; a malformed or absurdly costly hash never matches. */
-async function legacyScryptMatches(secret: string, encoded: string): Promise<boolean> {
-  const [algorithm, n, r, p, salt, hash] = encoded.split('$');
-  if (algorithm !== 'scrypt' || !n || !r || !p || !salt || !hash) return false;
-  const cost = { N: Number(n), r: Number(r), p: Number(p) };
-  if (!Object.values(cost).every((v) => Number.isSafeInteger(v) && v > 0)) return false;
-  // What earlier versions wrote (N = 2^15, r = 8, p = 1) and no more.
-  if (cost.N > 2 ** 15 || cost.r > 8 || cost.p > 1) return false;
-  const expected = Buffer.from(hash, 'base64url');
-  if (expected.length !== 32) return false;
-  const actual = await withLegacySlot(() =>
-    scryptAsync(secret, Buffer.from(salt, 'base64url'), expected.length, cost),
-  );
-  return timingSafeEqual(actual, expected);
-}
-
-/** Whether `secret` matches a stored hash (HMAC under `key`, or a legacy scrypt hash). */
-export async function verifyClientSecret(secret: string, encoded: string, key: string): Promise<boolean> {
-  if (encoded.startsWith('scrypt$')) return legacyScryptMatches(secret, encoded);
-  return macMatches(macOf(secret, key), encoded);
 }
 
 // --- Repository ------------------------------------------------------------------------------------------
@@ -355,11 +287,11 @@ export async function authenticateClient(
     row && row.disabled_at === null
       ? rows.flatMap((r) => (r.secret_id && r.secret_hash ? [{ id: r.secret_id, hash: r.secret_hash }] : []))
       : [];
-  const mac = macOf(secret, key);
-  // Every active secret is compared (no early exit), and a client without one compares against nothing.
-  let matched = false;
-  for (const s of stored) matched = macMatches(mac, s.hash) || matched;
-  if (stored.length === 0) timingSafeEqual(mac, NO_SECRET);
+  const matched = matchesAnyMac(
+    secret,
+    key,
+    stored.map((s) => s.hash),
+  );
   if (row && matched) return toClient(row);
   for (const s of stored) {
     if (!s.hash.startsWith('scrypt$') || !(await legacyScryptMatches(secret, s.hash))) continue;

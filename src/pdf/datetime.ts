@@ -1,29 +1,13 @@
 // Dates and times on our documents are Swedish local time (Europe/Stockholm), whatever the server's
-// zone: the consent's validity is counted in Swedish days (see the spec), and people read them so.
-const parts = new Intl.DateTimeFormat('sv-SE', {
-  timeZone: 'Europe/Stockholm',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-  hourCycle: 'h23',
-});
+// zone: the consent's validity is counted in Swedish days (see the spec), and people read them so. The
+// wall clock itself is the domain's (`localDateTimeOf`); this is only how documents print it.
+import { localDateTimeOf } from '../domain/dates.ts';
 
-function pick(date: Date): Record<string, string> {
-  return Object.fromEntries(parts.formatToParts(date).map((p) => [p.type, p.value]));
-}
-
-/** "2025-03-14" — the date in Sweden at that instant. */
-export function formatStockholmDate(date: Date): string {
-  const p = pick(date);
-  return `${p.year}-${p.month}-${p.day}`;
-}
+const twoDigits = (n: number) => String(n).padStart(2, '0');
 
 /** "2025-03-14 kl. 13:05:22" (or without seconds) — Swedish local time, the way forms print it. */
 export function formatStockholmDateTime(date: Date, opts: { seconds?: boolean } = {}): string {
-  const p = pick(date);
-  const time = opts.seconds === false ? `${p.hour}:${p.minute}` : `${p.hour}:${p.minute}:${p.second}`;
-  return `${p.year}-${p.month}-${p.day} kl. ${time}`;
+  const { date: day, hour, minute, second } = localDateTimeOf(date);
+  const time = `${twoDigits(hour)}:${twoDigits(minute)}`;
+  return `${day} kl. ${opts.seconds === false ? time : `${time}:${twoDigits(second)}`}`;
 }

@@ -17,6 +17,7 @@ import {
   localDate,
   localDateFromParts,
   localDateOf,
+  localDateTimeOf,
   partsOf,
   startOfLocalDay,
   swedishDate,
@@ -138,14 +139,18 @@ const reference = new Intl.DateTimeFormat('en-US', {
   second: '2-digit',
   hourCycle: 'h23',
 });
-function referenceOf(instant: Date): { offset: number; date: string } {
+function referenceOf(instant: Date): { offset: number; date: string; time: string } {
   const p = Object.fromEntries(reference.formatToParts(instant).map((x) => [x.type, x.value]));
   const wall = Date.UTC(+p.year!, +p.month! - 1, +p.day!, +p.hour!, +p.minute!, +p.second!);
   return {
     offset: wall - (instant.getTime() - instant.getUTCMilliseconds()),
     date: `${p.year}-${p.month}-${p.day}`,
+    time: `${p.hour}:${p.minute}:${p.second}`,
   };
 }
+
+const timeText = (t: { hour: number; minute: number; second: number }) =>
+  [t.hour, t.minute, t.second].map((n) => String(n).padStart(2, '0')).join(':');
 
 t.test(
   'an hour with an offset change in it is read exactly at each instant (1893: mean time → CET)',
@@ -162,31 +167,42 @@ t.test(
   },
 );
 
-t.test('property: utcOffsetMs and localDateOf agree with the time-zone data read directly', async (t) => {
-  const instant = fc.date({
-    min: new Date('1850-01-01T00:00:00Z'),
-    max: new Date('2100-12-31T00:00:00Z'),
-    noInvalidDate: true,
-  });
-  // Near the changes of 2026 and 1893, where a wrong hour would show.
-  const near = (iso: string) =>
-    fc.integer({ min: -3 * HOUR, max: 3 * HOUR }).map((ms) => new Date(Date.parse(iso) + ms));
-  const any = fc.oneof(
-    instant,
-    near('2026-03-29T01:00:00Z'),
-    near('2026-10-25T01:00:00Z'),
-    near('1893-03-31T23:06:32Z'),
-  );
-  fc.assert(
-    fc.property(any, (x) => {
-      const want = referenceOf(x);
-      // Twice: the first read may fill the cache, the second comes from it.
-      return [1, 2].every(() => utcOffsetMs(x) === want.offset && localDateOf(x) === want.date);
-    }),
-    { numRuns: 3000 },
-  );
-  t.pass();
-});
+t.test(
+  'property: utcOffsetMs, localDateOf and localDateTimeOf agree with the time-zone data read directly',
+  async (t) => {
+    const instant = fc.date({
+      min: new Date('1850-01-01T00:00:00Z'),
+      max: new Date('2100-12-31T00:00:00Z'),
+      noInvalidDate: true,
+    });
+    // Near the changes of 2026 and 1893, where a wrong hour would show.
+    const near = (iso: string) =>
+      fc.integer({ min: -3 * HOUR, max: 3 * HOUR }).map((ms) => new Date(Date.parse(iso) + ms));
+    const any = fc.oneof(
+      instant,
+      near('2026-03-29T01:00:00Z'),
+      near('2026-10-25T01:00:00Z'),
+      near('1893-03-31T23:06:32Z'),
+    );
+    fc.assert(
+      fc.property(any, (x) => {
+        const want = referenceOf(x);
+        // Twice: the first read may fill the cache, the second comes from it.
+        return [1, 2].every(() => {
+          const wall = localDateTimeOf(x);
+          return (
+            utcOffsetMs(x) === want.offset &&
+            localDateOf(x) === want.date &&
+            wall.date === want.date &&
+            timeText(wall) === want.time
+          );
+        });
+      }),
+      { numRuns: 3000 },
+    );
+    t.pass();
+  },
+);
 
 /** The EU summer-time rule (since 1996): +2 h from 01:00 UTC on the last Sunday of March to that of October. */
 function euOffset(ms: number): number {

@@ -1,5 +1,5 @@
 // The in-process verifier: every signature of a PDF with its field/role, signer, times, certificate
-// chain, CMS validity, what its byte range covers (ISO 32000-1 §12.8.1) and whether later revisions
+// chain, CMS validity, what its byte range covers (byte-range.ts) and whether later revisions
 // changed more than signature fields may (changes.ts). Statuses follow ETSI EN 319 102-1 §5.1.3:
 // valid (TOTAL-PASSED), invalid (TOTAL-FAILED: the signature or the document is not as signed), or
 // indeterminate (cannot tell: e.g. the certificate does not chain to a trusted root).
@@ -13,11 +13,12 @@
 import { createHash } from 'node:crypto';
 import { isSignerRole, type SignerRole } from '../../domain/roles.ts';
 import { PdfFile } from '../cos/document.ts';
-import { type PdfDict, PdfName, PdfRef, PdfString } from '../cos/objects.ts';
+import { PdfName, PdfRef, PdfString } from '../cos/objects.ts';
 import { readDss } from '../dss.ts';
 import { readForm } from '../fields.ts';
 import type { Trust } from '../trust.ts';
 import { NO_VALIDATION_DATA, type ParsedValidationData, parseValidationData } from '../validation-data.ts';
+import { type ByteRangeReport, checkByteRange } from './byte-range.ts';
 import { type Change, revisionChanges } from './changes.ts';
 import {
   type CertificateReport,
@@ -27,23 +28,11 @@ import {
   type TimestampReport,
 } from './signature.ts';
 
+export type { ByteRangeReport } from './byte-range.ts';
 export type { Change } from './changes.ts';
 export type { CertificateReport, CmsReport, TimestampReport } from './signature.ts';
 
 export type SignatureStatus = 'valid' | 'invalid' | 'indeterminate';
-
-export interface ByteRangeReport {
-  range: number[];
-  /** The range is [0, a] + [b, end] around exactly this signature's /Contents. */
-  wellFormed: boolean;
-  /** Index of the revision the range ends with (0 = original document), if it ends at one. */
-  revision: number | undefined;
-  /** The range covers that revision completely (it ends at the revision's %%EOF). */
-  coversRevision: boolean;
-  coversWholeFile: boolean;
-  /** How many revisions were appended after the signed one. */
-  laterRevisions: number;
-}
 
 export interface SignatureReport {
   field: string;
@@ -103,60 +92,6 @@ export function parsePdfDate(s: string | undefined): Date | undefined {
   const utc = Date.UTC(+y!, +mo - 1, +d, +h, +mi, +sec);
   const offset = sign === '+' || sign === '-' ? (sign === '+' ? 1 : -1) * (+oh * 60 + +om) * 60_000 : 0;
   return new Date(utc - offset);
-}
-
-function checkByteRange(
-  file: PdfFile,
-  sig: PdfDict,
-  sigNum: number,
-  sigRevision: number,
-): { report: ByteRangeReport; contents?: Uint8Array; problems: string[] } {
-  const problems: string[] = [];
-  const br = sig.get('ByteRange');
-  const range = Array.isArray(br) && br.every((n) => typeof n === 'number') ? (br as number[]) : [];
-  const report: ByteRangeReport = {
-    range,
-    wellFormed: false,
-    revision: undefined,
-    coversRevision: false,
-    coversWholeFile: false,
-    laterRevisions: 0,
-  };
-  const bytes = file.bytes;
-  const [a0, a1, b0, b1] = range;
-  if (
-    range.length !== 4 ||
-    a0 !== 0 ||
-    a1 === undefined ||
-    b0 === undefined ||
-    b1 === undefined ||
-    b0 <= a1 ||
-    b0 + b1 > bytes.length
-  ) {
-    problems.push('the byte range is malformed');
-    return { report, problems };
-  }
-  // The gap must be exactly this dictionary's /Contents hex string, delimiters included.
-  const contents = sig.get('Contents');
-  const sigOffset = file.offsetOf(sigNum, sigRevision);
-  const gap = Buffer.from(bytes.subarray(a1, b0)).toString('latin1');
-  const gapMatches =
-    contents instanceof PdfString &&
-    /^<[0-9A-Fa-f\s]*>$/.test(gap) &&
-    Buffer.from(gap.slice(1, -1).replace(/\s+/g, ''), 'hex').equals(contents.bytes) &&
-    sigOffset !== undefined &&
-    sigOffset < a1;
-  if (!gapMatches) problems.push('the byte range does not exclude exactly the signature value');
-  report.wellFormed = gapMatches;
-  const end = b0 + b1;
-  const rev = file.revisions.find((r) => r.end === end || r.endWithoutEol === end);
-  if (rev) {
-    report.revision = rev.index;
-    report.coversRevision = true;
-    report.laterRevisions = file.revisions.length - 1 - rev.index;
-  } else problems.push('the byte range does not end where a revision ends');
-  report.coversWholeFile = end === bytes.length || (report.laterRevisions === 0 && rev?.end === bytes.length);
-  return { report, contents: contents instanceof PdfString ? contents.bytes : undefined, problems };
 }
 
 /** Verify every signature of `bytes`. Never throws for a bad document: problems are in the report. */

@@ -10,10 +10,9 @@ import {
   type ConsentScope,
   createApiClient,
   disableApiClient,
-  hashClientSecret,
   revokeClientSecret,
-  verifyClientSecret,
 } from '../../../src/identity/api-clients.ts';
+import { hashClientSecret, verifyClientSecret } from '../../../src/identity/client-secrets.ts';
 import { callerOf } from '../../../src/identity/caller.ts';
 import { addTeamMember, createOrganisation, ensureTeam } from '../../../src/identity/organisations.ts';
 import { authorize, type ConsentAction } from '../../../src/identity/policy.ts';
