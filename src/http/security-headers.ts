@@ -10,6 +10,15 @@
 //   are the same for everyone and may be kept (the stylesheet, the OpenAPI document, Swagger UI's files)
 //   set their own `Cache-Control`. A forgotten route thus errs on the side of not being stored.
 //
+// - The machine API's answers (`/api/`, `/oauth/`, `/health/`: JSON, problem+json, the PDF download) get
+//   the set the OWASP REST Security Cheat Sheet names for API responses, precomputed: `no-store`,
+//   `Content-Security-Policy: default-src 'none'; frame-ancestors 'none'`, nosniff, `X-Frame-Options:
+//   DENY`, HSTS in production, and the same Referrer-Policy and Cross-Origin-Resource-Policy as the pages.
+//   helmet's other headers (COOP, Origin-Agent-Cluster, X-DNS-Prefetch-Control, X-Download-Options,
+//   X-Permitted-Cross-Domain-Policies, X-XSS-Protection) only act on HTML documents. An API answer is
+//   about 250 bytes shorter, and measured in one process, alternating, the status check answers 2–4 %
+//   more requests a second than with helmet's whole set.
+//
 // helmet itself, built once here, not the @fastify/helmet plugin: that one builds helmet's middleware anew
 // on every request (parsing the policy's directives again), about 8 µs of CPU a request and more than half
 // of what helmet allocated under the soak (`npm run bench soak` with SOAK_ALLOCATIONS). The headers are
@@ -55,6 +64,23 @@ export const EARLY_ANSWER_HEADERS = {
 /** HSTS: a year, subdomains too (RFC 6797). Production only: development is plain http://localhost. */
 const HSTS = { maxAge: 365 * 24 * 3600, includeSubDomains: true };
 
+/** Where the machine API answers: no answer there is an HTML document (`machineApiHeaders`). */
+const MACHINE_API = /^\/(?:api|oauth|health)\//;
+
+/** The headers of every machine API answer (OWASP REST Security Cheat Sheet, "Security Headers"). */
+export function machineApiHeaders(production: boolean): readonly (readonly [string, string])[] {
+  return [
+    ['content-security-policy', "default-src 'none'; frame-ancestors 'none'"],
+    ['x-content-type-options', 'nosniff'],
+    ['x-frame-options', 'DENY'],
+    ['referrer-policy', 'same-origin'],
+    ['cross-origin-resource-policy', 'same-origin'],
+    ...(production
+      ? ([['strict-transport-security', `max-age=${HSTS.maxAge}; includeSubDomains`]] as const)
+      : []),
+  ];
+}
+
 export default fp<{ formTargets: readonly string[] }>(
   async (app, opts) => {
     const headers = helmet({
@@ -67,8 +93,13 @@ export default fp<{ formTargets: readonly string[] }>(
     });
     // On the raw response, so that answers written past Fastify (the development IdP) carry them too; a
     // header Fastify's reply sets (a page's own policy, a public Cache-Control) takes precedence.
+    const apiHeaders = machineApiHeaders(app.config.production);
     app.addHook('onRequest', (request, reply, done) => {
       reply.header('cache-control', 'no-store');
+      if (MACHINE_API.test(request.url)) {
+        for (const [name, value] of apiHeaders) reply.raw.setHeader(name, value);
+        return done();
+      }
       // (helmet calls back at once; since 8.1 it throws rather than passing an error on.)
       headers(request.raw, reply.raw, () => done());
     });

@@ -200,23 +200,69 @@ async function headersApp(t: Test, production: boolean) {
   app.decorate('config', { production } as Config);
   await app.register(securityHeaders, { formTargets: [] });
   app.get('/json', async () => ({ ok: true }));
+  app.get('/api/v1/json', async () => ({ ok: true }));
   t.teardown(() => app.close());
   return app;
 }
 
 t.test('HSTS in production only', async (t) => {
   const production = await headersApp(t, true);
-  for (const url of ['/json', '/no-such-route']) {
+  for (const url of ['/json', '/no-such-route', '/api/v1/json', '/api/v1/no-such-route']) {
     const res = await production.inject(url);
     t.equal(res.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains', `${url}: HSTS`);
     t.equal(res.headers['x-content-type-options'], 'nosniff');
     t.equal(res.headers['cache-control'], 'no-store');
   }
   const development = await headersApp(t, false);
-  t.notOk((await development.inject('/json')).headers['strict-transport-security'], 'none in development');
+  for (const url of ['/json', '/api/v1/json'])
+    t.notOk(
+      (await development.inject(url)).headers['strict-transport-security'],
+      `${url}: none in development`,
+    );
   const { app } = await build(t);
   t.notOk((await app.inject('/')).headers['strict-transport-security'], 'none in the development app');
 });
+
+/** helmet's headers that act on HTML documents only: on pages, not on the machine API's answers. */
+const DOCUMENT_ONLY = [
+  'cross-origin-opener-policy',
+  'origin-agent-cluster',
+  'x-dns-prefetch-control',
+  'x-download-options',
+  'x-permitted-cross-domain-policies',
+  'x-xss-protection',
+];
+
+t.test(
+  "the machine API's answers carry the headers an API answer needs; pages helmet's whole set",
+  async (t) => {
+    const s = await apiSetup(t);
+    const consentId = await s.createConsent();
+    const answers = {
+      'a status check': await s.call('ownClient', 'GET', `/api/v1/consents/${consentId}/status`),
+      'a refused status check': await s.call('anonymous', 'GET', `/api/v1/consents/${consentId}/status`),
+      'a consent': await s.call('ownClient', 'GET', `/api/v1/consents/${consentId}`),
+      'a bad token request': await s.app.inject({ method: 'POST', url: '/oauth/token', payload: {} }),
+      readiness: await s.app.inject('/health/ready'),
+    };
+    for (const [name, res] of Object.entries(answers)) {
+      t.same(
+        directives(res.headers['content-security-policy']),
+        ["default-src 'none'", "frame-ancestors 'none'"],
+        `${name} (${res.statusCode}): nothing may load or frame it`,
+      );
+      t.equal(res.headers['cross-origin-resource-policy'], 'same-origin', `${name}: CORP`);
+      t.equal(res.headers['cache-control'], 'no-store', `${name}: no-store`);
+      assertSecurityHeaders(t, res.headers, name);
+      for (const header of DOCUMENT_ONLY) t.notOk(res.headers[header], `${name}: no ${header}`);
+    }
+    for (const url of ['/', '/personal', '/no-such-page', '/apinot/here']) {
+      const page = await s.app.inject({ url, headers: { accept: 'text/html' } });
+      t.same(directives(page.headers['content-security-policy']), PAGE_POLICY, `${url}: the page policy`);
+      for (const header of DOCUMENT_ONLY) t.ok(page.headers[header], `${url}: ${header}`);
+    }
+  },
+);
 
 t.test('API_DOCS: /docs and /openapi.json in development by default, not in production', async (t) => {
   // What production decides is the setting's default; the app serves the documents by the setting alone.
