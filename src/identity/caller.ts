@@ -13,8 +13,8 @@
 //   auth: { signer: true }                        signer sessions ("Mina samtycken")
 //   auth: false                                   public, on purpose
 //
-// A preHandler enforces it before the handler runs: no or an invalid token/session → 401 `unauthorized`
-// (`WWW-Authenticate: Bearer` where tokens are accepted); a valid token without the scope → 403
+// A preValidation hook enforces it before the input is validated: no or an invalid token/session → 401
+// `unauthorized` (`WWW-Authenticate: Bearer` where tokens are accepted); a valid token without the scope → 403
 // `insufficient_scope`; a caller of another kind, or staff without an active membership → 403
 // `forbidden`. Under /api/ a session-authenticated POST/PUT/PATCH/DELETE must also carry the session's
 // CSRF token (`x-csrf-token` header, csrf.ts). A route under /api/ that declares nothing stops the app at
@@ -98,7 +98,7 @@ declare module 'fastify' {
     auth?: RouteAuth;
   }
   interface FastifyRequest {
-    /** The caller, set by the auth preHandler on routes that declare `config.auth`. */
+    /** The caller, set by the auth hook (preValidation) on routes that declare `config.auth`. */
     caller: Caller | null;
     /** Resolves the caller (memoised); for routes that declare `auth: false` but adapt to who calls. */
     getCaller(): Promise<Caller | null>;
@@ -386,7 +386,9 @@ export default fp(
       return resolution(this).then((r) => r.caller);
     });
     app.addHook('onRoute', declareRoute);
-    app.addHook('preHandler', enforce);
+    // Before validation (Fastify validates between preValidation and preHandler): a caller without valid
+    // credentials is told 401 and learns nothing of what the route accepts.
+    app.addHook('preValidation', enforce);
   },
   // Not 'caller': fastify-plugin sets fn[camelCase(name)], and `caller` is a forbidden function property.
   { name: 'caller-resolution', dependencies: ['db', 'identity'] },

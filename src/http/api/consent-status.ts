@@ -65,7 +65,7 @@ export function statusRoutes(app: App, access: ConsentAccess) {
     '/api/v1/consent-status/search',
     {
       config: STATUS,
-      // Per API client or staff member, once the caller is known (after the auth preHandler).
+      // Per API client or staff member, once the caller is known (after the auth hook).
       preHandler: app.limits.childSearch.hook,
       schema: {
         tags: ['status'],
