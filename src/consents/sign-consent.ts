@@ -21,6 +21,7 @@ import { AppError } from '../errors.ts';
 import { queueNotifications } from './notifications/queue-notifications.ts';
 import { toRequester, toSigners } from './notifications/recipients.ts';
 import type { ReceiptData } from '../pdf/receipt.ts';
+import { renderPool } from '../pdf/render-pool.ts';
 import type { AppendSignatureResult } from '../pdf/sign.ts';
 import { appendAuditEvent } from './audit.repository.ts';
 import {
@@ -149,13 +150,11 @@ async function prepareSignature(
   const outcome = signatureOutcome(loaded, actor, { signedAt, appended }, signedAt);
   if (!outcome.completion) return { base, signedAt, appended };
   const data = outcome.completion.receipt;
-  const { renderReceipt } = await import('../pdf/receipt.ts');
-  return {
-    base,
-    signedAt,
-    appended,
-    receipt: { data, bytes: await renderReceipt(data, { publicBaseUrl: ctx.config.publicBaseUrl }) },
-  };
+  // In the render pool's workers, as forms are: twenty receipts at once must not hold the event loop.
+  const bytes = await renderPool(ctx.config.pdfRenderThreads).renderReceipt(data, {
+    publicBaseUrl: ctx.config.publicBaseUrl,
+  });
+  return { base, signedAt, appended, receipt: { data, bytes } };
 }
 
 /**

@@ -1,16 +1,19 @@
-// Renders consent forms in worker threads, so that the 10–40 ms of CPU a form costs (layout, font
-// subsetting, PDF/A) never blocks the event loop that answers status checks (issue 15 §6: status p99 rose
-// from ~22 ms to ~39 ms while requests were created; the rendering was the difference).
+// Renders consent forms and receipts in worker threads, so that the 10–40 ms of CPU a document costs
+// (layout, font subsetting, PDF/A, the receipt's QR code) never blocks the event loop that answers status
+// checks (issue 15 §6: status p99 rose from ~22 ms to ~39 ms while requests were created; the rendering
+// was the difference; issue 14: twenty receipts made at once, at the end of twenty signatures, held the
+// event loop and so every signature's row lock).
 //
 // One pool per process, made at the first form: workers start on demand (up to `threads`), each renders
 // one form at a time, and a worker idle for `idleMs` stops, so that a service at rest holds no PDF
 // libraries. Idle workers are unref'd: they never keep a process alive. A worker that dies fails only
 // the form it was rendering; the next form starts a new one. `threads: 0` renders on the event loop.
 //
-// The worker (render-worker.ts) runs the same renderConsentForm; a validation error (text the form's
-// font cannot print) comes back as the same AppError with the same fields.
+// The worker (render-worker.ts) runs the same renderConsentForm and renderReceipt (`renderHere`); a
+// validation error (text the font cannot print) comes back as the same AppError with the same fields.
 import { Worker } from 'node:worker_threads';
 import { AppError, type ErrorCode, isAppError } from '../errors.ts';
+import type { ReceiptData, ReceiptOptions } from './receipt.ts';
 import type { ConsentFormData, RenderedForm } from './render.ts';
 
 export interface RenderPoolOptions {
@@ -22,24 +25,37 @@ export interface RenderPoolOptions {
   workerUrl?: URL;
 }
 
+/** What a worker renders: a consent form, or a consent's receipt. */
+export type RenderTask =
+  { kind: 'form'; data: ConsentFormData } | { kind: 'receipt'; data: ReceiptData; options: ReceiptOptions };
+type Rendered = RenderedForm | Uint8Array;
+
+/** What a worker is sent (render-worker.ts). */
+export type RenderRequest = RenderTask & { id: number };
+
 /** What a worker answers (render-worker.ts). */
 export type RenderAnswer =
-  | { id: number; ok: true; form: RenderedForm }
+  | { id: number; ok: true; value: Rendered }
   | {
       id: number;
       ok: false;
       error: { appError: boolean; code?: string; message: string; extra?: Record<string, unknown> };
     };
 
-export interface RenderRequest {
-  id: number;
-  data: ConsentFormData;
+/** Renders `task` in this thread: what a worker runs, and the pool itself with `threads: 0`. */
+export async function renderHere(task: RenderTask): Promise<Rendered> {
+  if (task.kind === 'form') {
+    const { renderConsentForm } = await import('./render.ts');
+    return renderConsentForm(task.data);
+  }
+  const { renderReceipt } = await import('./receipt.ts');
+  return renderReceipt(task.data, task.options);
 }
 
 interface Job {
   id: number;
-  data: ConsentFormData;
-  resolve: (form: RenderedForm) => void;
+  task: RenderTask;
+  resolve: (value: Rendered) => void;
   reject: (error: unknown) => void;
 }
 
@@ -93,18 +109,23 @@ export class RenderPool {
   }
 
   async renderConsentForm(data: ConsentFormData): Promise<RenderedForm> {
+    return (await this.#render({ kind: 'form', data })) as RenderedForm;
+  }
+
+  async renderReceipt(data: ReceiptData, options: ReceiptOptions = {}): Promise<Uint8Array> {
+    return (await this.#render({ kind: 'receipt', data, options })) as Uint8Array;
+  }
+
+  async #render(task: RenderTask): Promise<Rendered> {
     if (this.#closed) throw new Error('the render pool is closed');
-    if (this.threads === 0) {
-      const { renderConsentForm } = await import('./render.ts');
-      return renderConsentForm(data);
-    }
-    return new Promise<RenderedForm>((resolve, reject) => {
-      this.#queue.push({ id: this.#nextId++, data, resolve, reject });
+    if (this.threads === 0) return renderHere(task);
+    return new Promise<Rendered>((resolve, reject) => {
+      this.#queue.push({ id: this.#nextId++, task, resolve, reject });
       this.#dispatch();
     });
   }
 
-  /** Stops every worker; forms still queued or rendering are refused. */
+  /** Stops every worker; documents still queued or rendering are refused. */
   async close(): Promise<void> {
     this.#closed = true;
     for (const job of this.#queue.splice(0)) job.reject(new Error('the render pool is closed'));
@@ -125,7 +146,7 @@ export class RenderPool {
     w.idleTimer = undefined;
     w.job = job;
     w.worker.ref();
-    w.worker.postMessage({ id: job.id, data: job.data } satisfies RenderRequest);
+    w.worker.postMessage({ id: job.id, ...job.task } satisfies RenderRequest);
   }
 
   #start(): PoolWorker {
@@ -146,7 +167,7 @@ export class RenderPool {
     const job = w.job;
     if (!job || job.id !== answer.id) return;
     w.job = undefined;
-    if (answer.ok) job.resolve(answer.form);
+    if (answer.ok) job.resolve(answer.value);
     else job.reject(revive(answer.error));
     this.#idle(w);
     this.#dispatch();
@@ -162,7 +183,7 @@ export class RenderPool {
   #failed(w: PoolWorker, error: Error): void {
     if (!this.#workers.delete(w)) return;
     if (w.idleTimer) clearTimeout(w.idleTimer);
-    w.job?.reject(new AppError('internal_error', 'the form could not be rendered', { cause: error }));
+    w.job?.reject(new AppError('internal_error', 'the document could not be rendered', { cause: error }));
     w.job = undefined;
     if (!this.#closed) this.#dispatch();
   }
@@ -175,7 +196,7 @@ export class RenderPool {
   }
 }
 
-/** The worker's error as the error renderConsentForm would have thrown in this thread. */
+/** The worker's error as the error rendering would have thrown in this thread. */
 function revive(error: Extract<RenderAnswer, { ok: false }>['error']): Error {
   if (error.appError && error.code)
     return new AppError(error.code as ErrorCode, error.message, error.extra ? { extra: error.extra } : {});

@@ -1,16 +1,14 @@
-// A worker thread of the render pool (render-pool.ts): renders one consent form per message and answers
-// with the form or the error, by the message's id.
+// A worker thread of the render pool (render-pool.ts): renders one document (a consent form or a receipt)
+// per message and answers with it or the error, by the message's id.
 import { parentPort } from 'node:worker_threads';
-import { describeError, type RenderAnswer, type RenderRequest } from './render-pool.ts';
-import { renderConsentForm } from './render.ts';
+import { describeError, type RenderAnswer, type RenderRequest, renderHere } from './render-pool.ts';
 
 const port = parentPort;
 if (!port) throw new Error('render-worker.ts runs as a worker thread of the render pool');
 
-port.on('message', (request: RenderRequest) => {
-  renderConsentForm(request.data).then(
-    (form) => port.postMessage({ id: request.id, ok: true, form } satisfies RenderAnswer),
-    (e: unknown) =>
-      port.postMessage({ id: request.id, ok: false, error: describeError(e) } satisfies RenderAnswer),
+port.on('message', ({ id, ...task }: RenderRequest) => {
+  renderHere(task).then(
+    (value) => port.postMessage({ id, ok: true, value } satisfies RenderAnswer),
+    (e: unknown) => port.postMessage({ id, ok: false, error: describeError(e) } satisfies RenderAnswer),
   );
 });

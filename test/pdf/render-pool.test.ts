@@ -1,11 +1,13 @@
-// The render pool (src/pdf/render-pool.ts): forms rendered in worker threads are the forms the renderer
-// makes in this thread, errors come back as the same AppError, at most `threads` workers run, an idle
+// The render pool (src/pdf/render-pool.ts): forms and receipts rendered in worker threads are the ones the
+// renderers make in this thread, errors come back as the same AppError, at most `threads` workers run, an idle
 // worker stops, a worker that dies fails only its own form, and close() refuses what is left.
 import t, { type Test } from 'tap';
 import { isAppError } from '../../src/errors.ts';
 import { RenderPool } from '../../src/pdf/render-pool.ts';
+import { renderReceipt } from '../../src/pdf/receipt.ts';
 import { renderConsentForm } from '../../src/pdf/render.ts';
 import { soleGuardian, twoGuardiansAndYouth } from './fixtures/forms.ts';
+import { receipt } from './fixtures/receipts.ts';
 import { pdftotext, toolTest } from './fixtures/pdf-tools.ts';
 
 const CRASHING = new URL('./fixtures/crashing-render-worker.ts', import.meta.url);
@@ -40,6 +42,27 @@ toolTest('the worker’s form prints the same text', ['pdftotext'], async (t) =>
   const inWorker = await pool.renderConsentForm(soleGuardian);
   t.equal(pdftotext(inWorker.bytes), pdftotext((await renderConsentForm(soleGuardian)).bytes));
 });
+
+toolTest(
+  'a receipt rendered in a worker is the receipt rendered in this thread',
+  ['pdftotext'],
+  async (t) => {
+    const pool = new RenderPool({ threads: 1 });
+    t.teardown(() => pool.close());
+    const options = { publicBaseUrl: 'https://samtycke.example.se' };
+    const [inWorker, here] = await Promise.all([
+      pool.renderReceipt(receipt, options),
+      renderReceipt(receipt, options),
+    ]);
+    t.equal(pool.size, 1, 'in a worker');
+    t.ok(inWorker instanceof Uint8Array, 'bytes arrive as a Uint8Array');
+    t.equal(inWorker.length, here.length, 'same size');
+    t.equal(pdftotext(inWorker), pdftotext(here), 'same text');
+    t.match(pdftotext(inWorker), /samtycke\.example\.se\/verifiera/, 'with the verification link');
+    const inThisThread = new RenderPool({ threads: 0 });
+    t.equal(pdftotext(await inThisThread.renderReceipt(receipt, options)), pdftotext(here), 'threads: 0 too');
+  },
+);
 
 t.test('a validation error comes back as the same AppError, naming the field', async (t) => {
   const pool = new RenderPool({ threads: 1 });
