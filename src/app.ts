@@ -11,6 +11,7 @@ import { canonicalHostRedirect } from './http/canonical-host.ts';
 import errorsPlugin, { clientErrorHandler, earlyErrorHandler } from './http/errors.ts';
 import healthRoutes from './http/health.ts';
 import homeRoutes from './http/home.ts';
+import { strictJsonBodies } from './http/json-body.ts';
 import metricsPlugin from './http/metrics.ts';
 import { createLogger, logRequest } from './http/logging.ts';
 import openapiPlugin from './http/openapi.ts';
@@ -99,6 +100,7 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
+  strictJsonBodies(app);
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('config', config);
   app.decorate('clock', options.clock ?? systemClock);

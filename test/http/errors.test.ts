@@ -86,3 +86,32 @@ t.test('an unexpected error → 500 without details, logged with its cause', asy
     'logged for operators',
   );
 });
+
+t.test('JSON bodies are UTF-8: another charset → 415, bytes that are not UTF-8 → 400', async (t) => {
+  const { app } = await build(t);
+  app.post('/echo', { schema: { body: z.object({ a: z.string() }) } }, async (req) => req.body);
+  const send = (contentType: string, payload: Buffer) =>
+    app.inject({ method: 'POST', url: '/echo', headers: { 'content-type': contentType }, payload });
+  const utf8 = Buffer.from('{"a":"Åsa Öberg"}', 'utf8');
+  for (const contentType of [
+    'application/json',
+    'application/json; charset=utf-8',
+    'application/json;charset=UTF-8',
+    'application/json; charset="utf8"',
+  ]) {
+    const ok = await send(contentType, utf8);
+    t.equal(ok.statusCode, 200, `${contentType}: read`);
+    t.same(ok.json(), { a: 'Åsa Öberg' }, `${contentType}: å and ö as sent`);
+  }
+  for (const contentType of ['application/json; charset=iso-8859-1', 'application/json; charset=utf-16']) {
+    const refused = await send(contentType, Buffer.from('{"a":"Åsa"}', 'latin1'));
+    t.equal(refused.statusCode, 415, `${contentType}: refused`);
+    t.equal(refused.json().code, 'unsupported_media_type');
+  }
+  const latin1 = await send('application/json', Buffer.from('{"a":"Åsa Qvarnström"}', 'latin1'));
+  t.equal(latin1.statusCode, 400, 'ISO-8859-1 bytes sent as UTF-8: refused, not read with U+FFFD');
+  t.equal(latin1.json().code, 'bad_request');
+  t.notMatch(latin1.body, /Qvarnstr/, 'the answer quotes nothing of the body');
+  const poisoned = await send('application/json', Buffer.from('{"a":"x","__proto__":{"admin":true}}'));
+  t.equal(poisoned.statusCode, 400, 'prototype poisoning still refused');
+});
