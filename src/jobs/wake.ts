@@ -57,6 +57,12 @@ export async function listenForWakeUps(
       await c.end().catch(() => {});
       throw err;
     }
+    // close() came while this attempt was connecting: it could not end this client, so end it here (an
+    // open connection keeps the process alive, and a stopped app would never let it exit).
+    if (closing) {
+      await c.end().catch(() => {});
+      return;
+    }
     client = c;
     retryDelay = 500;
   };

@@ -31,12 +31,18 @@ export async function createMailer(config: Pick<Config, 'mail' | 'production'>):
 
   // nodemailer, and in development the capture's SMTP server, are loaded and started with the first
   // message, not at start (a start sends nothing). A failure is not kept: the next message tries again.
+  // After close() nothing opens again: a send that comes late (a job still running while the app stops)
+  // fails and its job is tried again later, rather than starting a transport (and in development an SMTP
+  // server) that no one closes and that keeps the process from exiting.
   let opening: Promise<Transport> | undefined;
-  const open = (): Promise<Transport> =>
-    (opening ??= openTransport(smtpUrl).catch((error: unknown) => {
+  let closed = false;
+  const open = (): Promise<Transport> => {
+    if (closed) return Promise.reject(new Error('the mailer is closed'));
+    return (opening ??= openTransport(smtpUrl).catch((error: unknown) => {
       opening = undefined;
       throw error;
     }));
+  };
   return {
     description,
     capturing: !smtpUrl,
@@ -52,6 +58,7 @@ export async function createMailer(config: Pick<Config, 'mail' | 'production'>):
       });
     },
     async close() {
+      closed = true;
       const opened = await opening?.catch(() => undefined);
       opened?.transport.close();
       await opened?.capture?.close();

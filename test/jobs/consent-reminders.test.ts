@@ -123,9 +123,10 @@ t.test('two instances with workers never send the same reminder twice', async (t
     two.app.jobs.runNow('consent-reminders', { batchSize: 1 }),
   ]);
   // Each sweep finds all eight messages (2 consents × 3 e-mails + 1 SMS). The queue lets one job per
-  // message wait (singleton key, 'short' policy); only a job a worker took in between may come again.
+  // message wait (singleton key, 'short' policy); only a job a worker took in between may come again,
+  // and on a busy machine the workers may take all eight before the second sweep looks.
   const queued = sweeps.reduce((n: number, r) => n + (r as { queued: number }).queued, 0);
-  t.ok(queued >= 8 && queued < 16, `${queued} jobs queued by two sweeps of eight messages`);
+  t.ok(queued >= 8 && queued <= 16, `${queued} jobs queued by two sweeps of eight messages`);
   const twice = await sql`
     SELECT singleton_key FROM pgboss.job WHERE name = 'notify' AND state = 'created'
     GROUP BY singleton_key HAVING count(*) > 1`.execute(one.db);

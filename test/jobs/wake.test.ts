@@ -1,6 +1,7 @@
 // Messages go out when the request commits, not at the next poll (issue 13, section 5), and still exactly
 // once with two instances racing for them. The polling interval here is ten minutes: anything that
 // arrives within seconds came by the wake-up path.
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { sql } from 'kysely';
 import t from 'tap';
 import { fixedClock } from '../../src/clock.ts';
@@ -160,3 +161,44 @@ t.test(
     t.equal(warnings.length, after, 'closed: no more attempts');
   },
 );
+
+t.test('regression: close() while a reconnect is connecting leaves no connection behind', async (t) => {
+  // A TCP relay to the test database that can drop its connections and hold new ones back for a while:
+  // the listener's connection is dropped, and close() comes while its next attempt is connecting.
+  const { databaseUrl } = await build(t);
+  const target = new URL(databaseUrl);
+  let holdMs = 0;
+  const sockets = new Set<Socket>();
+  const relay = createServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    client.pause();
+    setTimeout(() => {
+      const upstream = connect(Number(target.port || 5432), target.hostname, () => {
+        client.pipe(upstream).pipe(client);
+        client.resume();
+      });
+      sockets.add(upstream);
+      upstream.on('close', () => (sockets.delete(upstream), client.destroy()));
+      client.on('close', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+    }, holdMs);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => relay.close(() => resolve())));
+  const via = new URL(databaseUrl);
+  via.host = `127.0.0.1:${(relay.address() as AddressInfo).port}`;
+
+  const log = { warn: () => {} } as unknown as Parameters<typeof listenForWakeUps>[2];
+  const listener = await listenForWakeUps(via.href, () => {}, log);
+  t.equal(sockets.size, 2, 'listening through the relay');
+  // Drop it; the next attempt starts half a second later and is held 600 ms: close() comes in between.
+  holdMs = 600;
+  for (const s of sockets) s.destroy();
+  await new Promise((r) => setTimeout(r, 800));
+  t.ok(sockets.size >= 1, 'a new attempt is connecting');
+  await listener.close();
+  await new Promise((r) => setTimeout(r, 900));
+  t.equal(sockets.size, 0, 'the attempt that connected after close() was ended');
+});

@@ -77,6 +77,28 @@ t.test('the development capture receives what nodemailer sends and decodes it', 
   t.same(mail?.parts, ['text/plain']);
 });
 
+t.test('regression: a send after close() is refused and opens no transport', async (t) => {
+  clearCapturedMail();
+  const config = loadConfig({ SAMTYCKE_ENV: 'development', LOG_LEVEL: 'silent' });
+  const mailer = await createMailer(config);
+  await mailer.send({ to: 'a@hem.example', subject: 'Först', text: 'Hej' });
+  await mailer.close();
+  // A job still running while its app stops: opening a new transport (and capture server) here would
+  // keep the process from ever exiting.
+  await t.rejects(mailer.send({ to: 'b@hem.example', subject: 'Sent', text: 'Hej' }), {
+    message: 'the mailer is closed',
+  });
+  t.same(
+    listCapturedMail().map((m) => m.to),
+    ['a@hem.example'],
+  );
+  const never = await createMailer(config);
+  await never.close();
+  await t.rejects(never.send({ to: 'c@hem.example', subject: 'Aldrig', text: 'Hej' }), {
+    message: 'the mailer is closed',
+  });
+});
+
 t.test('the MIME reader counts attachments', async (t) => {
   const raw = [
     'From: a@b.example',
