@@ -39,6 +39,8 @@ const envSchema = z.object({
   PORT: optional(int(0, 65535)).default(3000),
   HOST: optional(z.string().min(1)),
   DATABASE_URL: optional(z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' })),
+  /** Connections in the app's pool at most; a quarter of them may serve signatures at once (db/pool-share.ts). */
+  DATABASE_POOL_SIZE: optional(int(4, 500)).default(20),
   DATA_DIR: optional(z.string().min(1)).default('.data'),
   PUBLIC_BASE_URL: optional(url),
   SESSION_SECRET: optional(z.string()),
@@ -48,7 +50,10 @@ const envSchema = z.object({
   JOB_POLLING_INTERVAL_SECONDS: optional(int(1, 600)).default(2),
   BODY_LIMIT_BYTES: optional(int(1024, 50 * 1024 * 1024)).default(1024 * 1024),
   REQUEST_TIMEOUT_MS: optional(int(1000, 600_000)).default(30_000),
-  /** Worker threads that render consent forms off the event loop (src/pdf/render-pool.ts); 0: on it. */
+  /**
+   * Worker threads for PDF work off the event loop: rendering forms and receipts, verifying signatures
+   * (src/pdf/pdf-workers.ts); 0: on it. The name stays: operators set it.
+   */
   PDF_RENDER_THREADS: optional(int(0, 16)).default(1),
   /** Serve /docs (Swagger UI) and /openapi.json; default: in development only. */
   API_DOCS: optional(bool),
@@ -187,6 +192,7 @@ function build(env: z.infer<typeof envSchema>) {
     database: {
       /** Undefined: use the embedded PostgreSQL (development only). */
       url: env.DATABASE_URL,
+      poolSize: env.DATABASE_POOL_SIZE,
       embeddedDir: path.join(dataDir, 'pg'),
     },
     dataDir,

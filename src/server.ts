@@ -2,7 +2,7 @@
 // migrations → app → listen. Shuts down gracefully on SIGTERM/SIGINT with exit code 0.
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { type OpenDatabase, openDatabase } from './db/open.ts';
-import { closeRenderPool } from './pdf/render-pool.ts';
+import { closePdfWorkers } from './pdf/pdf-workers.ts';
 
 async function main() {
   let config: Config;
@@ -70,7 +70,7 @@ async function main() {
       } finally {
         clearInterval(closeIdle);
       }
-      await closeRenderPool();
+      await closePdfWorkers();
       await database.stop();
       log.info('stopped');
       process.exit(0);

@@ -57,10 +57,10 @@ export async function freshDatabase(t: Test, options: { migrated?: boolean } = {
 }
 
 /**
- * Config as the tests want it: development, quiet, no job workers, plus the given variables. Forms are
- * rendered on the event loop (PDF_RENDER_THREADS=0): a render worker loads the PDF libraries through
- * the test loaders again, seconds per test process. The worker path has its own tests
- * (test/pdf/render-pool.test.ts, "forms rendered in a worker thread" in test/consents/requests.test.ts),
+ * Config as the tests want it: development, quiet, no job workers, plus the given variables. PDFs are
+ * rendered and verified on the event loop (PDF_RENDER_THREADS=0): a PDF worker loads the PDF libraries
+ * through the test loaders again, seconds per test process. The worker path has its own tests
+ * (test/pdf/pdf-workers.test.ts, "forms rendered in a worker thread" in test/consents/requests.test.ts),
  * and services started as processes (browser suite, server tests, benchmarks) run with the default.
  */
 export function testConfig(databaseUrl: string, env: Record<string, string> = {}): Config {

@@ -7,6 +7,7 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
 import type { KeyRing } from '../db/encryption.ts';
+import type { PoolShare } from '../db/pool-share.ts';
 import type { SignerRole } from '../domain/roles.ts';
 import type { SigningService } from '../pdf/signing-service.ts';
 import type { Trust } from '../pdf/trust.ts';
@@ -36,6 +37,8 @@ export interface SigningContext extends ConsentContext {
   timestamper: Timestamper;
   trust: Trust;
   tsaTrust?: Trust | undefined;
+  /** The part of the pool signatures may hold at once; without it (tools) they take what they need. */
+  signingShare?: PoolShare | undefined;
 }
 
 export interface StaffActor {
@@ -93,6 +96,7 @@ export function consentContext(app: {
   config: Config;
   jobs?: JobQueue;
   signing: { service: SigningService; trust: Trust; tsaTrust: Trust; timestamper: Timestamper };
+  signingShare?: PoolShare;
 }): SigningContext {
   return {
     db: app.db,
@@ -104,5 +108,6 @@ export function consentContext(app: {
     trust: app.signing.trust,
     timestamper: app.signing.timestamper,
     tsaTrust: app.signing.tsaTrust,
+    signingShare: app.signingShare,
   };
 }

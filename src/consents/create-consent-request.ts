@@ -9,7 +9,7 @@ import { isUuid } from '../db/uuid.ts';
 import type { ConsentPeople } from '../domain/roles.ts';
 import { isAppError } from '../errors.ts';
 import type { RenderedForm } from '../pdf/render.ts';
-import { renderPool } from '../pdf/render-pool.ts';
+import { pdfWorkers } from '../pdf/pdf-workers.ts';
 import {
   checkIdempotency,
   claimIdempotency,
@@ -124,7 +124,7 @@ async function renderForm(
   const [g1, g2] = data.guardians;
   // In a worker thread (the PDF libraries load there, with the first form), off the event loop.
   try {
-    return await renderPool(ctx.config.pdfRenderThreads).renderConsentForm({
+    return await pdfWorkers(ctx.config.pdfRenderThreads).renderConsentForm({
       documentId: id,
       area: requester.organisation.hltArea,
       soleGuardian: data.soleGuardian,

@@ -21,7 +21,7 @@ import { AppError } from '../errors.ts';
 import { queueNotifications } from './notifications/queue-notifications.ts';
 import { toRequester, toSigners } from './notifications/recipients.ts';
 import type { ReceiptData } from '../pdf/receipt.ts';
-import { renderPool } from '../pdf/render-pool.ts';
+import { pdfWorkers } from '../pdf/pdf-workers.ts';
 import type { AppendSignatureResult } from '../pdf/sign.ts';
 import { appendAuditEvent } from './audit.repository.ts';
 import {
@@ -87,16 +87,23 @@ export async function signConsent(
   input: SignConsentInput,
 ): Promise<SignConsentResult> {
   const parsed = parseInput(signInputSchema, input);
-  const before = await getLoadedConsent(ctx.db, ctx.keys, parsed.consentId);
-  await assertSignerIsOnForm(ctx, before, actor, 'sign', parsed.requestId);
+  const before = await inShare(ctx, async () => {
+    const loaded = await getLoadedConsent(ctx.db, ctx.keys, parsed.consentId);
+    await assertSignerIsOnForm(ctx, loaded, actor, 'sign', parsed.requestId);
+    return loaded;
+  });
   assertCanSign(before.consent.soleGuardian, before.signers, actor.role);
   assertCanTransition(statusAt(before.facts, ctx.clock.now()).status, 'sign');
   assertSignEntries(before, actor.role, parsed);
   assertIdentifiedForAct(actor, ctx.clock.now(), ctx.config.oidc.freshAuthMaxAgeSeconds);
 
+  // The first attempt signs on the consent as just read; a later one (another act landed meanwhile) reads
+  // it again.
+  let loaded: LoadedConsent | undefined = before;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const prepared = await prepareSignature(ctx, actor, parsed);
-    const result = await storeSignature(ctx, actor, parsed, prepared);
+    const prepared = await prepareSignature(ctx, actor, parsed, loaded);
+    loaded = undefined;
+    const result = await inShare(ctx, () => storeSignature(ctx, actor, parsed, prepared));
     if (result) return result;
   }
   throw new AppError(
@@ -116,14 +123,28 @@ interface PreparedSignature {
   receipt?: { data: ReceiptData; bytes: Uint8Array };
 }
 
-/** Verifies, signs, time-stamps and (for the last signature) renders the receipt: no transaction held. */
+/**
+ * Runs a step that reads or writes within the signatures' share of the pool (db/pool-share.ts): twenty
+ * signatures at once wait among themselves, not in the pool ahead of status checks. Only steps that use
+ * the database: the time-stamping service and the PDF work hold no place.
+ */
+const inShare = <T>(ctx: SigningContext, step: () => Promise<T>): Promise<T> =>
+  ctx.signingShare ? ctx.signingShare.run(step) : step();
+
+/**
+ * Verifies, signs, time-stamps and (for the last signature) renders the receipt: no transaction held.
+ * `current`: the consent as the caller just read it; else it is read here.
+ */
 async function prepareSignature(
   ctx: SigningContext,
   actor: SignerActor,
   input: SignInput,
+  current: LoadedConsent | undefined,
 ): Promise<PreparedSignature> {
-  const loaded = await getLoadedConsent(ctx.db, ctx.keys, input.consentId);
-  const latest = await latestFormRevision(ctx.db, ctx.keys, input.consentId);
+  const { loaded, latest } = await inShare(ctx, async () => ({
+    loaded: current ?? (await getLoadedConsent(ctx.db, ctx.keys, input.consentId)),
+    latest: await latestFormRevision(ctx.db, ctx.keys, input.consentId),
+  }));
   if (input.reviewedSha256 !== undefined && latest.sha256 !== input.reviewedSha256)
     throw new AppError(
       'document_changed',
@@ -144,14 +165,22 @@ async function prepareSignature(
       place: input.place,
       signedAt,
     },
-    { signing: ctx.signing, trust: ctx.trust, tsaTrust: ctx.tsaTrust, timestamper: ctx.timestamper },
+    {
+      signing: ctx.signing,
+      trust: ctx.trust,
+      tsaTrust: ctx.tsaTrust,
+      timestamper: ctx.timestamper,
+      // The earlier signatures are verified in the PDF workers: twenty signers at once must not hold the
+      // event loop (issue 14).
+      verify: (pdf, options) => pdfWorkers(ctx.config.pdfRenderThreads).verify(pdf, options),
+    },
   );
   const base = { revision: latest.revision, sha256: latest.sha256 };
   const outcome = signatureOutcome(loaded, actor, { signedAt, appended }, signedAt);
   if (!outcome.completion) return { base, signedAt, appended };
   const data = outcome.completion.receipt;
-  // In the render pool's workers, as forms are: twenty receipts at once must not hold the event loop.
-  const bytes = await renderPool(ctx.config.pdfRenderThreads).renderReceipt(data, {
+  // In the PDF workers, as forms are: twenty receipts at once must not hold the event loop.
+  const bytes = await pdfWorkers(ctx.config.pdfRenderThreads).renderReceipt(data, {
     publicBaseUrl: ctx.config.publicBaseUrl,
   });
   return { base, signedAt, appended, receipt: { data, bytes } };

@@ -2,11 +2,14 @@
 // and time in the document, whether it is intact, trusted and covers the document, whether later changes
 // were only allowed ones, and whether this exact file is one the service issued. Nothing more about the
 // consent: no status, no names beyond those in the file, no ids. The bytes are only read, in memory: never
-// stored, never logged (neither are the names found in them).
+// stored, never logged (neither are the names found in them). They are verified in a PDF worker
+// (pdf-workers.ts): anyone's upload costs CPU off the event loop, within the worker's heap limit.
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.ts';
+import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
 import type { SignerRole } from '../domain/roles.ts';
+import { pdfWorkers } from '../pdf/pdf-workers.ts';
 import type { ExpectedDocument } from '../pdf/verification-link.ts';
 import type { Trust } from '../pdf/trust.ts';
 import type { SignatureReport, VerificationReport } from '../pdf/verify/index.ts';
@@ -15,6 +18,8 @@ import { isIssuedRevision } from './documents.repository.ts';
 export interface VerifyDocumentContext {
   db: Db;
   clock: Clock;
+  /** `pdfRenderThreads`: the PDF workers the document is verified in (0: on the event loop). */
+  config: Pick<Config, 'pdfRenderThreads'>;
   trust: Trust;
   tsaTrust?: Trust | undefined;
 }
@@ -109,14 +114,18 @@ export async function verifyUploadedDocument(
   expected?: ExpectedDocument,
 ): Promise<DocumentVerification> {
   const at = ctx.clock.now();
-  // The verifier loads at the first upload, not at start (as the signing code does at the first signature).
-  const { verifyPdf } = await import('../pdf/verify/index.ts');
   let report: VerificationReport | undefined;
   if (looksLikePdf(bytes)) {
     try {
-      report = await verifyPdf(bytes, { trust: ctx.trust, tsaTrust: ctx.tsaTrust, at });
+      // The verifier loads at the first upload (in the worker), not at start.
+      report = await pdfWorkers(ctx.config.pdfRenderThreads).verify(bytes, {
+        trust: ctx.trust,
+        tsaTrust: ctx.tsaTrust,
+        at,
+      });
     } catch {
-      // verifyPdf reports a bad document rather than throwing; anything else is still "not readable".
+      // verifyPdf reports a bad document rather than throwing; anything else (a worker that ran out of
+      // heap on a hostile file and died) is still "not readable", never a 500.
       report = undefined;
     }
   }

@@ -55,6 +55,9 @@ function preparingPool(pool: pg.Pool): PostgresPool {
 
 const pools = new WeakMap<Db, pg.Pool>();
 
+/** The pg pool behind `db` (made by createDb), for figures about it: connections in use, clients waiting. */
+export const poolOf = (db: Db): pg.Pool | undefined => pools.get(db);
+
 /**
  * Sends `query` on a pooled connection and resolves as soon as it is written to that connection, before
  * PostgreSQL answers; `result` settles with the answer. pg writes a query to the socket within the

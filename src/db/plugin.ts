@@ -2,6 +2,7 @@
 import fp from 'fastify-plugin';
 import { type KeyRing, LocalKeyRing } from './encryption.ts';
 import { createDb, type Db } from './index.ts';
+import { PoolShare, signingShareOf } from './pool-share.ts';
 import { onWriteBehindDropped, settleWriteBehind } from './write-behind.ts';
 
 declare module 'fastify' {
@@ -9,14 +10,17 @@ declare module 'fastify' {
     db: Db;
     /** The key ring personal data is encrypted under (config.encryption; src/db/encrypted-columns.ts). */
     keys: KeyRing;
+    /** The part of the pool signatures may hold at once (db/pool-share.ts). */
+    signingShare: PoolShare;
   }
 }
 
 export default fp<{ connectionString: string }>(
   async (app, opts) => {
-    const db = createDb(opts.connectionString, { max: 20, log: app.log });
+    const db = createDb(opts.connectionString, { max: app.config.database.poolSize, log: app.log });
     app.decorate('db', db);
     app.decorate('keys', LocalKeyRing.fromConfig(app.config.encryption));
+    app.decorate('signingShare', new PoolShare(signingShareOf(app.config.database.poolSize)));
     onWriteBehindDropped(db, (dropped) =>
       app.log.error({ errorCode: 'write_behind_dropped', ...dropped }, 'rows written behind were lost'),
     );

@@ -31,7 +31,7 @@ import {
   revocationStatus,
   type ValidationData,
 } from './validation-data.ts';
-import { verifyPdf } from './verify/index.ts';
+import { type VerificationReport, type VerifyOptions, verifyPdf } from './verify/index.ts';
 
 export interface AppendSignatureInput {
   /** The document as the service stored it (its latest revision). */
@@ -53,6 +53,11 @@ export interface SignDeps {
   timestamper: Timestamper;
   /** Anchors for the TSAs of the existing signatures' timestamps (default: `trust`). */
   tsaTrust?: Trust | undefined;
+  /**
+   * Verifies the existing signatures: the service's runs verifyPdf in a PDF worker (pdf-workers.ts), off
+   * the event loop; default verifyPdf in this thread.
+   */
+  verify?: ((pdf: Uint8Array, options: VerifyOptions) => Promise<VerificationReport>) | undefined;
 }
 
 export interface AppendedSignature {
@@ -271,11 +276,8 @@ async function assertExistingSignaturesValid(
   { file, form }: SigningTarget,
 ): Promise<void> {
   if (!form.signatureFields.some((f) => f.value)) return;
-  const report = await verifyPdf(
-    input.pdf,
-    { trust: deps.trust, tsaTrust: deps.tsaTrust, at: input.signedAt },
-    file,
-  );
+  const options: VerifyOptions = { trust: deps.trust, tsaTrust: deps.tsaTrust, at: input.signedAt };
+  const report = await (deps.verify ? deps.verify(input.pdf, options) : verifyPdf(input.pdf, options, file));
   if (report.verdict !== 'valid')
     throw new AppError(
       'document_signatures_invalid',

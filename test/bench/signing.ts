@@ -8,7 +8,12 @@
 // - pool: whether clients ever waited for a connection of the app's pg pool (`waitingCount`, sampled);
 // - status: p50/p99 of status checks without signing, and during the burst;
 // - total: the burst's wall time and each signature's.
+// The service and its signers run in this process; the time-stamping service and the status-checking
+// clients each run in a process of their own (tsa-process.ts, status-load.ts), as they would be other
+// machines: their CPU (an `openssl` spawned per token, the clients' HTTP) is not the service's.
 // Database: the server at DATABASE_URL (a fresh database on it, dropped after), else an embedded one.
+import { type ChildProcess, fork } from 'node:child_process';
+import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
@@ -27,7 +32,8 @@ import { getApiClient } from '../../src/identity/api-clients.ts';
 import { seedOrganisations, signerActor } from '../fixtures/consents.ts';
 import { peopleAt } from '../fixtures/people.ts';
 import { benchDatabase } from './database.ts';
-import { startTsa } from '../pdf/helpers/tsa-server.ts';
+import type { StatusLoadFigures, StatusLoadStart } from './status-load.ts';
+import type { TsaProcessReady } from './tsa-process.ts';
 
 const SIGNERS = Number(process.env.BENCH_SIGNERS ?? 20);
 const TSA_DELAY_MS = Number(process.env.BENCH_TSA_DELAY_MS ?? 1000);
@@ -121,40 +127,36 @@ const spread = (xs: number[]) => ({
   max: ms(Math.max(...xs)),
 });
 
-/** Status checks in `CHECKERS` loops until `stop` resolves: their latencies and failures. */
-async function checkStatus(url: string, ids: string[], auth: Record<string, string>, stop: Promise<void>) {
-  let done = false;
-  void stop.then(() => (done = true));
-  const latencies: number[] = [];
-  let failures = 0;
-  let n = 0;
-  await Promise.all(
-    Array.from({ length: CHECKERS }, async () => {
-      while (!done) {
-        const started = performance.now();
-        const res = await fetch(`${url}/api/v1/consents/${ids[n++ % ids.length]}/status`, {
-          headers: auth,
-          redirect: 'manual',
-        });
-        await res.arrayBuffer();
-        latencies.push(performance.now() - started);
-        if (res.status !== 200) failures++;
-      }
-    }),
-  );
-  return {
-    requests: latencies.length,
-    failures,
-    p50Ms: ms(percentile(latencies, 50)),
-    p99Ms: ms(percentile(latencies, 99)),
-  };
+/** A child process running `file` (under tsx, as this process runs), with its first message. */
+async function child<Ready>(file: string): Promise<{ process: ChildProcess; ready: Ready }> {
+  const proc = fork(new URL(file, import.meta.url), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const [ready] = (await once(proc, 'message')) as [Ready];
+  return { process: proc, ready };
+}
+
+/** Status checks from the load process until `stop` resolves: their latencies and failures. */
+async function checkStatus(
+  load: ChildProcess,
+  start: Omit<StatusLoadStart, 'checkers'>,
+  stop: Promise<void>,
+): Promise<StatusLoadFigures> {
+  load.send({ start: { ...start, checkers: CHECKERS } });
+  await stop;
+  load.send({ stop: true });
+  const [answer] = (await once(load, 'message')) as [{ figures: StatusLoadFigures }];
+  return answer.figures;
 }
 
 const sleep = (msecs: number) => new Promise<void>((resolve) => setTimeout(resolve, msecs));
 
 export async function benchSigning(): Promise<Record<string, unknown>> {
   const { databaseUrl, drop } = await benchDatabase(`samtycke_bench_sign_${process.pid}`);
-  const tsa = await startTsa();
+  const tsaChild = await child<TsaProcessReady>('./tsa-process.ts');
+  const tsa = tsaChild.ready;
+  const loadChild = (await child<{ ready: true }>('./status-load.ts')).process;
   let app: App | undefined;
   try {
     const config = loadConfig({
@@ -202,11 +204,12 @@ export async function benchSigning(): Promise<Record<string, unknown>> {
     const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 
     // Warm-up, then status checks alone.
-    await checkStatus(url, ids, auth, sleep(1000));
-    const statusAlone = await checkStatus(url, ids, auth, sleep(BASELINE_MS));
+    const load = { url, ids, auth };
+    await checkStatus(loadChild, load, sleep(1000));
+    const statusAlone = await checkStatus(loadChild, load, sleep(BASELINE_MS));
 
     // The burst: every guardian 1 at once, the time-stamping service slow.
-    tsa.delayMs = TSA_DELAY_MS;
+    tsaChild.process.send({ delayMs: TSA_DELAY_MS });
     const locks: number[][] = ids.map(() => []);
     const durations: number[] = [];
     const stopPools = watchPools();
@@ -228,9 +231,8 @@ export async function benchSigning(): Promise<Record<string, unknown>> {
       }),
     );
     const statusDuring = checkStatus(
-      url,
-      ids,
-      auth,
+      loadChild,
+      load,
       burst.then(() => {}),
     );
     const results = await burst;
@@ -238,7 +240,6 @@ export async function benchSigning(): Promise<Record<string, unknown>> {
     const pool = stopPools();
     loopDelay.disable();
     const during = await statusDuring;
-    tsa.delayMs = 0;
 
     const failed = results.flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : []));
     const completed = results.filter((r) => r.status === 'fulfilled' && r.value.completed).length;
@@ -265,7 +266,9 @@ export async function benchSigning(): Promise<Record<string, unknown>> {
     };
   } finally {
     await app?.close();
-    await tsa.close();
+    loadChild.disconnect();
+    tsaChild.process.disconnect();
+    await once(tsaChild.process, 'exit');
     await drop();
   }
 }

@@ -9,6 +9,7 @@ import { latestFormSha256 } from '../../src/consents/documents.repository.ts';
 import { endConsent } from '../../src/consents/end-consent.ts';
 import { signConsent } from '../../src/consents/sign-consent.ts';
 import { withdrawConsent } from '../../src/consents/withdraw-consent.ts';
+import { poolOf } from '../../src/db/index.ts';
 import { localDateOf } from '../../src/domain/dates.ts';
 import type { SignerRole } from '../../src/domain/roles.ts';
 import { isAppError } from '../../src/errors.ts';
@@ -157,3 +158,39 @@ t.test(
     );
   },
 );
+
+t.test('signatures at once hold no more connections than their share of the pool', async (t) => {
+  // DATABASE_POOL_SIZE 8: signatures may hold 2 connections at once (db/pool-share.ts), whatever number
+  // of guardians sign in the same instant. Nothing else uses the pool meanwhile, so every connection
+  // checked out is a signature's.
+  const s = await setup(t, { jobs: false, env: { DATABASE_POOL_SIZE: '8' } });
+  t.equal(s.app.signingShare.size, 2);
+  const SIMULTANEOUS = 8;
+  const ids: string[] = [];
+  for (let i = 0; i < SIMULTANEOUS; i++)
+    ids.push((await createConsentRequest(s.ctx, s.staff, familyRequest(s))).id);
+  const pool = poolOf(s.db)!;
+  let inUse = 0;
+  let most = 0;
+  const acquired = () => (most = Math.max(most, ++inUse));
+  const released = () => inUse--;
+  pool.on('acquire', acquired);
+  pool.on('release', released);
+  const results = await Promise.all(
+    ids.map((consentId) =>
+      signConsent(s.ctx, signerActor('guardian1', s.person('anna-lindqvist'), s.clock), {
+        consentId,
+        place: 'Norrby',
+      }),
+    ),
+  );
+  pool.off('acquire', acquired);
+  pool.off('release', released);
+  t.same(
+    results.map((r) => r.revision),
+    ids.map(() => 1),
+    `all ${SIMULTANEOUS} signed`,
+  );
+  t.ok(most >= 1 && most <= 2, `at most two connections at once (${most})`);
+  t.equal(s.app.signingShare.running, 0, 'the share is free again');
+});

@@ -20,7 +20,7 @@ import {
 import { renewConsent } from '../../src/consents/renew-consent.ts';
 import { signConsent } from '../../src/consents/sign-consent.ts';
 import { withdrawConsent } from '../../src/consents/withdraw-consent.ts';
-import { closeRenderPool } from '../../src/pdf/render-pool.ts';
+import { closePdfWorkers } from '../../src/pdf/pdf-workers.ts';
 import { localDateOf } from '../../src/domain/dates.ts';
 import { familyRequest, nguyenRequest, type Setup, setup, signerActor } from '../fixtures/consents.ts';
 import { personalNumberForms } from '../fixtures/people.ts';
@@ -136,7 +136,7 @@ t.test(
   'forms rendered in a worker thread: stored as rendered; text the font lacks is a field error',
   async (t) => {
     const s = await setup(t, { env: { PDF_RENDER_THREADS: '1' } });
-    t.teardown(closeRenderPool);
+    t.teardown(closePdfWorkers);
     t.equal(s.ctx.config.pdfRenderThreads, 1);
     const bad = familyRequest(s);
     const err = await createConsentRequest(s.ctx, s.staff, {

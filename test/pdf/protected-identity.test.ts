@@ -1,9 +1,9 @@
 // Skyddade personuppgifter on the form (issue 16 §5): a protected guardian's phone is never printed (the
 // box shows "–", as for a phone not given, so the form does not say who is protected), in every template
-// version, on the main thread and through the render worker; the other guardian's phone still is.
+// version, on the main thread and through the PDF worker; the other guardian's phone still is.
 import t from 'tap';
 import { renderConsentForm, type ConsentFormData } from '../../src/pdf/render.ts';
-import { RenderPool } from '../../src/pdf/render-pool.ts';
+import { PdfWorkerPool } from '../../src/pdf/pdf-workers.ts';
 import { pdftotext, toolTest } from './fixtures/pdf-tools.ts';
 import { soleGuardian, twoGuardiansAndYouth } from './fixtures/forms.ts';
 
@@ -56,8 +56,8 @@ toolTest(
   },
 );
 
-toolTest('through the render worker (the mark is plain data)', ['pdftotext'], async (t) => {
-  const pool = new RenderPool({ threads: 1 });
+toolTest('through the PDF worker (the mark is plain data)', ['pdftotext'], async (t) => {
+  const pool = new PdfWorkerPool({ threads: 1 });
   t.teardown(() => pool.close());
   const rendered = await pool.renderConsentForm(form('v3', 'guardian1'));
   const text = await textOf(rendered.bytes);

@@ -120,7 +120,13 @@ async function verifyPages(app: App) {
       const upload = await readUpload(request);
       if ('problem' in upload) return refuse(reply, request, upload.status, upload.problem);
       const result = await verifyUploadedDocument(
-        { db: app.db, clock: app.clock, trust: app.signing.trust, tsaTrust: app.signing.tsaTrust },
+        {
+          db: app.db,
+          clock: app.clock,
+          config: app.config,
+          trust: app.signing.trust,
+          tsaTrust: app.signing.tsaTrust,
+        },
         new Uint8Array(upload.bytes.buffer, upload.bytes.byteOffset, upload.bytes.byteLength),
         expected,
       );

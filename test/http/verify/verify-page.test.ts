@@ -281,7 +281,7 @@ t.test('signatures by a certificate outside our trust anchors: intact, not trust
   const { s, final } = await signedConsent(t);
   const other = Trust.fromPem(makeCa(cn('Någon annans rot-CA')).pem);
   const result = await verifyUploadedDocument(
-    { db: s.db, clock: s.clock, trust: other, tsaTrust: other },
+    { db: s.db, clock: s.clock, config: s.app.config, trust: other, tsaTrust: other },
     final.bytes,
   );
   t.equal(result.verdict, 'indeterminate');
