@@ -32,6 +32,7 @@ import { getApiClient } from '../../src/identity/api-clients.ts';
 import { seedOrganisations, signerActor } from '../fixtures/consents.ts';
 import { peopleAt } from '../fixtures/people.ts';
 import { benchDatabase } from './database.ts';
+import { ms, percentile } from './figures.ts';
 import type { StatusLoadFigures, StatusLoadStart } from './status-load.ts';
 import type { TsaProcessReady } from './tsa-process.ts';
 
@@ -115,12 +116,6 @@ function timedDb(db: Db, record: (ms: number) => void): Db {
   });
 }
 
-const percentile = (xs: number[], p: number) => {
-  if (xs.length === 0) return 0;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-};
-const ms = (x: number) => Math.round(x * 10) / 10;
 const spread = (xs: number[]) => ({
   p50: ms(percentile(xs, 50)),
   p95: ms(percentile(xs, 95)),

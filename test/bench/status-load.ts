@@ -3,6 +3,8 @@
 // service's event loop. `{ start: { url, ids, auth, checkers } }` starts `checkers` loops of
 // `GET /api/v1/consents/{id}/status` (each one request after the other); `{ stop: true }` stops them and
 // answers with the latencies' figures. Says `{ ready: true }` once it listens.
+import { ms, percentile } from './figures.ts';
+
 export interface StatusLoadStart {
   url: string;
   ids: string[];
@@ -19,13 +21,6 @@ export interface StatusLoadFigures {
 
 const send = process.send?.bind(process);
 if (!send) throw new Error('status-load.ts runs as a child of the signing benchmark (fork)');
-
-const percentile = (xs: number[], p: number) => {
-  if (xs.length === 0) return 0;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-};
-const ms = (x: number) => Math.round(x * 10) / 10;
 
 let running: { stop: () => Promise<StatusLoadFigures> } | undefined;
 
