@@ -170,9 +170,10 @@ async function prepareSignature(
       trust: ctx.trust,
       tsaTrust: ctx.tsaTrust,
       timestamper: ctx.timestamper,
-      // The earlier signatures are verified in the PDF workers: twenty signers at once must not hold the
-      // event loop (issue 14).
+      // The earlier signatures are verified, and the signature's PDF updates written, in the PDF workers:
+      // twenty signers at once must not hold the event loop (issue 14).
       verify: (pdf, options) => pdfWorkers(ctx.config.pdfRenderThreads).verify(pdf, options),
+      pdfWork: pdfWorkers(ctx.config.pdfRenderThreads),
     },
   );
   const base = { revision: latest.revision, sha256: latest.sha256 };

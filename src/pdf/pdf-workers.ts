@@ -19,6 +19,13 @@ import { Worker } from 'node:worker_threads';
 import { AppError, type ErrorCode, isAppError } from '../errors.ts';
 import type { ReceiptData, ReceiptOptions } from './receipt.ts';
 import type { ConsentFormData, RenderedForm } from './render.ts';
+import type {
+  FinishedUpdate,
+  FinishUpdateTask,
+  PreparedUpdate,
+  PrepareUpdateTask,
+  SignaturePdfWork,
+} from './signature-update.ts';
 import type { Trust } from './trust.ts';
 import type { VerificationReport, VerifyOptions } from './verify/index.ts';
 
@@ -32,7 +39,8 @@ export interface PdfWorkerPoolOptions {
 }
 
 /**
- * What a worker does: render a consent form or a consent's receipt, or verify a signed PDF. A worker
+ * What a worker does: render a consent form or a consent's receipt, verify a signed PDF, or one of the
+ * two PDF steps of a signature (signature-update.ts). A worker
  * cannot be sent a `Trust` (it holds pkijs objects): a verify task carries its anchors as DER.
  */
 export type PdfTask =
@@ -46,9 +54,11 @@ export type PdfTask =
       /** The TSA anchors' certificates, DER; default `trust`. */
       tsaTrust?: readonly Uint8Array[] | undefined;
       at: Date;
-    };
+    }
+  | { kind: 'sign-prepare'; task: PrepareUpdateTask }
+  | { kind: 'sign-finish'; task: FinishUpdateTask };
 /** A task's result: plain data, which survives the structured clone between threads. */
-type PdfResult = RenderedForm | Uint8Array | VerificationReport;
+type PdfResult = RenderedForm | Uint8Array | VerificationReport | PreparedUpdate | FinishedUpdate;
 
 /** What a worker is sent (pdf-worker.ts). */
 export type PdfRequest = PdfTask & { id: number };
@@ -78,6 +88,14 @@ export async function runHere(task: PdfTask): Promise<PdfResult> {
       const trust = await trustOf(task.trust);
       const tsaTrust = task.tsaTrust ? await trustOf(task.tsaTrust) : trust;
       return verifyPdf(task.pdf, { trust, tsaTrust, at: task.at });
+    }
+    case 'sign-prepare': {
+      const { prepareSignatureUpdate } = await import('./signature-update.ts');
+      return prepareSignatureUpdate(task.task);
+    }
+    case 'sign-finish': {
+      const { finishSignatureUpdate } = await import('./signature-update.ts');
+      return finishSignatureUpdate(task.task);
     }
   }
 }
@@ -116,6 +134,8 @@ interface PoolWorker {
 }
 
 const DEFAULT_IDLE_MS = 10 * 60_000;
+/** How much nicer a worker thread is than the process (pdf-worker.ts): it yields to the event loop. */
+export const PDF_WORKER_NICENESS = 10;
 /**
  * A worker's heap: a form or a verification needs a few MB; a runaway one (a hostile upload) stops there
  * instead of growing the process.
@@ -141,7 +161,7 @@ function workerEntry(url: URL): { entry: URL | string; eval: boolean } {
   };
 }
 
-export class PdfWorkerPool {
+export class PdfWorkerPool implements SignaturePdfWork {
   readonly threads: number;
   readonly #idleMs: number;
   readonly #workerUrl: URL;
@@ -178,6 +198,16 @@ export class PdfWorkerPool {
       tsaTrust: options.tsaTrust?.anchorDers,
       at: options.at ?? new Date(),
     })) as VerificationReport;
+  }
+
+  /** A signature's first PDF step (sign.ts `SignDeps.pdfWork`). */
+  async prepareSignature(task: PrepareUpdateTask): Promise<PreparedUpdate> {
+    return (await this.#run({ kind: 'sign-prepare', task })) as PreparedUpdate;
+  }
+
+  /** A signature's second PDF step. */
+  async finishSignature(task: FinishUpdateTask): Promise<FinishedUpdate> {
+    return (await this.#run({ kind: 'sign-finish', task })) as FinishedUpdate;
   }
 
   async #run(task: PdfTask): Promise<PdfResult> {
@@ -247,7 +277,8 @@ export class PdfWorkerPool {
   #failed(w: PoolWorker, error: Error): void {
     if (!this.#workers.delete(w)) return;
     if (w.idleTimer) clearTimeout(w.idleTimer);
-    const what = w.job?.task.kind === 'verify' ? 'verified' : 'rendered';
+    const kind = w.job?.task.kind;
+    const what = kind === 'verify' ? 'verified' : kind?.startsWith('sign-') ? 'signed' : 'rendered';
     w.job?.reject(new AppError('internal_error', `the document could not be ${what}`, { cause: error }));
     w.job = undefined;
     if (!this.#closed) this.#dispatch();

@@ -90,12 +90,26 @@ export function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 }
 
+// The bytes each parsed certificate came from. Encoding a certificate again (`toSchema(true)`) costs
+// milliseconds (a chain validation did it for every signature and timestamp), and for a parsed one its
+// own bytes are the right answer: they are what its issuer signed.
+const parsedFrom = new WeakMap<pkijs.Certificate, Uint8Array>();
+
 export function parseCertificate(bytes: Uint8Array): pkijs.Certificate {
-  return pkijs.Certificate.fromBER(toArrayBuffer(bytes));
+  const cert = pkijs.Certificate.fromBER(toArrayBuffer(bytes));
+  // Only the certificate's own TLV (bytes after it are not part of it), and only DER lengths; anything
+  // else is encoded again when asked for.
+  try {
+    parsedFrom.set(cert, Uint8Array.from(bytes.subarray(0, der.readTlv(bytes, 0).end)));
+  } catch {
+    // An indefinite or long length: pkijs read it, its encoding is asked for the slow way.
+  }
+  return cert;
 }
 
+/** The certificate's DER: its own bytes when it was parsed (read them, never change them). */
 export function certificateDer(cert: pkijs.Certificate): Uint8Array {
-  return new Uint8Array(cert.toSchema(true).toBER());
+  return parsedFrom.get(cert) ?? new Uint8Array(cert.toSchema(true).toBER());
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 import { createHash, createPublicKey, type KeyObject, verify as nodeVerify } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../config.ts';
-import { formatName, parseCertificate, pemBlocks, pkijs } from './pki.ts';
+import { certificateDer, formatName, parseCertificate, pemBlocks, pkijs } from './pki.ts';
 
 export interface ChainResult {
   valid: boolean;
@@ -18,7 +18,7 @@ export class Trust {
   private readonly ders: Buffer[];
 
   constructor(readonly anchors: readonly pkijs.Certificate[]) {
-    this.ders = anchors.map((a) => Buffer.from(a.toSchema(true).toBER()));
+    this.ders = anchors.map((a) => Buffer.from(certificateDer(a)));
   }
 
   /** Anchors from PEM text (one or more CERTIFICATE blocks per text). */
@@ -82,7 +82,7 @@ export class Trust {
    * (validation-data.ts `revocationStatus`), as of the same time.
    */
   async validate(leaf: pkijs.Certificate, others: readonly Uint8Array[], at: Date): Promise<ChainResult> {
-    const leafDer = Buffer.from(leaf.toSchema(true).toBER());
+    const leafDer = Buffer.from(certificateDer(leaf));
     const intermediates = others
       .filter((d) => !leafDer.equals(d) && !this.isAnchor(d))
       .map((d) => cachedCertificate(d));

@@ -12,7 +12,7 @@ import {
 } from '../../src/pdf/cos/objects.ts';
 import { Parser } from '../../src/pdf/cos/parser.ts';
 import * as der from '../../src/pdf/der.ts';
-import { issueCertificate, OID, parseCertificate } from '../../src/pdf/pki.ts';
+import { certificateDer, issueCertificate, OID, parseCertificate, pkijs } from '../../src/pdf/pki.ts';
 import { parsePdfDate } from '../../src/pdf/verify/index.ts';
 import { cn, newKey } from './helpers/pki.ts';
 
@@ -72,6 +72,11 @@ t.test('certificates: DER we write is what pkijs and our reader read', async (t)
   const p = parseCertificate(cert);
   t.equal(p.notAfter.value.toISOString(), notAfter.toISOString(), 'pkijs agrees');
   t.ok(await p.verify(p), 'self-signature verifies in pkijs (WebCrypto)');
+  t.ok(Buffer.from(certificateDer(p)).equals(cert), "a parsed certificate's DER is its own bytes");
+  const trailing = parseCertificate(Buffer.concat([cert, Buffer.from([0x05, 0x00])]));
+  t.ok(Buffer.from(certificateDer(trailing)).equals(cert), 'without bytes that follow it');
+  const rebuilt = new pkijs.Certificate({ schema: p.toSchema(true) });
+  t.ok(Buffer.from(certificateDer(rebuilt)).equals(cert), 'one not parsed from bytes is encoded');
   t.equal(
     der.decodeOid(
       der.contentOf(der.oid(OID.signingCertificateV2), der.readTlv(der.oid(OID.signingCertificateV2), 0)),

@@ -1,11 +1,20 @@
 // The PDF worker pool (src/pdf/pdf-workers.ts): forms and receipts rendered and reports of verified PDFs
 // made in worker threads are the ones this thread makes, errors come back as the same AppError, at most
 // `threads` workers run, an idle worker stops, a worker that dies fails only its own task, and close()
-// refuses what is left.
+// refuses what is left. A signature's two PDF steps made in a worker are the ones made here, and a
+// worker runs at a lower CPU priority than the event loop.
 import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import t, { type Test } from 'tap';
 import { isAppError } from '../../src/errors.ts';
-import { PdfWorkerPool } from '../../src/pdf/pdf-workers.ts';
+import { PDF_WORKER_NICENESS, PdfWorkerPool } from '../../src/pdf/pdf-workers.ts';
+import {
+  finishSignatureUpdate,
+  type PrepareUpdateTask,
+  prepareSignatureUpdate,
+} from '../../src/pdf/signature-update.ts';
+import type { ConsentFormData } from '../../src/pdf/render.ts';
 import { renderReceipt } from '../../src/pdf/receipt.ts';
 import { renderConsentForm } from '../../src/pdf/render.ts';
 import { appendSignature } from '../../src/pdf/sign.ts';
@@ -269,3 +278,116 @@ t.test('signing with the pool as verifier: the earlier signatures are checked in
   t.ok(isAppError(refused) && refused.code === 'document_signatures_invalid', 'a broken one is refused');
   t.same(isAppError(refused) ? refused.extra?.invalidFields : undefined, ['guardian1']);
 });
+
+// A signature's PDF steps (signature-update.ts) in a worker: the same bytes as in this thread.
+
+/** The first PDF step of guardian 1's signature on a freshly rendered form. */
+async function guardian1Step(form: ConsentFormData, signerName: string): Promise<PrepareUpdateTask> {
+  const rendered = await renderConsentForm(form);
+  return {
+    pdf: rendered.bytes,
+    expectedSha256: rendered.sha256,
+    role: 'guardian1',
+    signerName,
+    place: 'Sollefteå',
+    signedAt: new Date('2026-12-07T09:00:00Z'),
+    capacity: 12_288,
+  };
+}
+
+t.test('a signature’s PDF steps made in a worker are the ones made in this thread', async (t) => {
+  const pool = new PdfWorkerPool({ threads: 1 });
+  t.teardown(() => pool.close());
+  const task = await guardian1Step(twoGuardiansAndYouth, twoGuardiansAndYouth.guardian1.name);
+  const [inWorker, here] = await Promise.all([pool.prepareSignature(task), prepareSignatureUpdate(task)]);
+  t.equal(pool.size, 1, 'prepared in a worker');
+  t.ok(inWorker.bytes instanceof Uint8Array, 'bytes arrive as a Uint8Array');
+  t.ok(Buffer.from(inWorker.bytes).equals(Buffer.from(here.bytes)), 'the same update, byte for byte');
+  t.same(inWorker.byteRange, here.byteRange);
+  t.equal(inWorker.contentsAt, here.contentsAt);
+  t.equal(Buffer.from(inWorker.digest).toString('hex'), Buffer.from(here.digest).toString('hex'));
+
+  const finish = {
+    bytes: here.bytes,
+    contentsAt: here.contentsAt,
+    cms: new Uint8Array(64).fill(0x30),
+    signer: { certificates: [], ocsps: [], crls: [] },
+    tsa: { certificates: [], ocsps: [], crls: [] },
+    signerChain: [],
+    at: task.signedAt,
+  };
+  const [finishedInWorker, finishedHere] = await Promise.all([
+    pool.finishSignature(finish),
+    finishSignatureUpdate(finish),
+  ]);
+  t.ok(Buffer.from(finishedInWorker.bytes).equals(Buffer.from(finishedHere.bytes)), 'the same DSS update');
+  t.equal(finishedInWorker.sha256, finishedHere.sha256);
+  t.equal(finishedInWorker.level, 'PAdES-B-T', 'no validation data: B-T');
+  t.equal(finishedInWorker.validationRevision, finishedHere.validationRevision);
+  t.ok(
+    Buffer.from(here.bytes).equals(Buffer.from(prepareSignatureUpdate(task).bytes)),
+    'finishing leaves the prepared bytes as they were',
+  );
+
+  const mismatch = await pool
+    .prepareSignature({ ...task, expectedSha256: '0'.repeat(64) })
+    .catch((e: unknown) => e);
+  t.ok(isAppError(mismatch) && mismatch.code === 'document_mismatch', 'a refusal comes back as its AppError');
+  const tooBig = await pool
+    .finishSignature({ ...finish, cms: new Uint8Array(task.capacity + 1) })
+    .catch((e: unknown) => e);
+  t.ok(isAppError(tooBig) && tooBig.code === 'signing_failed', 'a CMS larger than its room is refused');
+});
+
+t.test('signing with the pool for its PDF steps makes a valid signature, in a worker', async (t) => {
+  const pool = new PdfWorkerPool({ threads: 1 });
+  t.teardown(() => pool.close());
+  const deps = await devDeps({ pdfWork: pool, verify: (pdf, options) => pool.verify(pdf, options) });
+  const { steps: signedInWorkers } = await renderAndSign(twoGuardiansAndYouth, deps);
+  t.equal(pool.size, 1, 'the PDF steps ran in a worker');
+  const last = signedInWorkers.at(-1)!;
+  t.equal(signedInWorkers.length, 3, 'three signatures');
+  t.equal(last.result.signature.level, 'PAdES-B-LT');
+  t.equal(last.result.signature.validationRevision, last.result.signature.revision + 1);
+  const report = await verifyPdf(last.bytes, { trust, tsaTrust });
+  t.equal(report.verdict, 'valid', 'each signature still valid after the last');
+  t.same(
+    report.signatures.map((s) => s.status),
+    ['valid', 'valid', 'valid'],
+  );
+});
+
+t.test('a worker that dies in a signature’s PDF step fails that signature only', async (t) => {
+  const pool = new PdfWorkerPool({ threads: 1, workerUrl: CRASHING });
+  t.teardown(() => pool.close());
+  const task = await guardian1Step(soleGuardian, 'KRASCH');
+  const lost = pool.prepareSignature(task);
+  const next = pool.prepareSignature({ ...task, signerName: 'Anna Andersson' });
+  const err = await lost.catch((e: unknown) => e);
+  t.ok(isAppError(err) && err.code === 'internal_error', 'internal_error for the lost step');
+  t.match((err as Error).message, /could not be signed/);
+  t.equal((await next).byteRange[0], 0, 'the queued one is prepared by a new worker');
+});
+
+t.test(
+  'a worker runs nicer than the event loop (Linux)',
+  { skip: process.platform !== 'linux' && 'thread priorities are read from /proc' },
+  async (t) => {
+    const pool = new PdfWorkerPool({ threads: 1 });
+    t.teardown(() => pool.close());
+    await pool.renderConsentForm(soleGuardian);
+    // Field 19 of /proc/<pid>/task/<tid>/stat is the thread's nice value (proc(5)); the command name in
+    // field 2 may hold spaces, so fields are counted after its closing parenthesis.
+    const niceOf = (tid: string) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    };
+    const nices = readdirSync('/proc/self/task').map(niceOf);
+    const main = niceOf(String(process.pid));
+    t.ok(
+      nices.includes(Math.min(19, main + PDF_WORKER_NICENESS)),
+      `a thread at nice ${main + PDF_WORKER_NICENESS}`,
+    );
+    t.equal(main, getPriority(), 'the event loop keeps the process’s priority');
+  },
+);
