@@ -4,16 +4,19 @@
 // certificate chains). Issue 15 §6: status p99 rose from ~22 ms to ~39 ms while requests were created, the
 // rendering was the difference; issue 14: twenty receipts made at once, at the end of twenty signatures,
 // held the event loop and so every signature's row lock, as did the check of the earlier signatures that
-// every signature after the first makes. The public verification page verifies anyone's upload here
-// too: the worker's heap limit bounds a hostile file.
+// every signature after the first makes; so did writing each signature's two incremental updates (about
+// 10 ms of parsing, fonts and DSS a signature), which run here too. The public verification page verifies
+// anyone's upload here as well: the worker's heap limit bounds a hostile file. Worker threads run at a
+// lower CPU priority than the event loop (pdf-worker.ts): on a busy machine, answers come first.
 //
 // One pool per process, made at the first task: workers start on demand (up to `threads`), each runs one
 // task at a time, and a worker idle for `idleMs` stops, so that a service at rest holds no PDF
 // libraries. Idle workers are unref'd: they never keep a process alive. A worker that dies fails only
 // the task it was running; the next task starts a new one. `threads: 0` runs the tasks on the event loop.
 //
-// The worker (pdf-worker.ts) runs the same renderConsentForm, renderReceipt and verifyPdf (`runHere`); a
-// validation error (text the font cannot print) comes back as the same AppError with the same fields.
+// The worker (pdf-worker.ts) runs the same renderConsentForm, renderReceipt, verifyPdf and signature steps
+// (`runHere`); a refusal (a document that is not the latest, a role already signed) or a validation
+// error (text the font cannot print) comes back as the same AppError with the same fields.
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { AppError, type ErrorCode, isAppError } from '../errors.ts';
@@ -40,8 +43,8 @@ export interface PdfWorkerPoolOptions {
 
 /**
  * What a worker does: render a consent form or a consent's receipt, verify a signed PDF, or one of the
- * two PDF steps of a signature (signature-update.ts). A worker
- * cannot be sent a `Trust` (it holds pkijs objects): a verify task carries its anchors as DER.
+ * two PDF steps of a signature (signature-update.ts). A worker cannot be sent a `Trust` (it holds pkijs
+ * objects): a verify task carries its anchors as DER.
  */
 export type PdfTask =
   | { kind: 'form'; data: ConsentFormData }
