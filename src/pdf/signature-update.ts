@@ -87,7 +87,7 @@ const ROLE_REASON: Record<SignerRole, string> = {
   youth: 'Samtycke HLT: underskrift av berörd ungdom (youth)',
 };
 
-export const sha256Hex = (...chunks: Uint8Array[]): string => {
+const sha256Hex = (...chunks: Uint8Array[]): string => {
   const h = createHash('sha256');
   for (const c of chunks) h.update(c);
   return h.digest('hex');
