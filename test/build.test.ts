@@ -4,9 +4,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import t, { type Test } from 'tap';
 import ts from 'typescript';
-import { compile } from '../src/cli/run-compiled.js';
+import { bundle, compile } from '../src/cli/run-compiled.js';
+import { keepMappings } from '../src/cli/source-maps.js';
 import { projectRoot } from '../src/paths.ts';
 
 function sources(dir: string): string[] {
@@ -132,4 +134,162 @@ t.test('npm start: compiles what changed since the last start, and only that', a
   edit(path.join(root, 'tsconfig.json'), readFileSync(path.join(root, 'tsconfig.json'), 'utf8'));
   t.equal((await compile({ root, outDir })).compiled.length, 5, 'tsconfig.json changed: everything again');
   t.equal(run(outDir), 'hello Samtycke');
+});
+
+/** A project whose entry imports packages (one CommonJS, one the bundle leaves out), a lazy file and more. */
+function bundledProject(t: Test): string {
+  return t.testdir({
+    'tsconfig.json': JSON.stringify({
+      compilerOptions: { target: 'ES2023', module: 'NodeNext', verbatimModuleSyntax: true, strict: true },
+    }),
+    'package.json': JSON.stringify({ type: 'module' }),
+    node_modules: {
+      // CommonJS with named exports, which require()s a module of Node's own.
+      'cjs-names': {
+        'package.json': JSON.stringify({ name: 'cjs-names', main: 'index.js' }),
+        'index.js': "exports.twice = (x) => x * 2;\nexports.sep = require('node:path').sep;\n",
+      },
+      // A name on the bundle's list of packages left in node_modules/.
+      'light-my-request': {
+        'package.json': JSON.stringify({ name: 'light-my-request', main: 'index.js' }),
+        'index.js': "exports.marker = 'from node_modules';\n",
+      },
+    },
+    src: {
+      'main.ts': [
+        "import { sep, twice } from 'cjs-names';",
+        "import { marker } from 'light-my-request';",
+        "import { fail } from './fails.ts';",
+        "import { here } from './where.ts';",
+        'const g = globalThis as { lazyRan?: boolean };',
+        'let stack = "";',
+        'try { fail(); } catch (e) { stack = String((e as Error).stack); }',
+        'const lazyBefore = g.lazyRan ?? false;',
+        'const { value } = await import("./lazy.ts");',
+        'export default { twice: twice(21), sep, marker, here, lazyBefore, lazy: value, stack };',
+        '',
+      ].join('\n'),
+      'where.ts': 'export const here: string = import.meta.url;\n',
+      'lazy.ts': '(globalThis as { lazyRan?: boolean }).lazyRan = true;\nexport const value = "lazy";\n',
+      'fails.ts': "export function fail(): never {\n  throw new Error('from fails.ts');\n}\n",
+    },
+  });
+}
+
+/** Runs a bundle's entry under plain node, source maps on, and returns its default export. */
+function runBundle(file: string): Record<string, unknown> {
+  const result = spawnSync(
+    process.execPath,
+    [
+      '--enable-source-maps',
+      '--input-type=module',
+      '-e',
+      `console.log(JSON.stringify((await import(${JSON.stringify(pathToFileURL(file).href)})).default))`,
+    ],
+    { encoding: 'utf8' },
+  );
+  if (result.status !== 0) throw new Error(result.stderr);
+  return JSON.parse(result.stdout) as Record<string, unknown>;
+}
+
+t.test(
+  'npm start: runs a bundle of the entry and its packages, with what each file needs kept',
+  async (t) => {
+    const root = bundledProject(t);
+    const outDir = path.join(root, 'compiled');
+    const tree = await compile({ root, outDir });
+    const first = await bundle({ root, outDir, entry: 'src/main.ts', stamp: tree.stamp });
+    t.ok(first.built, 'made');
+    t.equal(path.basename(first.file), 'main.js');
+    const result = runBundle(first.file);
+    t.equal(result.twice, 42, 'a CommonJS package, by its named exports');
+    t.equal(result.sep, path.sep, "which require()s Node's own modules");
+    t.equal(result.marker, 'from node_modules');
+    t.match(
+      readFileSync(first.file, 'utf8'),
+      /from "light-my-request"/,
+      'a package on the list is imported, not bundled',
+    );
+    t.equal(
+      result.here,
+      pathToFileURL(path.join(outDir, 'src', 'where.js')).href,
+      "a file's import.meta.url is its compiled file's in the tree, not the bundle's",
+    );
+    t.equal(result.lazyBefore, false, 'an import() is not run before it is reached');
+    t.equal(result.lazy, 'lazy', 'and then it is');
+    t.match(result.stack, /src[\\/]fails\.ts:2/, 'stack traces name the .ts file and line');
+
+    const bundleDir = path.dirname(first.file);
+    const maps = readdirSync(bundleDir).filter((f) => f.endsWith('.js.map'));
+    t.ok(maps.length > 0);
+    for (const file of maps) {
+      const map = JSON.parse(readFileSync(path.join(bundleDir, file), 'utf8')) as { sources: string[] };
+      const outside = map.sources.filter(
+        (s) => !path.resolve(bundleDir, s).startsWith(path.join(root, 'src')),
+      );
+      t.same(outside, [], `${file}: only our sources are mapped`);
+    }
+
+    const again = await bundle({ root, outDir, entry: 'src/main.ts', stamp: tree.stamp });
+    t.same(again, { file: first.file, built: false }, 'nothing changed: the bundle made before');
+
+    edit(path.join(root, 'src', 'lazy.ts'), 'export const value = "edited";\n');
+    const second = await bundle({
+      root,
+      outDir,
+      entry: 'src/main.ts',
+      stamp: (await compile({ root, outDir })).stamp,
+    });
+    t.ok(second.built, 'an edit: made again');
+    t.equal(runBundle(second.file).lazy, 'edited', 'the edit runs');
+    t.ok(existsSync(first.file), 'the one before is kept (a running service may still import from it)');
+    edit(path.join(root, 'src', 'lazy.ts'), 'export const value = "again";\n');
+    const third = await bundle({
+      root,
+      outDir,
+      entry: 'src/main.ts',
+      stamp: (await compile({ root, outDir })).stamp,
+    });
+    t.notOk(existsSync(path.dirname(first.file)), 'the one before that is removed');
+    t.ok(existsSync(second.file) && existsSync(third.file));
+
+    writeFileSync(path.join(root, 'src', 'where.ts'), 'export const here = ;\n');
+    const broken = await compile({ root, outDir });
+    await t.rejects(
+      bundle({ root, outDir, entry: 'src/main.ts', stamp: broken.stamp }),
+      'a source that does not compile: no bundle (`npm start` runs the tree, where it fails where imported)',
+    );
+    t.same(
+      readdirSync(path.join(outDir, 'bundle')).filter((d) => d.endsWith('.tmp')),
+      [],
+      'nothing half-made is left',
+    );
+  },
+);
+
+t.test('a source map keeps the mappings of the sources asked for, and only theirs', (t) => {
+  // Generated line 0: a.ts 0:0 at column 1, nothing from column 2, b.ts 1:4 (named "x") from column 3;
+  // line 1: a.ts 2:2 from column 2.
+  const map = { version: 3, sources: ['a.ts', 'b.ts'], names: ['x'], mappings: 'CAAA,C,CCCIA;EDCF' };
+  t.same(
+    keepMappings(map, () => true),
+    map,
+    'all kept: the same map',
+  );
+  t.same(
+    keepMappings(map, (s) => s === 'a.ts'),
+    { version: 3, sources: ['a.ts'], names: [], mappings: 'CAAA,C;EAEE' },
+    "b.ts's segment and name are gone, a.ts's are where they were",
+  );
+  t.same(
+    keepMappings(map, (s) => s === 'b.ts'),
+    { version: 3, sources: ['b.ts'], names: ['x'], mappings: 'GACIA;' },
+    'a later source moves to index 0, its columns and lines unchanged',
+  );
+  t.same(
+    keepMappings({ ...map, mappings: 'CCCIA,CDCF' }, (s) => s === 'b.ts'),
+    { ...map, sources: ['b.ts'], mappings: 'CACIA,C' },
+    'a source left out ends the range of the segment before it on the line',
+  );
+  t.end();
 });

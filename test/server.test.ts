@@ -103,13 +103,33 @@ t.test('npm start: compiled (src/cli/run-compiled.js), it serves and stops on SI
   const run = await startServer(
     env,
     async (port) => {
-      t.equal((await fetch(`http://127.0.0.1:${port}/health/ready`)).status, 200, 'ready');
+      const get = (route: string) => fetch(`http://127.0.0.1:${port}${route}`, { redirect: 'manual' });
+      t.equal((await get('/health/ready')).status, 200, 'ready');
+      // It runs from the bundle (run-compiled.js): the parts loaded later, or left in node_modules, work too.
       // The mail capture starts with the first message; its page answers before that.
-      t.equal((await fetch(`http://127.0.0.1:${port}/dev/mail`)).status, 200, '/dev/mail');
+      t.equal((await get('/dev/mail')).status, 200, '/dev/mail');
+      const discovery = await get('/dev-idp/.well-known/openid-configuration');
+      t.equal(discovery.status, 200, 'the development IdP (oidc-provider, loaded at its first request)');
+      t.match(await discovery.json(), { issuer: /\/dev-idp$/ });
+      const page = await get('/');
+      t.equal(page.status, 200, 'a page (templates)');
+      t.match(page.headers.get('content-security-policy'), /default-src/, 'with its headers');
+      const docs = await get('/openapi.json');
+      t.equal(docs.status, 200, '/openapi.json (@fastify/swagger)');
+      t.match(await docs.json(), { openapi: /^3\./ });
+      t.equal(
+        (await get('/docs/static/swagger-ui.css')).status,
+        200,
+        '/docs (@fastify/swagger-ui, its files)',
+      );
+      const denied = await get('/api/v1/consents');
+      t.equal(denied.status, 401, 'an API route without a token');
+      t.match(denied.headers.get('content-type'), /application\/problem\+json/, 'answered as problem+json');
     },
     args,
   );
   t.equal(run.code, 0, run.stderr);
+  t.notMatch(run.stderr, /no bundle/, 'it ran from the bundle');
   t.match(run.stdout, /"msg":"stopped"/);
 });
 

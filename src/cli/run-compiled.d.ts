@@ -13,6 +13,23 @@ export interface CompileResult {
   removed: string[];
   /** The source files esbuild could not compile: importing them throws its message. */
   failed: string[];
+  /** What the tree now holds (compiler, settings, every source's time and size), for `bundle`. */
+  stamp: string;
 }
+export interface BundleOptions {
+  root?: string;
+  outDir?: string | undefined;
+  /** The entry, a source file relative to `root` (e.g. `src/server.ts`). */
+  entry: string;
+  /** `compile()`'s stamp of the tree the bundle is made from. */
+  stamp: string;
+}
+export interface BundleResult {
+  /** The bundle's entry file. */
+  file: string;
+  /** Whether it was made now (false: the one made before for the same stamp). */
+  built: boolean;
+}
+export function bundle(options: BundleOptions): Promise<BundleResult>;
 export function compile(options?: CompileOptions): Promise<CompileResult>;
 export function compiledPath(outDir: string, source: string): string;

@@ -18,6 +18,7 @@
 // .data/soak/ and prints what grew between them, by constructor (a snapshot stops the service for seconds
 // and leaves its memory to the process: that run's RSS and errors are not the service's own).
 // SOAK_ALLOCATIONS=<seconds> profiles what allocates (garbage included) from the second phase on.
+// SOAK_NODE_ARGS adds arguments to the service's node (a CPU profile: `--cpu-prof --cpu-prof-dir=<dir>`).
 // SOAK_TOKEN_RATE=0 or SOAK_CREATE_RATE=0 leaves that kind out. Prints figures; asserts nothing.
 // Goals: RSS ≤ 300 MB under load and flat across the soak; 0 errors; status p99 ≤ 25 ms with tokens.
 // Rate limits: the token requests come from one address and a few clients, so the service runs with token
@@ -60,6 +61,8 @@ const SNAPSHOTS = env.SOAK_HEAP_SNAPSHOTS === '1';
 const ALLOCATION_SECONDS = Number(env.SOAK_ALLOCATIONS ?? 0);
 const LOG_LEVEL = env.SOAK_LOG_LEVEL ?? 'info';
 const SERVER = env.SOAK_SERVER === 'tsx' ? 'tsx' : 'dist';
+/** More arguments for the service's node, e.g. `--cpu-prof --cpu-prof-dir=…` (not allowed in NODE_OPTIONS). */
+const NODE_ARGS = (env.SOAK_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 /** The service's key for API client secrets (CLIENT_SECRET_HMAC_KEY): the seed stores secrets under it. */
 const HMAC_KEY = 'soak-client-secret-hmac-key-0123456789-abcdefghij';
@@ -227,7 +230,7 @@ function serviceCommand(outDir: string): string[] {
 }
 
 async function startService(command: string[], vars: Record<string, string>, base: string): Promise<Service> {
-  const child = spawn(process.execPath, command, {
+  const child = spawn(process.execPath, [...NODE_ARGS, ...command], {
     cwd: projectRoot,
     env: vars,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
