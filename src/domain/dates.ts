@@ -231,6 +231,30 @@ function computeStartOfLocalDay(date: LocalDate): Date {
   return new Date(first ?? wallMs - offset);
 }
 
+/**
+ * The instant the clocks in Europe/Stockholm show `hour`:`minute` on `date`. A time that comes twice (the
+ * night summer time ends) is its first coming; a time that does not come (the hour skipped the night summer
+ * time begins) is the instant as far after the change as the time is after its start (02:30 → 03:30).
+ */
+export function localInstantOf(date: LocalDate, hour: number, minute: number): Date {
+  const within = (n: number, max: number) => Number.isInteger(n) && n >= 0 && n <= max;
+  if (!within(hour, 23) || !within(minute, 59)) throw new RangeError('Invalid time of day');
+  const { year, month, day } = partsOf(date);
+  const wallMs = utcMidnightMs(year, month, day) + (hour * 60 + minute) * 60_000;
+  // The offsets in force around that wall time (the instant is 1 or 2 hours before it read as UTC): one, or
+  // two the night the clocks change.
+  const offsets = new Set([wallMs - 3 * HOUR_MS, wallMs].map((ms) => utcOffsetMs(new Date(ms))));
+  let first: number | undefined;
+  for (const offset of offsets) {
+    const candidate = wallMs - offset;
+    const shown = localDateTimeOf(new Date(candidate));
+    if (shown.date === date && shown.hour === hour && shown.minute === minute)
+      first = first === undefined ? candidate : Math.min(first, candidate);
+  }
+  // Skipped: read with the offset before the change (the larger instant of the two, 01:30 UTC for 02:30).
+  return new Date(first ?? wallMs - Math.min(...offsets));
+}
+
 const HOUR_MS = 3_600_000;
 
 function utcMidnightMs(year: number, month: number, day: number): number {

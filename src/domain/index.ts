@@ -45,6 +45,7 @@ export {
   localDateFromParts,
   localDateOf,
   localDateTimeOf,
+  localInstantOf,
   partsOf,
   startOfLocalDay,
   swedishDate,

@@ -30,7 +30,10 @@ export interface JobContext {
 export interface JobDefinition<S extends z.ZodType = z.ZodType> {
   name: string;
   payload: S;
-  /** Cron expression in Europe/Stockholm; scheduled runs are deduplicated by pg-boss across instances. */
+  /**
+   * Times of every day in Europe/Stockholm, as a cron line's first two fields ("30 6 * * *"; the other three
+   * are "*": src/domain/schedule.ts); each run is queued once across instances (scheduler.ts).
+   */
   schedule?: { cron: string; data: z.input<S> };
   /** Workers per instance, each working one job at a time (default 1). */
   workers?: number;

@@ -1,9 +1,11 @@
 // pg-boss as a Fastify plugin. Queues are created and jobs can be sent by every instance; workers and
-// schedules only run where RUN_JOBS is on, so an instance can serve HTTP without background work.
+// schedules (scheduler.ts, not pg-boss's cron) only run where RUN_JOBS is on, so an instance can serve HTTP
+// without background work.
 import fp from 'fastify-plugin';
 import PgBoss from 'pg-boss';
 import type { JobContext, JobDefinition } from './define.ts';
 import { jobs as allJobs } from './index.ts';
+import { type Scheduler, scheduledJobs, startScheduler } from './scheduler.ts';
 import { listenForWakeUps, type WakeListener } from './wake.ts';
 
 declare module 'fastify' {
@@ -29,12 +31,13 @@ export default fp<JobsPluginOptions>(
   async (app, opts) => {
     const definitions = opts.definitions ?? allJobs;
     const byName = new Map(definitions.map((d) => [d.name, d]));
+    const scheduled = scheduledJobs(definitions); // a schedule that does not read stops the start
     const boss = new PgBoss({
       connectionString: opts.connectionString,
       schema: 'pgboss',
       max: 4,
       application_name: 'samtycke-jobs',
-      schedule: opts.runWorkers,
+      schedule: false, // scheduler.ts
       supervise: opts.runWorkers,
     });
     let stopped = false;
@@ -83,7 +86,8 @@ export default fp<JobsPluginOptions>(
     };
 
     let listener: WakeListener | undefined;
-    /** RUN_JOBS: the schedules, the workers, and the listener that wakes them. */
+    let scheduler: Scheduler | undefined;
+    /** RUN_JOBS: the scheduler, the workers, and the listener that wakes them. */
     const startWorkers = async () => {
       const workerIds = new Map<string, string[]>();
       const wake = (queue: string | undefined): void => {
@@ -95,17 +99,11 @@ export default fp<JobsPluginOptions>(
       // worker looks for work as it starts.
       const listening = listenForWakeUps(opts.connectionString, wake, app.log);
       try {
-        // Each schedule is one row of its own: written together, not one round trip after another, and
-        // before the workers start (each looks for work at once: these writes would wait behind that).
-        await Promise.all(
-          definitions.map((def) =>
-            def.schedule
-              ? boss.schedule(def.name, def.schedule.cron, def.payload.parse(def.schedule.data) as object, {
-                  tz: 'Europe/Stockholm',
-                })
-              : undefined,
-          ),
-        );
+        // Schedules that pg-boss's cron kept (before scheduler.ts): gone, or an older instance still running
+        // would queue those runs a second time.
+        await Promise.all((await boss.getSchedules()).map((s) => boss.unschedule(s.name)));
+        scheduler = startScheduler({ boss, jobs: scheduled, log: app.log });
+        scheduler.tick().catch((err: unknown) => app.log.error({ err }, 'scheduled runs not queued'));
         for (const def of definitions) {
           const ids: string[] = [];
           workerIds.set(def.name, ids);
@@ -146,6 +144,7 @@ export default fp<JobsPluginOptions>(
     app.decorate('jobs', { boss, send, runNow });
     app.addHook('onClose', async () => {
       await working.catch(() => {});
+      await scheduler?.stop();
       await listener?.close();
       await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
       stopped = true;

@@ -18,6 +18,7 @@ import {
   localDateFromParts,
   localDateOf,
   localDateTimeOf,
+  localInstantOf,
   partsOf,
   startOfLocalDay,
   swedishDate,
@@ -387,4 +388,63 @@ t.test('the date window: 1900-01-01 to 2199-12-31, days and instants', async (t)
     'x',
   ])
     t.notOk(isInstantInWindow(new Date(v)), v);
+});
+
+t.test(
+  'localInstantOf: the instant the clocks show a time of day, on ordinary days and the two nights',
+  async (t) => {
+    t.equal(localInstantOf(d('2026-12-07'), 9, 0).toISOString(), '2026-12-07T08:00:00.000Z', 'winter: UTC+1');
+    t.equal(localInstantOf(d('2026-07-01'), 9, 0).toISOString(), '2026-07-01T07:00:00.000Z', 'summer: UTC+2');
+    t.equal(localInstantOf(d('2026-07-01'), 0, 0).getTime(), startOfLocalDay(d('2026-07-01')).getTime());
+    // 2026-03-29: 02:00 → 03:00. 02:30 never comes: an hour later, 03:30 (01:30 UTC).
+    t.equal(
+      localInstantOf(d('2026-03-29'), 2, 30).toISOString(),
+      '2026-03-29T01:30:00.000Z',
+      'skipped: 03:30',
+    );
+    t.equal(localInstantOf(d('2026-03-29'), 3, 30).toISOString(), '2026-03-29T01:30:00.000Z', '03:30 itself');
+    t.equal(
+      localInstantOf(d('2026-03-29'), 1, 59).toISOString(),
+      '2026-03-29T00:59:00.000Z',
+      'before the change',
+    );
+    // 2026-10-25: 03:00 → 02:00. 02:30 comes twice: the first time (UTC+2).
+    t.equal(
+      localInstantOf(d('2026-10-25'), 2, 30).toISOString(),
+      '2026-10-25T00:30:00.000Z',
+      'twice: the first',
+    );
+    t.equal(
+      localInstantOf(d('2026-10-25'), 3, 0).toISOString(),
+      '2026-10-25T02:00:00.000Z',
+      'after the change',
+    );
+    for (const [hour, minute] of [
+      [24, 0],
+      [-1, 0],
+      [9, 60],
+      [9.5, 0],
+      [9, Number.NaN],
+    ] as const)
+      t.throws(() => localInstantOf(d('2026-12-07'), hour, minute), RangeError, `${hour}:${minute}`);
+  },
+);
+
+t.test('property: localInstantOf shows the asked time, except in the hour skipped', async (t) => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 365 * 30 }),
+      fc.integer({ min: 0, max: 23 }),
+      fc.integer({ min: 0, max: 59 }),
+      (days, hour, minute) => {
+        const date = addDays(d('2010-01-01'), days);
+        const shown = localDateTimeOf(localInstantOf(date, hour, minute));
+        const skipped = shown.hour !== hour || shown.minute !== minute;
+        if (!skipped) return shown.date === date;
+        // Only 02:xx on the last Sunday of March, shown as 03:xx.
+        return shown.date === date && hour === 2 && shown.hour === 3 && shown.minute === minute;
+      },
+    ),
+  );
+  t.pass();
 });

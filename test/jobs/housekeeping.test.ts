@@ -35,25 +35,33 @@ t.test('a malformed payload is refused before it is queued', async (t) => {
   await t.rejects(app.jobs.send('no-such-job', {}));
 });
 
-t.test('with RUN_JOBS on, a queued job is worked by pg-boss and the schedule is registered', async (t) => {
-  const { app, db } = await build(t, { jobs: true, env: { RUN_JOBS: 'true' }, clock: fixedClock(NOW) });
-  await seed(db);
-  const id = await app.jobs.send('housekeeping', {});
-  t.ok(id, 'queued');
-  const deadline = Date.now() + 20_000;
-  let runs: { deleted_rows: number }[] = [];
-  while (Date.now() < deadline) {
-    runs = await db.selectFrom('housekeeping_runs').select('deleted_rows').execute();
-    if (runs.length > 0) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  t.same(runs, [{ deleted_rows: 2 }], 'the worker ran the job');
-  const schedules = await app.jobs.boss.getSchedules();
-  t.ok(
-    schedules.some((s) => s.name === 'housekeeping' && s.options?.tz === 'Europe/Stockholm'),
-    'scheduled daily',
-  );
-});
+t.test(
+  'with RUN_JOBS on, a queued job is worked by pg-boss, and the schedules pg-boss kept are gone',
+  async (t) => {
+    // A database an earlier version ran on: pg-boss's cron kept the schedule (scheduler.ts keeps none).
+    const earlier = await build(t, { jobs: true });
+    await earlier.app.jobs.boss.schedule('housekeeping', '15 3 * * *', {}, { tz: 'Europe/Stockholm' });
+    await earlier.app.close();
+    const { app, db } = await build(t, {
+      jobs: true,
+      env: { RUN_JOBS: 'true' },
+      clock: fixedClock(NOW),
+      databaseUrl: earlier.databaseUrl,
+    });
+    await seed(db);
+    const id = await app.jobs.send('housekeeping', {});
+    t.ok(id, 'queued');
+    const deadline = Date.now() + 20_000;
+    let runs: { deleted_rows: number }[] = [];
+    while (Date.now() < deadline) {
+      runs = await db.selectFrom('housekeeping_runs').select('deleted_rows').execute();
+      if (runs.length > 0) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    t.same(runs, [{ deleted_rows: 2 }], 'the worker ran the job');
+    t.same(await app.jobs.boss.getSchedules(), [], "pg-boss's cron has nothing left to queue");
+  },
+);
 
 t.test("queues take one waiting job per singleton key ('short'), also queues made before that", async (t) => {
   const first = await build(t, { jobs: true });
