@@ -2,29 +2,15 @@
 // a module's whole map when it loads it, and a package's mappings were nine tenths of the bundle's.
 
 const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const BASE64_VALUE = new Map([...BASE64].map((c, i) => [c, i]));
+const DIGIT = new Int8Array(128).fill(-1);
+for (let i = 0; i < BASE64.length; i++) DIGIT[BASE64.charCodeAt(i)] = i;
+const SEMICOLON = 59;
+const COMMA = 44;
 
-/** The numbers of one segment of a source map's mappings (base64 VLQ). */
-function decodeSegment(text) {
-  const values = [];
-  let value = 0;
-  let shift = 0;
-  for (const c of text) {
-    const digit = BASE64_VALUE.get(c);
-    value += (digit & 31) << shift;
-    if (digit & 32) shift += 5;
-    else {
-      values.push(value & 1 ? -(value >>> 1) : value >>> 1);
-      value = 0;
-      shift = 0;
-    }
-  }
-  return values;
-}
-
-function encodeSegment(values) {
+function encodeSegment(values, count) {
   let text = '';
-  for (const v of values) {
+  for (let i = 0; i < count; i++) {
+    const v = values[i];
     let rest = v < 0 ? (-v << 1) | 1 : v << 1;
     do {
       const digit = rest & 31;
@@ -38,56 +24,93 @@ function encodeSegment(values) {
 /**
  * A source map with the mappings of the sources `keep` accepts only: the bundle's map names our .ts files,
  * and Node.js, which reads the whole map at start, reads a tenth of it (a package's code keeps its bundle
- * lines in a stack trace).
+ * lines in a stack trace). One pass over the mappings (base64 VLQ), a few hundred milliseconds for the
+ * service's.
  */
 export function keepMappings(map, keep) {
-  const sources = new Map(); // old index → new
+  const sources = new Int32Array(map.sources.length).fill(-1); // old index → new
+  let kept = 0;
   map.sources.forEach((source, i) => {
-    if (keep(source)) sources.set(i, sources.size);
+    if (keep(source)) sources[i] = kept++;
   });
-  const names = new Map();
+  const names = new Map(); // old index → new
+  const text = map.mappings;
+  const out = [];
+  const v = [0, 0, 0, 0, 0]; // the segment being read: its fields as written (deltas)
   const absolute = [0, 0, 0, 0]; // source, line, column, name: relative to the previous segment, map-wide
   const written = [0, 0, 0, 0];
-  const lines = map.mappings.split(';').map((line) => {
-    let column = 0;
-    let writtenColumn = 0;
-    let mapping = false; // whether the last segment written on this line maps to a source
-    const kept = [];
-    for (const segment of line ? line.split(',') : []) {
-      const v = decodeSegment(segment);
-      column += v[0];
-      if (v.length >= 4) for (let i = 0; i < 4 && i + 1 < v.length; i++) absolute[i] += v[i + 1];
-      const source = v.length >= 4 ? sources.get(absolute[0]) : undefined;
-      if (source === undefined) {
-        // A column that maps to nothing (or to a source left out) ends the range of the one before it.
-        if (mapping) kept.push(encodeSegment([column - writtenColumn]));
-        if (mapping) writtenColumn = column;
-        mapping = false;
-        continue;
+  const segment = [0, 0, 0, 0, 0];
+  let line = []; // the segments kept on the current generated line
+  let column = 0;
+  let writtenColumn = 0;
+  let mapping = false; // whether the last segment written on this line maps to a source
+  let fields = 0;
+  let value = 0;
+  let shift = 0;
+  const endSegment = () => {
+    if (fields === 0) return;
+    column += v[0];
+    let source = -1;
+    if (fields >= 4) {
+      for (let i = 1; i < fields; i++) absolute[i - 1] += v[i];
+      source = sources[absolute[0]] ?? -1;
+    }
+    if (source < 0) {
+      // A column that maps to nothing (or to a source left out) ends the range of the one before it.
+      if (mapping) {
+        segment[0] = column - writtenColumn;
+        line.push(encodeSegment(segment, 1));
+        writtenColumn = column;
       }
+      mapping = false;
+    } else {
       mapping = true;
-      const out = [
-        column - writtenColumn,
-        source - written[0],
-        absolute[1] - written[1],
-        absolute[2] - written[2],
-      ];
+      segment[0] = column - writtenColumn;
+      segment[1] = source - written[0];
+      segment[2] = absolute[1] - written[1];
+      segment[3] = absolute[2] - written[2];
       writtenColumn = column;
-      [written[0], written[1], written[2]] = [source, absolute[1], absolute[2]];
-      if (v.length === 5) {
-        if (!names.has(absolute[3])) names.set(absolute[3], names.size);
-        const name = names.get(absolute[3]);
-        out.push(name - written[3]);
+      written[0] = source;
+      written[1] = absolute[1];
+      written[2] = absolute[2];
+      if (fields === 5) {
+        let name = names.get(absolute[3]);
+        if (name === undefined) names.set(absolute[3], (name = names.size));
+        segment[4] = name - written[3];
         written[3] = name;
       }
-      kept.push(encodeSegment(out));
+      line.push(encodeSegment(segment, fields === 5 ? 5 : 4));
     }
-    return kept.join(',');
-  });
+    fields = 0;
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === COMMA || c === SEMICOLON) {
+      endSegment();
+      if (c === SEMICOLON) {
+        out.push(line.join(','));
+        line = [];
+        column = 0;
+        writtenColumn = 0;
+        mapping = false;
+      }
+      continue;
+    }
+    const digit = DIGIT[c];
+    value += (digit & 31) << shift;
+    if (digit & 32) shift += 5;
+    else {
+      v[fields++] = value & 1 ? -(value >>> 1) : value >>> 1;
+      value = 0;
+      shift = 0;
+    }
+  }
+  endSegment();
+  out.push(line.join(','));
   return {
     ...map,
-    sources: map.sources.filter((_, i) => sources.has(i)),
+    sources: map.sources.filter((_, i) => sources[i] >= 0),
     names: [...names.keys()].map((i) => map.names[i]),
-    mappings: lines.join(';'),
+    mappings: out.join(';'),
   };
 }
