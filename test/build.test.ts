@@ -176,15 +176,19 @@ function bundledProject(t: Test): string {
   });
 }
 
-/** Runs a bundle's entry under plain node, source maps on, and returns its default export. */
+/** Runs a bundle's entry under plain node, stack traces mapped as `npm start` maps them, and returns its
+ * default export. */
 function runBundle(file: string): Record<string, unknown> {
+  const sourceMaps = pathToFileURL(path.join(projectRoot, 'src', 'cli', 'source-maps.js')).href;
   const result = spawnSync(
     process.execPath,
     [
-      '--enable-source-maps',
       '--input-type=module',
       '-e',
-      `console.log(JSON.stringify((await import(${JSON.stringify(pathToFileURL(file).href)})).default))`,
+      [
+        `(await import(${JSON.stringify(sourceMaps)})).mapStackTraces(${JSON.stringify(path.dirname(file))});`,
+        `console.log(JSON.stringify((await import(${JSON.stringify(pathToFileURL(file).href)})).default));`,
+      ].join('\n'),
     ],
     { encoding: 'utf8' },
   );
@@ -291,5 +295,56 @@ t.test('a source map keeps the mappings of the sources asked for, and only their
     { ...map, sources: ['b.ts'], mappings: 'CACIA,C' },
     'a source left out ends the range of the segment before it on the line',
   );
+  t.end();
+});
+
+t.test("stack traces: a module's map is read when a stack trace passes through it", (t) => {
+  const dir = t.testdir({
+    'package.json': JSON.stringify({ type: 'module' }),
+    'm.js': [
+      "export function mapped() { throw new Error('mapped'); }",
+      "export function unmapped() { throw new Error('unmapped'); }",
+      '//# sourceMappingURL=m.js.map',
+      '',
+    ].join('\n'),
+    // Line 1 maps (from its column 0) to src/m.ts line 11; line 2 maps to nothing.
+    'm.js.map': JSON.stringify({ version: 3, sources: ['src/m.ts'], names: [], mappings: 'AAUA;' }),
+    outside: { 'o.js': "export function outside() { throw new Error('outside'); }\n" },
+  });
+  const sourceMaps = pathToFileURL(path.join(projectRoot, 'src', 'cli', 'source-maps.js')).href;
+  const stackOf = (file: string, fn: string) =>
+    `await import(${JSON.stringify(pathToFileURL(path.join(dir, file)).href)}).then((m) => { try { m.${fn}(); } catch (e) { stacks.push(e.stack); } });`;
+  const result = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      [
+        `(await import(${JSON.stringify(sourceMaps)})).mapStackTraces(${JSON.stringify(dir)});`,
+        'const stacks = [];',
+        stackOf('m.js', 'mapped'),
+        stackOf('m.js', 'unmapped'),
+        // The map file removed: what was read is kept, and a module outside the folder is left alone.
+        stackOf('outside/o.js', 'outside'),
+        'console.log(JSON.stringify(stacks));',
+      ].join('\n'),
+    ],
+    { encoding: 'utf8', cwd: dir },
+  );
+  t.equal(result.status, 0, result.stderr);
+  const [mapped, unmapped, outside] = JSON.parse(result.stdout) as string[];
+  const firstFrame = (stack: string | undefined) => stack?.split('\n')[1] ?? '';
+  t.match(mapped, /^Error: mapped\n/, 'the message first, as V8 writes it');
+  t.match(
+    firstFrame(mapped),
+    /at (Module\.)?mapped \(.*src[\\/]m\.ts:11:1\)$/,
+    'a mapped line names its source',
+  );
+  t.match(
+    firstFrame(unmapped),
+    /at (Module\.)?unmapped \(file:\/\/.*[\\/]m\.js:2:\d+\)$/,
+    'a line without mappings keeps its own place (not the mapping of a line before it)',
+  );
+  t.match(firstFrame(outside), /o\.js:1:\d+\)$/, 'outside the folder: as V8 writes it');
   t.end();
 });

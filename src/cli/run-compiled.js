@@ -13,8 +13,9 @@
 // found as before), a dynamic import() is still loaded when it runs, and packages that read files beside
 // their own code stay in node_modules (UNBUNDLED). Should the bundle not build, the entry runs from the tree.
 //
-// Stack traces name the .ts files (source maps). SAMTYCKE_COMPILE_CACHE puts the compiled tree elsewhere
-// (the start-up benchmark's first start); it must stay inside the project, where node_modules/ is found.
+// Stack traces name the .ts files (source maps, read when a stack trace first needs one: source-maps.js).
+// SAMTYCKE_COMPILE_CACHE puts the compiled tree elsewhere (the start-up benchmark's first start); it must
+// stay inside the project, where node_modules/ is found.
 import { createHash } from 'node:crypto';
 import {
   existsSync,
@@ -28,7 +29,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { keepMappings } from './source-maps.js';
+import { keepMappings, mapStackTraces } from './source-maps.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** What is compiled: everything the service imports, and the migrations it runs (migrationsDir). */
@@ -324,7 +325,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
       process.stderr.write(`run-compiled: no bundle (${text}); running the compiled files as they are\n`);
     }
   }
-  process.setSourceMapsEnabled(true);
+  mapStackTraces(tree.outDir);
   // The entry sees the arguments it would see run as `node --import tsx src/<entry>.ts …`.
   process.argv.splice(1, 2, path.resolve(entry));
   await import(pathToFileURL(run).href);

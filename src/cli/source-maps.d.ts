@@ -7,3 +7,4 @@ export interface SourceMap {
   [key: string]: unknown;
 }
 export function keepMappings(map: SourceMap, keep: (source: string) => boolean): SourceMap;
+export function mapStackTraces(dir: string): void;

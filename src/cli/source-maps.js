@@ -1,5 +1,9 @@
-// Source maps of `npm start`'s bundle (run-compiled.js): the mappings of our own files only. Node.js reads
-// a module's whole map when it loads it, and a package's mappings were nine tenths of the bundle's.
+// Source maps of `npm start` (run-compiled.js): the bundle's maps hold our own files' mappings only (a
+// package's mappings were nine tenths of them), and a stack trace reads a module's map the first time it
+// passes through that module, not when the module loads.
+import { readFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
+import { fileURLToPath, pathToFileURL, URL } from 'node:url';
 
 const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const DIGIT = new Int8Array(128).fill(-1);
@@ -112,5 +116,62 @@ export function keepMappings(map, keep) {
     sources: map.sources.filter((_, i) => sources[i] >= 0),
     names: [...names.keys()].map((i) => map.names[i]),
     mappings: out.join(';'),
+  };
+}
+
+/**
+ * Stack traces name the .ts files and lines, as `--enable-source-maps` does, for the modules under `dir` (the
+ * compiled tree and its bundles). Node.js's own support reads every module's map and measures every line of
+ * its code when the module loads (a tenth of a start); here a map is read when a stack trace first passes
+ * through its module. Frames elsewhere (packages, Node.js) are left as V8 writes them.
+ */
+export function mapStackTraces(dir) {
+  const root = `${pathToFileURL(dir).href}/`;
+  const maps = new Map(); // module URL → SourceMap, or null when it has none
+  const mapOf = (url) => {
+    let map = maps.get(url);
+    if (map === undefined) {
+      map = null;
+      try {
+        const payload = JSON.parse(readFileSync(`${fileURLToPath(url)}.map`, 'utf8'));
+        // A map names its sources relative to itself (it lies beside its module).
+        const sourceRoot = payload.sourceRoot ?? '';
+        payload.sources = payload.sources.map((s) => new URL(sourceRoot + s, url).href);
+        map = new SourceMap(payload);
+      } catch {
+        // No map (or not one that reads): the frame stays as it is.
+      }
+      maps.set(url, map);
+    }
+    return map;
+  };
+  const frameText = (frame) => {
+    const text = String(frame);
+    const file = frame.getFileName();
+    const line = frame.getLineNumber();
+    const column = frame.getColumnNumber();
+    if (!file || !line || !column) return text;
+    const url = file.startsWith('file:') ? file : pathToFileURL(file).href;
+    if (!url.startsWith(root)) return text;
+    const entry = mapOf(url)?.findEntry(line - 1, column - 1);
+    // (The nearest mapping may lie on an earlier line: package code, which maps to nothing.)
+    if (!entry?.originalSource || entry.generatedLine !== line - 1) return text;
+    const source = entry.originalSource.startsWith('file:')
+      ? fileURLToPath(entry.originalSource)
+      : entry.originalSource;
+    const where = `${file}:${line}:${column}`;
+    const at = text.lastIndexOf(where);
+    if (at < 0) return text;
+    const original = `${source}:${entry.originalLine + 1}:${entry.originalColumn + 1}`;
+    return text.slice(0, at) + original + text.slice(at + where.length);
+  };
+  Error.prepareStackTrace = (error, frames) => {
+    let head;
+    try {
+      head = Error.prototype.toString.call(error);
+    } catch {
+      head = 'Error';
+    }
+    return head + frames.map((frame) => `\n    at ${frameText(frame)}`).join('');
   };
 }
