@@ -1,8 +1,8 @@
 // Sends one notification, exactly once. In one transaction: check the message still makes sense (a
 // reminder to someone who signed meanwhile does not), claim its row in the ledger (notifications_sent:
 // unique per consent, kind, occasion, recipient and channel — a second claimer waits for the first and
-// then finds the row), make the link (a new invitation token for invitations and reminders), record an
-// audit event, and hand the message to its transport (src/notify/deliver.ts). A failed send rolls all of
+// then finds the row), make the link (a new invitation token for invitations and reminders), hand the
+// message to its transport (src/notify/deliver.ts), and record an audit event. A failed send rolls all of
 // it back, so a retry can send again.
 import type { KeyRing } from '../../db/encryption.ts';
 import type { FastifyBaseLogger } from 'fastify';
@@ -135,6 +135,12 @@ export async function sendNotification(deps: SendDeps, p: NotificationPayload): 
     }
     const message = composeMessage(p.kind, audience, { link, lastDay, daysLeft })!;
 
+    // Handed to the transport before the audit event: the event takes the consent's audit chain head (one
+    // writer at a time per consent, db: audit_chain_heads) until the commit, and a transport may take
+    // seconds (an SMTP server's answer). Held across it, every other event of the consent (its status
+    // checks', the other messages of the same act) waited for the mail server. If sending fails, the claim
+    // and the new link roll back with it and a retry sends again.
+    await deliver(notifier, { channel: p.channel, to: address, ...message });
     await appendAuditEvent(tx, {
       consentId: consent.id,
       action: 'notification_sent',
@@ -148,8 +154,6 @@ export async function sendNotification(deps: SendDeps, p: NotificationPayload): 
         ...(p.occasion ? { occasion: p.occasion } : {}),
       },
     });
-    // Last: if sending fails, the claim, the new link and the audit event roll back with it.
-    await deliver(notifier, { channel: p.channel, to: address, ...message });
     return { sent: true };
   });
 }

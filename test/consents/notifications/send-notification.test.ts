@@ -1,7 +1,7 @@
 // End to end through the queue: every message the lifecycle sends, as it arrives at the SMTP capture,
 // carries a link and nothing else — no names, numbers, organisation names or addresses, no attachment.
 import t from 'tap';
-import { listAuditEvents } from '../../../src/consents/audit.repository.ts';
+import { appendAuditEvent, listAuditEvents } from '../../../src/consents/audit.repository.ts';
 import { createConsentRequest } from '../../../src/consents/create-consent-request.ts';
 import { declineConsent } from '../../../src/consents/decline-consent.ts';
 import { resolveInvitation } from '../../../src/consents/invitations.repository.ts';
@@ -235,6 +235,58 @@ t.test('a failed send rolls back: the message can be sent on the retry', async (
   const ledger = await s.db.selectFrom('notifications_sent').selectAll().execute();
   t.same(ledger, [], 'nothing recorded');
   t.same(await sendNotification(sendDeps(s), payload), { sent: true });
+  t.equal(listCapturedMail().length, 1);
+});
+
+t.test("a slow mail server holds up no other event of the consent's audit trail", async (t) => {
+  clearCapturedMail();
+  const s = await setup(t, { jobs: false });
+  const created = await createConsentRequest(s.ctx, s.staff, familyRequest(s, 'lindqvist-young'));
+  let inTransport!: () => void;
+  const sending = new Promise<void>((resolve) => (inTransport = resolve));
+  let answer!: () => void;
+  const answered = new Promise<void>((resolve) => (answer = resolve));
+  const slow = {
+    mailer: {
+      ...s.app.notify.mailer,
+      send: async (m: Parameters<Notifier['mailer']['send']>[0]) => {
+        inTransport();
+        await answered; // the SMTP server has not answered yet
+        return s.app.notify.mailer.send(m);
+      },
+    },
+    sms: s.app.notify.sms,
+  };
+  const sent = sendNotification(sendDeps(s, slow), {
+    kind: 'invitation',
+    consentId: created.id,
+    recipient: { type: 'signer', role: 'guardian2' },
+    channel: 'email',
+    occasion: '',
+  });
+  await sending;
+  // Meanwhile the school's system checks the consent: its event is written from another connection.
+  const check = appendAuditEvent(s.db, {
+    consentId: created.id,
+    action: 'status_checked',
+    actor: s.client,
+    at: s.clock.now(),
+    details: { status: 'pending' },
+  }).then(() => 'written');
+  const outcome = await Promise.race([
+    check,
+    new Promise((resolve) => setTimeout(resolve, 3000, 'waited for the mail server')),
+  ]);
+  answer();
+  t.same(await sent, { sent: true });
+  await check;
+  t.equal(outcome, 'written', "the check's event is written while the mail is on its way");
+  const events = (await listAuditEvents(s.db, created.id)).map((e) => e.action);
+  t.same(
+    events.slice(-2),
+    ['status_checked', 'notification_sent'],
+    'and the message is recorded when it has been handed over',
+  );
   t.equal(listCapturedMail().length, 1);
 });
 
