@@ -110,7 +110,7 @@ function maskPersonalNumbers(text: string): string {
 /** `text` with every personal number and e-mail address replaced by a placeholder. */
 export function maskPersonalData(text: string): string {
   const masked = maskPersonalNumbers(text);
-  // No @, no address: and the pattern, tried from every position of a long run of letters and digits (an
-  // id, a hash), was most of the time a log line took to mask.
+  // Without an @ there is no address, and the pattern is not tried: tried from every position of a long run
+  // of letters and digits (an id, a hash), it was most of the time a log line took to mask.
   return masked.includes('@') ? masked.replace(EMAIL, '[e-post]') : masked;
 }
