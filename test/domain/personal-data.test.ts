@@ -147,6 +147,40 @@ t.test('property: a valid personal number is masked in every encoding', async ()
   );
 });
 
+t.test('a UUID is an id: a run in it that reads as a personal number is kept', async (t) => {
+  const id = '6c380274-3372-4c33-83d5-a49fc260ad18'; // 380274-3372: a coordination number's shape
+  t.equal(maskPersonalData(`{"callerId":"${id}"}`), `{"callerId":"${id}"}`);
+  t.equal(
+    maskPersonalData(`/api/v1/consents/${id.toUpperCase()}/status`),
+    `/api/v1/consents/${id.toUpperCase()}/status`,
+  );
+  t.equal(
+    maskPersonalData(`id ${id} pnr 19850615-2340`),
+    `id ${id} pnr [personnummer]`,
+    'a number beside it is masked',
+  );
+  t.equal(
+    maskPersonalData(`id ${id} pnr 19850615%2D2340`),
+    `id ${id} pnr [personnummer]`,
+    'and an encoded one',
+  );
+  t.equal(
+    maskPersonalData(`x${id}`),
+    'x6c[personnummer]-4c33-83d5-a49fc260ad18',
+    'only a whole UUID: not one inside a longer word',
+  );
+});
+
+t.test('property: a UUID is never changed', async () => {
+  fc.assert(
+    fc.property(fc.uuid(), before, after, (id, pre, post) => {
+      const text = `${pre}${id}${post}`;
+      if (maskPersonalData(text) !== text) throw new Error(`masked: ${JSON.stringify(text)}`);
+    }),
+    { numRuns: 5000 },
+  );
+});
+
 t.test('property: runs of up to 9 or from 13 digits are never masked, however encoded', async () => {
   const digitRun = fc
     .oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 13, max: 20 }))
