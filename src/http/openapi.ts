@@ -28,6 +28,62 @@ export const SWAGGER_UI_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/** The problem details schema (src/http/problem.ts) as route schemas name it. */
+const PROBLEM_REF = '#/components/schemas/Problem';
+const PROBLEM_MEDIA_TYPE = 'application/problem+json';
+
+/** What an error answer means, for integrators (Fastify's own text is "Default Response"). */
+const PROBLEM_DESCRIPTIONS: Record<string, string> = {
+  '400': 'The request is not valid (`code`, for example `validation_failed` with the fields at fault).',
+  '401': 'No valid credentials (`unauthorized`).',
+  '403':
+    'Not allowed (`forbidden`, `insufficient_scope`), or a session without its CSRF token (`csrf_failed`).',
+  '404': 'Not found, or not visible to the caller (`not_found`).',
+  '409': 'Conflicts with the current state (`consent_state_conflict`, `idempotency_conflict`, `conflict`).',
+  '413': 'The body is larger than this operation takes (`payload_too_large`).',
+  '415': 'The body is not of a media type or charset this operation takes (`unsupported_media_type`).',
+  '429': 'Too many requests (`too_many_requests`); `Retry-After` says when to try again.',
+  '503': 'The service cannot take this now (`service_unavailable`); try again shortly.',
+};
+
+type Response = { description?: string; content?: Record<string, { schema?: { $ref?: string } }> };
+type Operation = { requestBody?: unknown; responses?: Record<string, Response> };
+
+const isProblem = (response: Response | undefined) =>
+  Object.values(response?.content ?? {}).some((media) => media.schema?.$ref === PROBLEM_REF);
+
+/**
+ * The error answers as they are served: problem details go out as `application/problem+json`
+ * (src/http/errors.ts), not as the `application/json` the route schemas imply. An operation that takes a
+ * body and answers its errors as problems also answers 413 and 415: Fastify refuses a body that is too
+ * large or of another media type before the route runs, and the error handler makes them problems. (The
+ * token endpoint answers those as its RFC 6749 400, and keeps its own shape.)
+ */
+export function documentProblems<T extends { paths?: object }>(doc: T): T {
+  for (const methods of Object.values(doc.paths ?? {}) as Record<string, Operation>[]) {
+    for (const op of Object.values(methods)) {
+      const responses = op.responses;
+      if (!responses) continue;
+      for (const [code, response] of Object.entries(responses)) {
+        if (!isProblem(response)) continue;
+        const schema = Object.values(response.content!)[0]!.schema;
+        response.content = { [PROBLEM_MEDIA_TYPE]: { schema: schema! } };
+        if (response.description === 'Default Response' && PROBLEM_DESCRIPTIONS[code])
+          response.description = PROBLEM_DESCRIPTIONS[code];
+      }
+      if (op.requestBody && isProblem(responses['400'])) {
+        for (const code of ['413', '415'])
+          responses[code] ??= {
+            description: PROBLEM_DESCRIPTIONS[code],
+            content: { [PROBLEM_MEDIA_TYPE]: { schema: { $ref: PROBLEM_REF } } },
+          };
+      }
+      op.responses = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b)));
+    }
+  }
+  return doc;
+}
+
 const pkg = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string };
 
 export default fp(
@@ -75,7 +131,7 @@ export default fp(
         },
       },
       transform: jsonSchemaTransform,
-      transformObject: jsonSchemaTransformObject,
+      transformObject: (input) => documentProblems(jsonSchemaTransformObject(input)),
     });
     // The document is always built (`npm run openapi` writes it); serving it is a setting (API_DOCS, off in
     // production by default: it tells anyone every route and parameter).

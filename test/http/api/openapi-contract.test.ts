@@ -1,6 +1,7 @@
 // The openapi.yaml contract: every /api/v1 route the app registers is documented with the same method
 // (and nothing documented is missing from the app), and real answers validate against the documented
-// response schemas (JSON Schema 2020-12, as OpenAPI 3.1 uses).
+// response schemas (JSON Schema 2020-12, as OpenAPI 3.1 uses) under the media type they are served with
+// (errors: application/problem+json).
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import t from 'tap';
@@ -12,6 +13,7 @@ import { apiSetup } from '../../fixtures/api.ts';
 
 interface Operation {
   summary?: string;
+  requestBody?: unknown;
   responses: Record<string, { content?: Record<string, { schema: object }> }>;
 }
 type Doc = { paths: Record<string, Record<string, Operation>>; components: { schemas: object } };
@@ -61,23 +63,54 @@ t.test('every /api/v1 route is in openapi.yaml with the same method, and only th
   }
 });
 
+t.test(
+  'every operation that takes a body and answers problems documents 413 and 415 as problems',
+  async (t) => {
+    let operations = 0;
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(methods)) {
+        const problem = (code: string) => op.responses[code]?.content?.['application/problem+json']?.schema;
+        for (const [code, response] of Object.entries(op.responses)) {
+          if (Number(code) >= 400 && response.content?.['application/json'])
+            t.notOk(
+              JSON.stringify(response.content['application/json']).includes('#/components/schemas/Problem"'),
+              `${method} ${path} ${code}: a problem is not documented as application/json`,
+            );
+        }
+        if (!op.requestBody || !problem('400')) continue;
+        operations++;
+        for (const code of ['413', '415']) t.ok(problem(code), `${method} ${path} documents ${code}`);
+      }
+    }
+    t.ok(operations >= 8, `${operations} operations take a body`);
+  },
+);
+
 t.test('real answers validate against the documented response schemas', async (t) => {
   const s = await apiSetup(t);
   const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
-  const validate = (method: string, path: string, status: number, body: unknown) => {
-    const op = doc.paths[path]?.[method];
-    const content = op?.responses[String(status)]?.content;
-    const schema = content?.['application/json']?.schema;
+  /** The answer's body against the schema documented for its status and the media type it came as. */
+  const validate = (
+    method: string,
+    path: string,
+    res: { statusCode: number; headers: Record<string, unknown>; json(): unknown },
+  ) => {
+    const { statusCode: status } = res;
+    const mediaType = String(res.headers['content-type']).split(';')[0]!.trim();
+    const content = doc.paths[path]?.[method]?.responses[String(status)]?.content;
+    const schema = content?.[mediaType]?.schema;
     if (!schema) {
-      t.fail(`${method} ${path} ${status}: no documented JSON schema`);
+      t.fail(`${method} ${path} ${status}: no schema documented for ${mediaType}`, {
+        documented: Object.keys(content ?? {}),
+      });
       return;
     }
     const check = ajv.compile({ ...schema, components: doc.components });
-    t.ok(check(body), `${method} ${path} ${status} matches: ${JSON.stringify(check.errors ?? [])}`);
+    t.ok(check(res.json()), `${method} ${path} ${status} matches: ${JSON.stringify(check.errors ?? [])}`);
   };
 
   const created = await s.call('ownClient', 'POST', '/api/v1/consent-requests', familyRequest(s));
-  validate('post', '/api/v1/consent-requests', 201, created.json());
+  validate('post', '/api/v1/consent-requests', created);
   const id = created.json().id as string;
   const samples: [string, 'GET' | 'POST', string, string, unknown?][] = [
     ['get', 'GET', '/api/v1/consents', '/api/v1/consents'],
@@ -99,18 +132,18 @@ t.test('real answers validate against the documented response schemas', async (t
   ];
   for (const [method, verb, url, path, body] of samples) {
     const res = await s.call('ownClient', verb, url, body);
-    validate(method, path, res.statusCode, res.json());
+    validate(method, path, res);
   }
   const active = await s.createConsent();
   await s.signAll(active);
   const details = await s.call('teamClient', 'GET', `/api/v1/consents/${active}`);
-  validate('get', '/api/v1/consents/{id}', 200, details.json());
+  validate('get', '/api/v1/consents/{id}', details);
   const ended = await s.call('ownStaff', 'POST', `/api/v1/consents/${active}/end`, {
     date: localDateOf(s.clock.now()),
   });
-  validate('post', '/api/v1/consents/{id}/end', 200, ended.json());
+  validate('post', '/api/v1/consents/{id}/end', ended);
   const renewed = await s.call('ownStaff', 'POST', `/api/v1/consents/${active}/renew`, {});
-  validate('post', '/api/v1/consents/{id}/renew', 201, renewed.json());
+  validate('post', '/api/v1/consents/{id}/renew', renewed);
   // A withdrawal registered by staff, then every act that conflicts with a withdrawn consent (409).
   const withdrawn = await s.createConsent();
   await s.signAll(withdrawn);
@@ -120,7 +153,7 @@ t.test('real answers validate against the documented response schemas', async (t
     channel: 'phone',
     date: today,
   });
-  validate('post', '/api/v1/consents/{id}/withdrawals', 200, withdrawal.json());
+  validate('post', '/api/v1/consents/{id}/withdrawals', withdrawal);
   const conflicts: [string, unknown][] = [
     ['withdrawals', { role: 'guardian1', channel: 'letter', date: today }],
     ['end', { date: today }],
@@ -131,10 +164,31 @@ t.test('real answers validate against the documented response schemas', async (t
   for (const [act, body] of conflicts) {
     const res = await s.call('ownStaff', 'POST', `/api/v1/consents/${withdrawn}/${act}`, body);
     t.equal(res.statusCode, 409, `${act} on a withdrawn consent`);
-    validate('post', `/api/v1/consents/{id}/${act}`, 409, res.json());
+    validate('post', `/api/v1/consents/{id}/${act}`, res);
   }
   const unauthorized = await s.call('anonymous', 'GET', `/api/v1/consents/${active}/status`);
-  validate('get', '/api/v1/consents/{id}/status', 401, unauthorized.json());
+  validate('get', '/api/v1/consents/{id}/status', unauthorized);
+
+  // Refused before the route runs: a body of another media type, and one over the limit (BODY_LIMIT_BYTES).
+  const wrongType = await s.call('ownClient', 'POST', '/api/v1/consent-requests', '<teamId/>', {
+    'content-type': 'application/xml',
+  });
+  t.equal(wrongType.statusCode, 415, 'an XML body: 415');
+  validate('post', '/api/v1/consent-requests', wrongType);
+  const tooLarge = await s.call(
+    'ownStaff',
+    'POST',
+    `/api/v1/consents/${withdrawn}/withdrawals`,
+    JSON.stringify({
+      role: 'guardian1',
+      channel: 'letter',
+      date: today,
+      note: 'x'.repeat(s.app.config.bodyLimit),
+    }),
+    { 'content-type': 'application/json' },
+  );
+  t.equal(tooLarge.statusCode, 413, 'a body over the limit: 413');
+  validate('post', '/api/v1/consents/{id}/withdrawals', tooLarge);
 
   const pdf = doc.paths['/api/v1/consents/{id}/document']!.get!.responses['200']!.content!;
   t.ok(pdf['application/pdf'], 'the document is documented as application/pdf');
