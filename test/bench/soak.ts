@@ -1,15 +1,16 @@
 // Soak (issue 15 §6 "Memory and load"; `npm run bench soak`): the service as it runs in production (its own
 // process, compiled and with the NODE_OPTIONS (heap limit) the Docker image runs it with (SOAK_SERVER=tsx:
 // from the sources; NODE_OPTIONS set: yours), production mode, job workers on, info logs, mail over SMTP)
-// under a mixed load on 50 connections for SOAK_SECONDS (default 30 minutes):
+// under a mixed load for SOAK_SECONDS (default 30 minutes):
 //   - status checks: `GET /api/v1/consents/{id}/status` on SOAK_STATUS_CONNECTIONS (40), a closed loop
 //     (each connection asks again as soon as it has its answer: the p99 then says as much about the
-//     machine's throughput as about latency), or SOAK_STATUS_RATE a second; one of 1000 of 10k consents;
-//   - token requests: `POST /oauth/token` (client_secret_basic), SOAK_TOKEN_RATE a second over 5
-//     connections, spread over SOAK_TOKEN_CLIENTS clients, in every other phase of SOAK_PHASE_SECONDS, so
+//     machine's throughput as about latency), or SOAK_STATUS_RATE a second (autocannon's rate: each
+//     connection's quota for a second sent back to back, see `paced`); one of 1000 of 10k consents;
+//   - token requests: `POST /oauth/token` (client_secret_basic), SOAK_TOKEN_RATE a second, evenly spaced
+//     (`paced`), spread over SOAK_TOKEN_CLIENTS clients, in every other phase of SOAK_PHASE_SECONDS, so
 //     that the status p99 is seen with and without token requests alongside;
 //   - creates: `POST /api/v1/consent-requests` (renders the form, queues three invitation e-mails that the
-//     workers send), SOAK_CREATE_RATE a second over 5 connections.
+//     workers send), SOAK_CREATE_RATE a second, evenly spaced (`paced`).
 // Every SOAK_SAMPLE_SECONDS it prints the service's RSS, heap, event-loop delay and open handles, and each
 // kind's count, p99 and errors in that window; then it idles SOAK_IDLE_SECONDS and samples again. Errors
 // are transport errors, timeouts, answers other than the expected status, and log lines at error or above
@@ -33,7 +34,9 @@
 // limits that never refuse (see `serviceEnv`); SOAK_SERVICE_ENV (`NAME=value,…`) adds or overrides settings.
 // Database: the server at DATABASE_URL (a fresh database on it, dropped after), else an embedded one.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -59,8 +62,6 @@ const IDLE_SECONDS = Number(env.SOAK_IDLE_SECONDS ?? 30);
 const STATUS_CONNECTIONS = Number(env.SOAK_STATUS_CONNECTIONS ?? 40);
 /** Status checks a second over those connections; 0: as fast as they answer (a closed loop). */
 const STATUS_RATE = Number(env.SOAK_STATUS_RATE ?? 0);
-const TOKEN_CONNECTIONS = 5;
-const CREATE_CONNECTIONS = 5;
 const TOKEN_RATE = Number(env.SOAK_TOKEN_RATE ?? 50);
 const TOKEN_CLIENTS = Number(env.SOAK_TOKEN_CLIENTS ?? 10);
 const CREATE_RATE = Number(env.SOAK_CREATE_RATE ?? 5);
@@ -126,6 +127,80 @@ class Tally {
 /** An autocannon run: its event emitter, which is also the promise of its result (lib/init.js). */
 type Cannon = autocannon.Instance & PromiseLike<autocannon.Result>;
 const cannon = (options: autocannon.Options) => autocannon(options) as unknown as Cannon;
+
+/** What `track` listens to: an autocannon run, or a paced one. */
+type Load = Pick<Cannon, 'on' | 'stop'> & PromiseLike<unknown>;
+
+interface PacedRequest {
+  method: 'POST';
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * `rate` requests a second for `seconds`, evenly spaced, each sent on time whether or not the earlier ones
+ * have been answered: an open loop, as requests from independent users and systems arrive. autocannon's
+ * `overallRate` is not that: each connection sends its whole second's quota back to back at the start of
+ * each second (node_modules/autocannon/lib/httpClient.js, `reqsMadeThisSecond`), so "5 creates a second"
+ * came as 5 at once, every second, and "50 tokens a second" as 50 at once. Emits autocannon's 'response'
+ * and 'reqError' events.
+ */
+function paced(base: string, rate: number, seconds: number, request: () => PacedRequest): Load {
+  const events = new EventEmitter();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+  const interval = 1000 / rate;
+  const end = performance.now() + seconds * 1000;
+  const inFlight = new Set<Promise<void>>();
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const send = () => {
+    const { method, path: requestPath, headers, body } = request();
+    const started = performance.now();
+    const sent = new Promise<void>((resolve) => {
+      const req = http.request(`${base}${requestPath}`, { method, headers, agent }, (res) => {
+        let bytes = 0;
+        res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+        res.on('end', () => {
+          events.emit('response', undefined, res.statusCode, bytes, performance.now() - started);
+          resolve();
+        });
+      });
+      req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
+      req.on('error', () => {
+        events.emit('reqError');
+        resolve();
+      });
+      req.end(body);
+    });
+    inFlight.add(sent);
+    void sent.then(() => inFlight.delete(sent));
+  };
+  const done = new Promise<void>((resolve) => {
+    let next = performance.now();
+    const tick = () => {
+      if (stopped || next >= end) {
+        void Promise.all(inFlight).then(() => {
+          agent.destroy();
+          resolve();
+        });
+        return;
+      }
+      send();
+      next += interval;
+      timer = setTimeout(tick, Math.max(0, next - performance.now()));
+    };
+    tick();
+  });
+  return {
+    on: events.on.bind(events) as Load['on'],
+    stop: () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+    then: (onFulfilled, onRejected) => done.then(onFulfilled, onRejected),
+  };
+}
 
 /** The service in a child process, with the probe that answers memory questions. */
 class Service {
@@ -312,7 +387,7 @@ export async function benchSoak(): Promise<Record<string, unknown>> {
   const certs = mkdtempSync(path.join(tmpdir(), 'samtycke-soak-'));
   const outDir = path.join(projectRoot, '.data', 'soak');
   let service: Service | undefined;
-  const cannons: Cannon[] = [];
+  const cannons: Load[] = [];
   try {
     writeProductionPki(certs, 'Soak');
 
@@ -406,7 +481,7 @@ export async function benchSoak(): Promise<Record<string, unknown>> {
       return tokens > (to - from) / 2 ? 'tokens' : 'quiet';
     };
     const expected: Record<Kind, number> = { status: 200, token: 200, create: 201 };
-    const track = (kind: Kind, instance: Cannon) => {
+    const track = (kind: Kind, instance: Load) => {
       instance.on('response', (_client, statusCode, _bytes, ms) => {
         const tallies = [windows[kind], totals[kind]];
         if (kind === 'status') tallies.push(byPhase[phase], ...(warm ? [steady.status, steady[phase]] : []));
@@ -450,23 +525,12 @@ export async function benchSoak(): Promise<Record<string, unknown>> {
       CREATE_RATE > 0 &&
       track(
         'create',
-        cannon({
-          url: base,
-          connections: CREATE_CONNECTIONS,
-          overallRate: CREATE_RATE,
-          duration: SECONDS,
-          requests: [
-            {
-              method: 'POST',
-              path: '/api/v1/consent-requests',
-              body: createBody,
-              setupRequest: (req) => ({
-                ...req,
-                headers: { authorization: auth.write, 'content-type': 'application/json' },
-              }),
-            },
-          ],
-        }),
+        paced(base, CREATE_RATE, SECONDS, () => ({
+          method: 'POST',
+          path: '/api/v1/consent-requests',
+          headers: { authorization: auth.write, 'content-type': 'application/json' },
+          body: createBody,
+        })),
       );
     let t = 0;
     const snapshots: string[] = [];
@@ -480,26 +544,15 @@ export async function benchSoak(): Promise<Record<string, unknown>> {
         else
           await track(
             'token',
-            cannon({
-              url: base,
-              connections: TOKEN_CONNECTIONS,
-              overallRate: TOKEN_RATE,
-              duration: seconds,
-              requests: [
-                {
-                  method: 'POST',
-                  path: '/oauth/token',
-                  body: 'grant_type=client_credentials&scope=consent%3Astatus',
-                  setupRequest: (req) => ({
-                    ...req,
-                    headers: {
-                      authorization: tokenHeaders[t++ % tokenHeaders.length]!,
-                      'content-type': 'application/x-www-form-urlencoded',
-                    },
-                  }),
-                },
-              ],
-            }),
+            paced(base, TOKEN_RATE, seconds, () => ({
+              method: 'POST',
+              path: '/oauth/token',
+              headers: {
+                authorization: tokenHeaders[t++ % tokenHeaders.length]!,
+                'content-type': 'application/x-www-form-urlencoded',
+              },
+              body: 'grant_type=client_credentials&scope=consent%3Astatus',
+            })),
           );
         if (i === 0 && SNAPSHOTS && service) {
           mkdirSync(outDir, { recursive: true });
@@ -576,7 +629,8 @@ export async function benchSoak(): Promise<Record<string, unknown>> {
       seconds: SECONDS,
       server: SERVER === 'tsx' ? 'tsx src/server.ts' : 'node dist/src/server.js (compiled)',
       nodeOptions: serviceNodeOptions() ?? '',
-      connections: STATUS_CONNECTIONS + TOKEN_CONNECTIONS + CREATE_CONNECTIONS,
+      connections: STATUS_CONNECTIONS,
+      pacing: 'tokens and creates evenly spaced, each sent on time (an open loop)',
       statusRate: STATUS_RATE > 0 ? STATUS_RATE : 'closed loop',
       tokenRate: TOKEN_RATE,
       tokenClients: TOKEN_CLIENTS,
