@@ -152,17 +152,15 @@ function paced(base: string, rate: number, seconds: number, request: () => Paced
   const interval = 1000 / rate;
   const end = performance.now() + seconds * 1000;
   const inFlight = new Set<Promise<void>>();
-  let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const send = () => {
     const { method, path: requestPath, headers, body } = request();
     const started = performance.now();
     const sent = new Promise<void>((resolve) => {
       const req = http.request(`${base}${requestPath}`, { method, headers, agent }, (res) => {
-        let bytes = 0;
-        res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+        res.resume(); // the body is not read, only its end awaited
         res.on('end', () => {
-          events.emit('response', undefined, res.statusCode, bytes, performance.now() - started);
+          events.emit('response', undefined, res.statusCode, 0, performance.now() - started);
           resolve();
         });
       });
@@ -176,16 +174,20 @@ function paced(base: string, rate: number, seconds: number, request: () => Paced
     inFlight.add(sent);
     void sent.then(() => inFlight.delete(sent));
   };
+  let finish = () => {};
   const done = new Promise<void>((resolve) => {
+    // Once the last is sent (or on stop): settles when every request sent has been answered or failed.
+    finish = () => {
+      finish = () => {};
+      if (timer) clearTimeout(timer);
+      void Promise.all(inFlight).then(() => {
+        agent.destroy();
+        resolve();
+      });
+    };
     let next = performance.now();
     const tick = () => {
-      if (stopped || next >= end) {
-        void Promise.all(inFlight).then(() => {
-          agent.destroy();
-          resolve();
-        });
-        return;
-      }
+      if (next >= end) return finish();
       send();
       next += interval;
       timer = setTimeout(tick, Math.max(0, next - performance.now()));
@@ -194,10 +196,7 @@ function paced(base: string, rate: number, seconds: number, request: () => Paced
   });
   return {
     on: events.on.bind(events) as Load['on'],
-    stop: () => {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-    },
+    stop: () => finish(),
     then: (onFulfilled, onRejected) => done.then(onFulfilled, onRejected),
   };
 }
