@@ -157,7 +157,8 @@ function oauthErrorHandler(error: FastifyError, request: FastifyRequest, reply: 
     request.log.info({ code: error.error, status: error.status }, 'token request rejected');
     return sendOAuthError(reply, error);
   }
-  const status = error.statusCode ?? 500;
+  // Our own errors carry `status` (the JSON parser's 415 and 400: json-body.ts), Fastify's `statusCode`.
+  const status = isAppError(error) ? error.status : (error.statusCode ?? 500);
   if (status < 500 || error.validation) {
     request.log.info({ code: 'invalid_request', status: 400 }, 'token request rejected');
     return sendOAuthError(reply, new OAuthError('invalid_request', 'Malformed token request.'));

@@ -259,6 +259,21 @@ t.test('rejected token requests answer RFC 6749 errors', async (t) => {
       payload: '<grant_type>client_credentials</grant_type>',
     });
     assertOAuthError(t, xml, 400, 'invalid_request');
+    // JSON in another charset or not UTF-8 at all: refused by the JSON parser (json-body.ts) before the
+    // route, and still answered in the RFC 6749 shape (a charset other than UTF-8 gave a 500).
+    for (const [type, payload] of [
+      ['application/json; charset=utf-16le', '['],
+      ['application/json; charset=iso-8859-1', JSON.stringify({ grant_type: 'client_credentials' })],
+      ['application/json', Buffer.from([0x7b, 0xff, 0x7d])],
+    ] as const) {
+      const refused = await s.app.inject({
+        method: 'POST',
+        url: '/oauth/token',
+        headers: { ...auth, 'content-type': type },
+        payload,
+      });
+      assertOAuthError(t, refused, 400, 'invalid_request');
+    }
     const none = await s.app.inject({ method: 'POST', url: '/oauth/token', headers: auth });
     assertOAuthError(t, none, 400, 'invalid_request');
     const twice = await s.app.inject({
