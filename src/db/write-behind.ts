@@ -60,6 +60,11 @@ export function onWriteBehindDropped(db: Db, handler: DroppedHandler): void {
   droppedHandlers.set(db, handler);
 }
 
+/** Rows written behind on `db` and not yet committed (or reported), by writer: for /metrics. */
+export function writeBehindUncommitted(db: Db): { writer: string; rows: number }[] {
+  return [...(writersOf.get(db) ?? [])].map((w) => ({ writer: w.name, rows: w.uncommitted }));
+}
+
 /** Waits until every row written behind on `db` so far is committed or reported. */
 export async function settleWriteBehind(db: Db): Promise<void> {
   await Promise.all([...(writersOf.get(db) ?? [])].map((w) => w.settled()));
@@ -115,6 +120,11 @@ export class WriteBehind<R> {
     let writers = writersOf.get(db);
     if (!writers) writersOf.set(db, (writers = new Set()));
     writers.add(this as WriteBehind<unknown>);
+  }
+
+  /** What is written (a table name). */
+  get name(): string {
+    return this.#name;
   }
 
   /** Rows written and not yet committed (or reported). */

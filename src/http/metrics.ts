@@ -4,13 +4,25 @@
 // scraper has no staff session to show. Each instance counts its own; the monitoring adds them up.
 //
 // Counted so far: the searches by child, by outcome, and the times a caller reached its quota (issue 15 §2:
-// an enumeration shows as a burst of misses, then refusals). Labels never carry ids or personal data.
+// an enumeration shows as a burst of misses, then refusals). Read at each scrape (gauges): the database
+// pool's connections and the requests waiting for one, and the audit rows written behind their answers and
+// not yet committed (db/write-behind.ts: past its bound, status checks are refused with 503, so a rising
+// figure is the warning before that). Labels never carry ids or personal data.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { poolOf } from '../db/index.ts';
+import { writeBehindUncommitted } from '../db/write-behind.ts';
 import { AppError } from '../errors.ts';
 
 type Labels = Readonly<Record<string, string>>;
+
+const labelText = (labels: Labels): string => {
+  const text = Object.entries(labels)
+    .map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))}"`)
+    .join(',');
+  return text ? `{${text}}` : '';
+};
 
 export class Counter {
   readonly #values = new Map<string, { labels: Labels; value: number }>();
@@ -34,12 +46,24 @@ export class Counter {
 
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
-    for (const { labels, value } of this.#values.values()) {
-      const text = Object.entries(labels)
-        .map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))}"`)
-        .join(',');
-      lines.push(`${this.name}${text ? `{${text}}` : ''} ${value}`);
-    }
+    for (const { labels, value } of this.#values.values())
+      lines.push(`${this.name}${labelText(labels)} ${value}`);
+    return lines.join('\n');
+  }
+}
+
+/** A value read when scraped. */
+export class Gauge {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly read: () => readonly { labels?: Labels; value: number }[],
+  ) {}
+
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
+    for (const { labels, value } of this.read())
+      lines.push(`${this.name}${labelText(labels ?? {})} ${value}`);
     return lines.join('\n');
   }
 }
@@ -68,6 +92,27 @@ async function metricsPlugin(app: FastifyInstance) {
     ),
   };
   app.decorate('metrics', metrics);
+  const pool = () => poolOf(app.db);
+  const gauges = [
+    new Gauge('samtycke_db_pool_connections', "The database pool's connections, open and idle.", () => {
+      const p = pool();
+      return p
+        ? [
+            { labels: { state: 'open' }, value: p.totalCount },
+            { labels: { state: 'idle' }, value: p.idleCount },
+          ]
+        : [];
+    }),
+    new Gauge('samtycke_db_pool_waiting', 'Requests waiting for a database connection.', () => {
+      const p = pool();
+      return p ? [{ value: p.waitingCount }] : [];
+    }),
+    new Gauge(
+      'samtycke_write_behind_uncommitted_rows',
+      'Rows written behind their answer (audit rows of status checks) and not yet committed.',
+      () => writeBehindUncommitted(app.db).map(({ writer, rows }) => ({ labels: { writer }, value: rows })),
+    ),
+  ];
 
   const expected = app.config.metricsToken ? sha256(app.config.metricsToken) : undefined;
   app.get('/metrics', { schema: { hide: true }, config: { auth: false } }, async (request, reply) => {
@@ -78,11 +123,11 @@ async function metricsPlugin(app: FastifyInstance) {
       reply.header('www-authenticate', 'Bearer realm="samtycke-metrics"');
       throw new AppError('unauthorized');
     }
-    return reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8').send(
-      `${Object.values(metrics)
-        .map((c: Counter) => c.render())
-        .join('\n\n')}\n`,
-    );
+    return reply
+      .header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
+      .send(
+        `${[...Object.values(metrics), ...gauges].map((m: Counter | Gauge) => m.render()).join('\n\n')}\n`,
+      );
   });
 }
 
