@@ -3,6 +3,7 @@
 // the embedded server. `npm test` (test/run.ts) finds its server the same way, in .data/pg-test.
 import path from 'node:path';
 import pg from 'pg';
+import type { Test } from 'tap';
 import { createDb } from '../../src/db/index.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { projectRoot } from '../../src/paths.ts';
@@ -60,4 +61,23 @@ export async function benchDatabase(name: string): Promise<BenchDatabase> {
     throw error;
   }
   return { databaseUrl, drop };
+}
+
+/**
+ * Runs `fn` with what the tests' fixtures need: test/helper.ts clones each database it makes from a
+ * template, here the fresh migrated database `template`; `fn`'s teardowns run after it, then the template
+ * is dropped.
+ */
+export async function withTestFixtures<T>(template: string, fn: (t: Test) => Promise<T>): Promise<T> {
+  const database = await benchDatabase(template);
+  process.env.SAMTYCKE_TEST_SERVER_URL = database.databaseUrl.slice(0, database.databaseUrl.lastIndexOf('/'));
+  process.env.SAMTYCKE_TEST_TEMPLATE = template;
+  const teardowns: (() => unknown)[] = [];
+  const t = { teardown: (fn: () => unknown) => teardowns.push(fn) } as unknown as Test;
+  try {
+    return await fn(t);
+  } finally {
+    for (const teardown of teardowns.reverse()) await teardown();
+    await database.drop();
+  }
 }

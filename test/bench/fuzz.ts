@@ -5,22 +5,14 @@
 // new one, printed). Database: the server at DATABASE_URL (a fresh database on it, dropped after), else an
 // embedded one.
 import fc from 'fast-check';
-import type { Test } from 'tap';
 import { fuzzCampaign, fuzzTarget } from '../fixtures/fuzz.ts';
-import { benchDatabase } from './database.ts';
+import { withTestFixtures } from './database.ts';
 
 const RUNS = Number(process.env.BENCH_FUZZ_RUNS ?? 10_000);
 
 export async function benchFuzz(): Promise<Record<string, unknown>> {
   const seed = Number(process.env.BENCH_FUZZ_SEED ?? Date.now() % 2 ** 31);
-  const template = 'samtycke_bench_fuzz';
-  const database = await benchDatabase(template);
-  // The tests' helper (test/helper.ts) clones each database from a template: this migrated one.
-  process.env.SAMTYCKE_TEST_SERVER_URL = database.databaseUrl.slice(0, database.databaseUrl.lastIndexOf('/'));
-  process.env.SAMTYCKE_TEST_TEMPLATE = template;
-  const teardowns: (() => unknown)[] = [];
-  const t = { teardown: (fn: () => unknown) => teardowns.push(fn) } as unknown as Test;
-  try {
+  return withTestFixtures('samtycke_bench_fuzz', async (t) => {
     const { operations, pages, figures, cases, run } = fuzzCampaign(await fuzzTarget(t));
     const started = performance.now();
     await fc.check(
@@ -43,8 +35,5 @@ export async function benchFuzz(): Promise<Record<string, unknown>> {
       casesPerSecond: Math.round((figures.cases / figures.ms) * 1000),
       firstProblems: figures.failures.slice(0, 5),
     };
-  } finally {
-    for (const fn of teardowns.reverse()) await fn();
-    await database.drop();
-  }
+  });
 }

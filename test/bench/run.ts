@@ -14,6 +14,7 @@ const benches = [
   { name: 'soak', file: 'soak.ts', fn: 'benchSoak' },
   { name: 'token', file: 'token.ts', fn: 'benchToken' },
   { name: 'fuzz', file: 'fuzz.ts', fn: 'benchFuzz' },
+  { name: 'limits', file: 'limits.ts', fn: 'benchLimits' },
 ];
 const only = process.argv.slice(2);
 
