@@ -11,7 +11,12 @@
 // If Redis fails, the limits are counted in this process until it answers again (each instance then lets
 // through up to the limit on its own), and a warning is logged at most once a minute.
 import { createHmac, hkdfSync } from 'node:crypto';
-import rateLimit, { normalizeIP } from '@fastify/rate-limit';
+import { createRequire } from 'node:module';
+import rateLimit, {
+  type FastifyRateLimitStore,
+  type FastifyRateLimitStoreCtor,
+  normalizeIP,
+} from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
@@ -93,9 +98,45 @@ async function limiterFactory(
   return create;
 }
 
+/** What the package hands a store's constructor and `child()` (its merged settings), as far as used here. */
+interface StoreParams {
+  continueExceeding?: boolean;
+  exponentialBackoff?: boolean;
+}
+type RedisStoreClass = new (
+  continueExceeding: boolean | undefined,
+  exponentialBackoff: boolean | undefined,
+  redis: Redis,
+  key: string,
+) => { incr: FastifyRateLimitStore['incr']; child(params: StoreParams): unknown };
+
+/**
+ * @fastify/rate-limit's Redis store, with keys `<prefix><limit>:<hmac>`. Its own `child()` inserts the
+ * route's method and URL, which a limit made with `createRateLimit` does not have: every key read
+ * `…undefinedundefined-<limit>:…`. (The package exports no types for its stores, and types the
+ * constructor's and `child()`'s argument as the plugin's options and a route's, hence the cast.)
+ */
+function redisStore(redis: Redis, prefix: string): FastifyRateLimitStoreCtor {
+  const require = createRequire(import.meta.url);
+  const RedisStore = require('@fastify/rate-limit/store/RedisStore.js') as RedisStoreClass;
+  class PrefixedRedisStore extends RedisStore {
+    constructor(params: StoreParams) {
+      super(params.continueExceeding, params.exponentialBackoff, redis, prefix);
+    }
+
+    override child(params: StoreParams): PrefixedRedisStore {
+      return new PrefixedRedisStore(params);
+    }
+  }
+  return PrefixedRedisStore as unknown as FastifyRateLimitStoreCtor;
+}
+
 async function connectRedis(app: FastifyInstance, url: string, warn: (err: unknown) => void): Promise<Redis> {
   // Imported only when configured: a service without Redis never loads the client.
-  const { Redis } = await import('ioredis');
+  // The CommonJS module's exports, the Redis class itself, are its default export: in the bundle
+  // (src/cli/run-compiled.js) the named `Redis` is not there, and the compiled service failed to start.
+  const ioredis = await import('ioredis');
+  const Redis = (ioredis.default as unknown as typeof ioredis.Redis | undefined) ?? ioredis.Redis;
   const redis = new Redis(url, {
     lazyConnect: true,
     // Fail at once while disconnected (the in-process count takes over) instead of queueing requests.
@@ -138,7 +179,7 @@ async function rateLimitPlugin(app: FastifyInstance) {
   const local = await limiterFactory(app, { ...common, cache: LOCAL_SUBJECTS });
   const redis = config.redis.url ? await connectRedis(app, config.redis.url, warn) : undefined;
   const shared = redis
-    ? await limiterFactory(app, { ...common, redis, nameSpace: `${config.redis.keyPrefix}rl:` })
+    ? await limiterFactory(app, { ...common, store: redisStore(redis, `${config.redis.keyPrefix}rl:`) })
     : undefined;
 
   function create(options: LimitOptions): RateLimit {

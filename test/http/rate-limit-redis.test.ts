@@ -90,6 +90,13 @@ async function shared(t: Test) {
   const keys = await redis.keys(`${prefix}*`);
   t.ok(keys.some((k) => k.includes('signer-act:')) && keys.some((k) => k.includes('login-address:')));
   for (const key of keys) {
+    // The prefix, the limit's name and the subject's HMAC: nothing else (the package's store put the
+    // route's method and URL there, `undefinedundefined-` for a limit not tied to a route).
+    t.match(
+      key,
+      new RegExp(`^${prefix}rl:(login-address|signer-act):[A-Za-z0-9_-]{22}$`),
+      'prefix, limit, HMAC',
+    );
     t.notMatch(key, /127\.0\.0\.1|::1/, 'no address');
     t.notMatch(key, pn.slice(-10), 'no personal number');
   }
