@@ -12,6 +12,7 @@ import { luhnControlDigit } from '../../src/domain/personal-number.ts';
 import type { App } from '../../src/http/types.ts';
 import { createApiClient } from '../../src/identity/api-clients.ts';
 import { createSession } from '../../src/identity/sessions.ts';
+import { basicAuth, tokenRequest } from '../fixtures/api.ts';
 import { addTeamPartner } from '../fixtures/consents.ts';
 import { staffSession } from '../fixtures/sessions.ts';
 import { requestConsent, type SignerApp, startSignerApp } from '../http/fixtures/signer.ts';
@@ -21,7 +22,6 @@ import { withTestFixtures } from './database.ts';
 const CEILING = 1_000;
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const HTML = { accept: 'text/html,application/xhtml+xml' };
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
 interface Answer {
   statusCode: number;
@@ -86,13 +86,7 @@ async function apiClient(app: App, organisationId: string, name: string) {
 
 async function bearer(app: App, organisationId: string, name: string, remoteAddress: string) {
   const c = await apiClient(app, organisationId, name);
-  const res = await app.inject({
-    method: 'POST',
-    url: '/oauth/token',
-    remoteAddress,
-    headers: { ...FORM, authorization: basic(c.clientId, c.secret) },
-    payload: 'grant_type=client_credentials',
-  });
+  const res = await tokenRequest(app, basicAuth(c.clientId, c.secret), remoteAddress);
   if (res.statusCode !== 200) throw new Error(`token: ${res.statusCode}`);
   return `Bearer ${res.json().access_token as string}`;
 }
@@ -111,27 +105,19 @@ async function limitFigures(s: SignerApp): Promise<LimitFigure[]> {
   const host = new URL(s.base).host;
   const get = (url: string, remoteAddress = '127.0.0.1') =>
     app.inject({ url, remoteAddress, headers: { host, ...HTML } });
-  const token = (authorization: string, remoteAddress: string) =>
-    app.inject({
-      method: 'POST',
-      url: '/oauth/token',
-      remoteAddress,
-      headers: { ...FORM, authorization },
-      payload: 'grant_type=client_credentials',
-    });
   const figures: LimitFigure[] = [];
 
   // Wrong secrets, a new client id each time, from one address.
   figures.push(
     await untilRefused('RATE_LIMIT_TOKEN_PER_ADDRESS', d.tokenPerAddress, (i) =>
-      token(basic(`probe-${i}`, 'wrong'), '192.0.2.1'),
+      tokenRequest(app, basicAuth(`probe-${i}`, 'wrong'), '192.0.2.1'),
     ),
   );
   // Wrong secrets for one real client, each from another address.
   const victim = await apiClient(app, s.organisationId, 'Victim');
   figures.push(
     await untilRefused('RATE_LIMIT_TOKEN_PER_CLIENT', d.tokenPerClient, (i) =>
-      token(basic(victim.clientId, 'wrong'), addressOf(i)),
+      tokenRequest(app, basicAuth(victim.clientId, 'wrong'), addressOf(i)),
     ),
   );
   figures.push(

@@ -11,11 +11,11 @@ import { createSession } from '../../src/identity/sessions.ts';
 import { staffSession } from '../fixtures/sessions.ts';
 import type { App } from '../../src/http/types.ts';
 import { freePort, startApp } from '../fixtures/app.ts';
+import { basicAuth, tokenRequest } from '../fixtures/api.ts';
 import { setup } from '../fixtures/consents.ts';
 import { requestConsent, startSignerApp } from './fixtures/signer.ts';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 const HTML = { accept: 'text/html,application/xhtml+xml' };
 
 interface Answer {
@@ -68,25 +68,16 @@ const get = (
     headers: { host: new URL(s.base).host, ...HTML, ...options.headers },
   });
 
-const tokenRequest = (app: App, authorization: string, remoteAddress = '127.0.0.1') =>
-  app.inject({
-    method: 'POST',
-    url: '/oauth/token',
-    remoteAddress,
-    headers: { ...FORM, authorization },
-    payload: 'grant_type=client_credentials',
-  });
-
 t.test('token endpoint: per address, whatever client is named', async (t) => {
   const s = await setup(t, { jobs: false, env: { RATE_LIMIT_TOKEN_PER_ADDRESS: '3' } });
   const a = await apiClient(s.app, s.organisationId, 'A');
   const b = await apiClient(s.app, s.organisationId, 'B');
   for (const id of [a.clientId, b.clientId, 'hlt-unknown'])
-    t.equal((await tokenRequest(s.app, basic(id, 'wrong'))).statusCode, 401, 'a wrong secret: 401');
-  const refused = await tokenRequest(s.app, basic(a.clientId, a.secret));
+    t.equal((await tokenRequest(s.app, basicAuth(id, 'wrong'))).statusCode, 401, 'a wrong secret: 401');
+  const refused = await tokenRequest(s.app, basicAuth(a.clientId, a.secret));
   assertProblem429(t, refused, 'the 4th request from the address, even with the right secret');
   t.equal(refused.headers['cache-control'], 'no-store');
-  const elsewhere = await tokenRequest(s.app, basic(a.clientId, a.secret), '192.0.2.7');
+  const elsewhere = await tokenRequest(s.app, basicAuth(a.clientId, a.secret), '192.0.2.7');
   t.equal(elsewhere.statusCode, 200, 'another address is counted on its own');
 });
 
@@ -95,7 +86,7 @@ t.test('token endpoint: per client id, from any address, counted before the secr
   const a = await apiClient(s.app, s.organisationId, 'A');
   const b = await apiClient(s.app, s.organisationId, 'B');
   for (const address of ['192.0.2.1', '192.0.2.2'])
-    t.equal((await tokenRequest(s.app, basic(a.clientId, 'wrong'), address)).statusCode, 401);
+    t.equal((await tokenRequest(s.app, basicAuth(a.clientId, 'wrong'), address)).statusCode, 401);
   // client_secret_post names the client as much as HTTP Basic does.
   const posted = await s.app.inject({
     method: 'POST',
@@ -109,8 +100,8 @@ t.test('token endpoint: per client id, from any address, counted before the secr
     }).toString(),
   });
   t.equal(posted.statusCode, 401);
-  assertProblem429(t, await tokenRequest(s.app, basic(a.clientId, a.secret), '192.0.2.4'), 'client A');
-  t.equal((await tokenRequest(s.app, basic(b.clientId, b.secret))).statusCode, 200, 'client B is not');
+  assertProblem429(t, await tokenRequest(s.app, basicAuth(a.clientId, a.secret), '192.0.2.4'), 'client A');
+  t.equal((await tokenRequest(s.app, basicAuth(b.clientId, b.secret))).statusCode, 200, 'client B is not');
 });
 
 t.test('login starts: per address, counted before the login attempt row is written', async (t) => {
@@ -219,7 +210,7 @@ t.test('search by child: per API client and per staff member', async (t) => {
   const s = await setup(t, { jobs: false, env: { RATE_LIMIT_CHILD_SEARCH_PER_CALLER: '2' } });
   const bearer = async (name: string) => {
     const c = await apiClient(s.app, s.organisationId, name);
-    const res = await tokenRequest(s.app, basic(c.clientId, c.secret));
+    const res = await tokenRequest(s.app, basicAuth(c.clientId, c.secret));
     return `Bearer ${res.json().access_token as string}`;
   };
   const [one, two] = [await bearer('One'), await bearer('Two')];

@@ -15,7 +15,7 @@ import {
   isConsentScope,
 } from '../../identity/api-clients.ts';
 import { isAppError } from '../../errors.ts';
-import { sendProblem } from '../errors.ts';
+import { sendProblem, toAppError } from '../errors.ts';
 import { problemSchema } from '../problem.ts';
 import type { App } from '../types.ts';
 
@@ -157,9 +157,9 @@ function oauthErrorHandler(error: FastifyError, request: FastifyRequest, reply: 
     request.log.info({ code: error.error, status: error.status }, 'token request rejected');
     return sendOAuthError(reply, error);
   }
-  // Our own errors carry `status` (the JSON parser's 415 and 400: json-body.ts), Fastify's `statusCode`.
-  const status = isAppError(error) ? error.status : (error.statusCode ?? 500);
-  if (status < 500 || error.validation) {
+  // The caller's fault or ours, as for every other route (errors.ts `toAppError`: our own errors, such as
+  // the JSON parser's 415 and 400, carry `status`; Fastify's and the plugins' carry `statusCode`).
+  if (toAppError(error).status < 500) {
     request.log.info({ code: 'invalid_request', status: 400 }, 'token request rejected');
     return sendOAuthError(reply, new OAuthError('invalid_request', 'Malformed token request.'));
   }
